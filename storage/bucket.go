@@ -1,0 +1,123 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/objstore/objstore/storage/drive"
+)
+
+// MakeBucket creates a bucket. The record goes to every drive of every
+// set; it succeeds once each set reached its write quorum.
+func (s *Store) MakeBucket(ctx context.Context, bucket, location string) error {
+	unlock := s.lock(bucket, "")
+	defer unlock()
+	s.bucketMu.RLock()
+	_, exists := s.buckets[bucket]
+	s.bucketMu.RUnlock()
+	if exists {
+		return fmt.Errorf("%w: %s", ErrBucketExists, bucket)
+	}
+	rec := bucketRecord{Name: bucket, Created: s.cfg.Now().UnixNano(), Location: location}
+	val := rec.encode()
+	if err := s.applyAll(ctx, []drive.Op{{Key: bucketKey(bucket), Value: val}}); err != nil {
+		s.applyAll(context.WithoutCancel(ctx), []drive.Op{{Key: bucketKey(bucket), Delete: true}})
+		return fmt.Errorf("storage: make bucket %s: %w", bucket, err)
+	}
+	s.bucketMu.Lock()
+	s.buckets[bucket] = rec
+	s.bucketMu.Unlock()
+	return nil
+}
+
+// applyAll applies ops on every drive of every set and requires the write
+// quorum in each set.
+func (s *Store) applyAll(ctx context.Context, ops []drive.Op) error {
+	var errs []error
+	for _, st := range s.sets {
+		res := st.each(ctx, func(_ int, d Drive) error { return d.Apply(ctx, ops) })
+		if err := quorumError(ErrWriteQuorum, res, s.writeQuorum()); err != nil {
+			errs = append(errs, fmt.Errorf("set %d: %w", st.index, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// BucketInfo returns a bucket's description.
+func (s *Store) BucketInfo(_ context.Context, bucket string) (BucketInfo, error) {
+	s.bucketMu.RLock()
+	rec, ok := s.buckets[bucket]
+	s.bucketMu.RUnlock()
+	if !ok {
+		return BucketInfo{}, fmt.Errorf("%w: %s", ErrBucketNotFound, bucket)
+	}
+	return bucketInfo(rec), nil
+}
+
+func bucketInfo(r bucketRecord) BucketInfo {
+	return BucketInfo{Name: r.Name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location}
+}
+
+// ListBuckets returns every bucket, by name.
+func (s *Store) ListBuckets(_ context.Context) ([]BucketInfo, error) {
+	s.bucketMu.RLock()
+	out := make([]BucketInfo, 0, len(s.buckets))
+	for _, r := range s.buckets {
+		out = append(out, bucketInfo(r))
+	}
+	s.bucketMu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// DeleteBucket removes an empty bucket and aborts its unfinished
+// multipart uploads.
+func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
+	unlock := s.lock(bucket, "")
+	defer unlock()
+	if _, err := s.BucketInfo(ctx, bucket); err != nil {
+		return err
+	}
+	page, err := s.ListObjects(ctx, bucket, ListOptions{MaxKeys: 1})
+	if err != nil {
+		return fmt.Errorf("storage: delete bucket %s: %w", bucket, err)
+	}
+	if len(page.Objects) > 0 {
+		return fmt.Errorf("%w: %s", ErrBucketNotEmpty, bucket)
+	}
+	for {
+		ups, err := s.ListMultipartUploads(ctx, bucket, ListUploadsOptions{MaxUploads: 1000})
+		if err != nil {
+			return fmt.Errorf("storage: delete bucket %s: %w", bucket, err)
+		}
+		for _, u := range ups.Uploads {
+			if err := s.AbortMultipartUpload(ctx, bucket, u.Key, u.UploadID); err != nil && !errors.Is(err, ErrUploadNotFound) {
+				return fmt.Errorf("storage: delete bucket %s: %w", bucket, err)
+			}
+		}
+		if !ups.IsTruncated {
+			break
+		}
+	}
+	if err := s.applyAll(ctx, []drive.Op{{Key: bucketKey(bucket), Delete: true}}); err != nil {
+		return fmt.Errorf("storage: delete bucket %s: %w", bucket, err)
+	}
+	s.bucketMu.Lock()
+	delete(s.buckets, bucket)
+	s.bucketMu.Unlock()
+	return nil
+}
+
+// checkBucket returns ErrBucketNotFound for a bucket that does not exist.
+func (s *Store) checkBucket(bucket string) error {
+	s.bucketMu.RLock()
+	_, ok := s.buckets[bucket]
+	s.bucketMu.RUnlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrBucketNotFound, bucket)
+	}
+	return nil
+}

@@ -1,0 +1,440 @@
+package drive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Names inside the drive folder (see the layout in doc.go).
+const (
+	fileFormat = "format.json"
+	dirMeta    = "meta"
+	dirTmp     = "tmp"
+	dirData    = "data"
+	// lost+found sits at the root of every fresh ext* file system; a drive
+	// folder that is a mount point must still count as empty.
+	dirLostFound = "lost+found"
+)
+
+// Permissions of what the drive creates: only the server's user reads
+// shards and metadata.
+const (
+	filePerm = 0o600
+	dirPerm  = 0o700
+)
+
+// Defaults of Options.
+const (
+	// DefaultCacheSize is the pebble block cache per drive.
+	DefaultCacheSize = 64 << 20
+	// DefaultOnlineCheckTTL is how long a successful stat of format.json is
+	// trusted before the next write-path call stats it again.
+	DefaultOnlineCheckTTL = 250 * time.Millisecond
+)
+
+// Options tunes a Drive. The zero value is ready to use.
+type Options struct {
+	// Logger receives the drive's events; pebble's own messages go to it at
+	// debug level (warnings and errors at their level). nil discards.
+	Logger *slog.Logger
+	// CacheSize is the pebble block cache in bytes. 0 means
+	// DefaultCacheSize (64 MiB); the cache fills only with blocks actually
+	// read, so it is an upper bound.
+	CacheSize int64
+	// MemTableSize is pebble's memtable size in bytes. 0 keeps pebble's
+	// default (4 MiB), plenty for metadata records.
+	MemTableSize uint64
+	// OnlineCheckTTL is how long a positive stat of format.json is cached
+	// by the pre-checks of Get, Apply, NewIter, CreateStaging, OpenData and
+	// RemoveData. 0 means DefaultOnlineCheckTTL; negative stats every time.
+	// Apply and Commit additionally stat, uncached, after their fsync: a
+	// write is never reported durable if the folder vanished under it.
+	OnlineCheckTTL time.Duration
+}
+
+// Info describes an open drive. It is fixed at Open.
+type Info struct {
+	// Path is the drive's folder, cleaned.
+	Path string
+	// Format is the identity read from (or written to) format.json.
+	Format Format
+}
+
+// Drive is one drive folder: a pebble database for metadata and immutable
+// data files. All methods are safe for concurrent use.
+type Drive struct {
+	dir  string
+	info Info
+	log  *slog.Logger
+	db   *pebble.DB
+
+	// Offline detection: the FileInfo of format.json taken at Open, the
+	// time of the last successful stat (nanoseconds since epoch plus one, 0
+	// for never) and how long it is trusted.
+	formatPath string
+	formatStat os.FileInfo
+	epoch      time.Time
+	lastOK     atomic.Int64
+	ttl        time.Duration
+
+	// fatal holds the first fatal pebble error. pebble assumes Fatalf never
+	// returns; ours does, so from then on the database is in an undefined
+	// state and every operation fails with this error (it wraps
+	// ErrOffline) until the drive is closed and opened again.
+	fatal atomic.Pointer[error]
+
+	// inflight counts calls that are using db; Close waits for them. A
+	// counter instead of a RWMutex keeps concurrent Apply calls free of a
+	// shared lock and lets Close give up waiting on a poisoned database.
+	inflight atomic.Int64
+	closed   atomic.Bool
+
+	iterMu sync.Mutex
+	iters  map[*iter]struct{}
+
+	// dirLocks make "mkdir, then fsync the parent" atomic per directory
+	// (striped by name), so a Commit that finds a directory already there
+	// knows the entry is durable (see ensureDir).
+	dirLocks [64]sync.Mutex
+	lockSeed maphash.Seed
+}
+
+// Open opens (creating if needed) the drive at dir.
+//
+// If dir has no format (missing folder, empty folder, or a folder holding
+// only an empty tmp/ or data/ from an interrupted format, or lost+found),
+// it is formatted with want, with a fresh DriveID when want.DriveID is empty.
+// A folder with other content but no format.json is refused with
+// ErrUnformatted rather than formatted over.
+//
+// If dir has a format, its ClusterID must equal want.ClusterID
+// (ErrForeignDrive) and its Set and Position must equal want's
+// (ErrWrongPosition); the errors name both values. A differing Zone or
+// DriveID is only logged: Info reports what is on disk.
+//
+// Open removes everything left in tmp/: it belongs to writes that never
+// committed. It does so after the database is open, whose lock file keeps a
+// second process from opening the same drive and wiping the first one's
+// staging files.
+func Open(dir string, want Format, opts Options) (*Drive, error) {
+	if dir == "" {
+		return nil, errors.New("drive: open: empty path")
+	}
+	dir = filepath.Clean(dir)
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("drive", dir)
+
+	fm, err := ReadFormat(dir)
+	switch {
+	case errors.Is(err, ErrUnformatted):
+		if fm, err = formatDrive(dir, want, log); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("drive: open %s: %w", dir, err)
+	default:
+		if err := matchFormat(fm, want); err != nil {
+			return nil, fmt.Errorf("drive: open %s: %w", dir, err)
+		}
+		if want.Zone != "" && want.Zone != fm.Zone {
+			log.Warn("drive: zone on disk differs from the expected one; keeping the one on disk",
+				"disk_zone", fm.Zone, "want_zone", want.Zone)
+		}
+		if want.DriveID != "" && want.DriveID != fm.DriveID {
+			log.Warn("drive: drive id on disk differs from the expected one",
+				"disk_drive_id", fm.DriveID, "want_drive_id", want.DriveID)
+		}
+	}
+
+	d := &Drive{
+		dir:        dir,
+		info:       Info{Path: dir, Format: fm},
+		log:        log,
+		formatPath: filepath.Join(dir, fileFormat),
+		epoch:      time.Now(),
+		ttl:        opts.OnlineCheckTTL,
+		iters:      make(map[*iter]struct{}),
+		lockSeed:   maphash.MakeSeed(),
+	}
+	if d.ttl == 0 {
+		d.ttl = DefaultOnlineCheckTTL
+	}
+	for _, sub := range []string{dirTmp, dirData} {
+		if _, err := d.ensureDir(dir, sub); err != nil {
+			return nil, ioError("open "+dir, err)
+		}
+	}
+	if d.db, err = pebble.Open(filepath.Join(dir, dirMeta), d.pebbleOptions(opts)); err != nil {
+		return nil, ioError("open metadata in "+dir, err)
+	}
+	if ferr := d.fatal.Load(); ferr != nil {
+		// pebble hit a fatal error while opening and cannot be trusted,
+		// not even to close cleanly.
+		return nil, fmt.Errorf("drive: open %s: %w", dir, *ferr)
+	}
+	if err := d.cleanTmp(); err != nil {
+		_ = d.db.Close()
+		return nil, ioError("open "+dir+": clean tmp", err)
+	}
+	if d.formatStat, err = os.Stat(d.formatPath); err != nil {
+		_ = d.db.Close()
+		return nil, ioError("open "+dir, err)
+	}
+	d.lastOK.Store(int64(time.Since(d.epoch)) + 1)
+	log.Debug("drive: opened", "cluster_id", fm.ClusterID, "drive_id", fm.DriveID,
+		"set", fm.Set, "position", fm.Position, "zone", fm.Zone)
+	return d, nil
+}
+
+// matchFormat checks an existing format against the expected identity.
+func matchFormat(disk, want Format) error {
+	if disk.ClusterID != want.ClusterID {
+		return fmt.Errorf("%w: cluster id on disk %q, expected %q", ErrForeignDrive, disk.ClusterID, want.ClusterID)
+	}
+	if disk.Set != want.Set || disk.Position != want.Position {
+		return fmt.Errorf("%w: on disk set %d position %d, expected set %d position %d",
+			ErrWrongPosition, disk.Set, disk.Position, want.Set, want.Position)
+	}
+	return nil
+}
+
+// formatDrive lays out a fresh drive in dir and writes format.json last.
+func formatDrive(dir string, want Format, log *slog.Logger) (Format, error) {
+	if err := checkFormattable(dir); err != nil {
+		return Format{}, err
+	}
+	fm := want
+	if fm.Version == 0 {
+		fm.Version = FormatVersion
+	}
+	if fm.DriveID == "" {
+		fm.DriveID = newUUID()
+	}
+	if fm.Version != FormatVersion {
+		return Format{}, fmt.Errorf("drive: format %s: %w: can only write version %d, got %d",
+			dir, ErrBadFormat, FormatVersion, fm.Version)
+	}
+	if err := fm.validate(); err != nil {
+		return Format{}, fmt.Errorf("drive: format %s: %w", dir, err)
+	}
+	_, statErr := os.Stat(dir)
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return Format{}, ioError("format "+dir, err)
+	}
+	if isNotExist(statErr) {
+		// The folder itself is new: make its entry durable too.
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return Format{}, ioError("format "+dir, err)
+		}
+	}
+	for _, sub := range []string{dirTmp, dirData} {
+		if err := os.Mkdir(filepath.Join(dir, sub), dirPerm); err != nil && !os.IsExist(err) {
+			return Format{}, ioError("format "+dir, err)
+		}
+	}
+	// writeFormat fsyncs dir after its rename, which also covers tmp/ and
+	// data/ created above.
+	if err := writeFormat(dir, fm); err != nil {
+		return Format{}, fmt.Errorf("drive: format %s: %w", dir, err)
+	}
+	log.Info("drive: formatted", "cluster_id", fm.ClusterID, "drive_id", fm.DriveID,
+		"set", fm.Set, "position", fm.Position, "zone", fm.Zone)
+	return fm, nil
+}
+
+// checkFormattable returns nil if dir may be formatted: it is missing, or
+// holds nothing but lost+found, tmp/ (garbage by definition) and an empty
+// data/. meta/ without format.json means the identity of a used drive was
+// lost; formatting it would silently adopt foreign metadata.
+func checkFormattable(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if isNotExist(err) {
+			return nil
+		}
+		return ioError("format "+dir, err)
+	}
+	for _, e := range entries {
+		switch e.Name() {
+		case dirLostFound, dirTmp:
+			continue
+		case dirData:
+			sub, err := os.ReadDir(filepath.Join(dir, dirData))
+			if err == nil && len(sub) == 0 {
+				continue
+			}
+		}
+		return fmt.Errorf("drive: open %s: %w: the folder holds %q but no %s; refusing to format it",
+			dir, ErrUnformatted, e.Name(), fileFormat)
+	}
+	return nil
+}
+
+// cleanTmp removes every entry of tmp/.
+func (d *Drive) cleanTmp() error {
+	tmp := filepath.Join(d.dir, dirTmp)
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(tmp, e.Name())); err != nil {
+			return err
+		}
+	}
+	if len(entries) > 0 {
+		d.log.Info("drive: removed uncommitted staging files", "count", len(entries))
+	}
+	return nil
+}
+
+// Info returns the drive's path and format. It does no I/O.
+func (d *Drive) Info() Info { return d.info }
+
+// Check returns nil if the drive is usable: not closed, no fatal metadata
+// error, format.json still the file found at Open, and a small file can be
+// created and written in tmp/ (which catches read-only remounts and a full
+// disk). It fails with an ErrOffline-wrapped error when the folder or its
+// format file is gone, or ErrDiskFull.
+func (d *Drive) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := d.ready(false); err != nil {
+		return fmt.Errorf("drive: check: %w", err)
+	}
+	probe := filepath.Join(d.dir, dirTmp, "check-"+NewDataID())
+	f, err := os.OpenFile(probe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
+	if err != nil {
+		return d.pathError("check", err)
+	}
+	_, werr := f.Write([]byte("ok\n"))
+	cerr := f.Close()
+	rerr := os.Remove(probe)
+	if err := errors.Join(werr, cerr, rerr); err != nil {
+		return d.pathError("check", err)
+	}
+	return nil
+}
+
+// DiskUsage reports the size of the file system holding the drive and the
+// bytes available to this process.
+func (d *Drive) DiskUsage() (total, free uint64, err error) {
+	total, free, err = statFS(d.dir)
+	if err != nil {
+		return 0, 0, d.pathError("disk usage", err)
+	}
+	return total, free, nil
+}
+
+// Close closes the metadata database. It waits for Get, Apply and NewIter
+// calls in progress, then closes iterators still open (their next call
+// reports ErrClosed) and the database. Staging and data files stay usable
+// for reading and aborting; Commit fails with ErrClosed. Close is
+// idempotent. After a fatal pebble error the database is not closed (its
+// state is undefined and closing could block); the fatal error is returned.
+func (d *Drive) Close() error {
+	if !d.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	for d.inflight.Load() > 0 {
+		if ferr := d.fatal.Load(); ferr != nil {
+			return fmt.Errorf("drive: close: %w", *ferr)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if ferr := d.fatal.Load(); ferr != nil {
+		return fmt.Errorf("drive: close: %w", *ferr)
+	}
+	d.iterMu.Lock()
+	leaked := make([]*iter, 0, len(d.iters))
+	for it := range d.iters {
+		leaked = append(leaked, it)
+	}
+	d.iterMu.Unlock()
+	for _, it := range leaked {
+		it.forceClose()
+	}
+	if len(leaked) > 0 {
+		d.log.Warn("drive: closed iterators left open at Close", "count", len(leaked))
+	}
+	if err := d.db.Close(); err != nil {
+		return ioError("close", err)
+	}
+	return nil
+}
+
+// enter registers a call that uses the database; leave must follow.
+func (d *Drive) enter() error {
+	d.inflight.Add(1)
+	if d.closed.Load() {
+		d.inflight.Add(-1)
+		return ErrClosed
+	}
+	return nil
+}
+
+func (d *Drive) leave() { d.inflight.Add(-1) }
+
+// ready returns nil if the drive may be used: not closed, not poisoned by a
+// fatal pebble error, and format.json still present and the same file as at
+// Open. With cached set, a stat that succeeded less than the TTL ago is
+// trusted. pebble keeps writing to unlinked files after an rm -rf and
+// would report success; this stat is what turns that into ErrOffline.
+func (d *Drive) ready(cached bool) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	if ferr := d.fatal.Load(); ferr != nil {
+		return *ferr
+	}
+	if cached && d.ttl > 0 {
+		if last := d.lastOK.Load(); last > 0 && time.Duration(int64(time.Since(d.epoch))+1-last) < d.ttl {
+			return nil
+		}
+	}
+	fi, err := os.Stat(d.formatPath)
+	if err != nil {
+		// Forget the last success so cached checks look again at once.
+		d.lastOK.Store(0)
+		return fmt.Errorf("%w: %s: %w", ErrOffline, d.dir, err)
+	}
+	if d.formatStat != nil && !os.SameFile(fi, d.formatStat) {
+		d.lastOK.Store(0)
+		return fmt.Errorf("%w: %s: %s was replaced since the drive was opened", ErrOffline, d.dir, fileFormat)
+	}
+	d.lastOK.Store(int64(time.Since(d.epoch)) + 1)
+	return nil
+}
+
+// pathError classifies a file-system error of op. A missing path is first
+// checked against the drive itself: if the drive folder is gone, the
+// answer is ErrOffline, not "not found".
+func (d *Drive) pathError(op string, err error) error {
+	if isNotExist(err) {
+		if rerr := d.ready(false); rerr != nil {
+			return fmt.Errorf("drive: %s: %w", op, rerr)
+		}
+	}
+	return ioError(op, err)
+}
+
+// poison records the first fatal pebble error.
+func (d *Drive) poison(err error) {
+	if d.fatal.CompareAndSwap(nil, &err) {
+		d.log.Error("drive: metadata store failed; the drive is offline until reopened", "err", err)
+	}
+}

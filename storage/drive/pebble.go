@@ -1,0 +1,91 @@
+package drive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"syscall"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// pebbleFormat pins the on-disk format of the metadata database. pebble
+// recommends an explicit version because its default moves between
+// releases; raising this constant ratchets existing drives forward (and
+// makes them unreadable by older binaries), so it changes deliberately.
+const pebbleFormat = pebble.FormatValueSeparation
+
+// pebbleOptions returns the database options for this drive: a modest block
+// cache, pebble's default memtable, and pebble's logging and events routed
+// to the drive's logger.
+func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
+	cacheSize := opts.CacheSize
+	if cacheSize <= 0 {
+		cacheSize = DefaultCacheSize
+	}
+	log := d.log
+	po := &pebble.Options{
+		CacheSize:          cacheSize,
+		MemTableSize:       opts.MemTableSize,
+		FormatMajorVersion: pebbleFormat,
+		Logger:             &pebbleLogger{log: log, poison: d.poison},
+		EventListener: &pebble.EventListener{
+			BackgroundError: func(err error) {
+				log.Warn("drive: metadata background error", "err", err)
+			},
+			DiskSlow: func(info pebble.DiskSlowInfo) {
+				log.Warn("drive: slow metadata disk operation", "op", info.OpType.String(),
+					"duration", info.Duration, "bytes", info.WriteSize)
+			},
+			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+				log.Warn("drive: metadata writes stalled", "reason", info.Reason)
+			},
+			WriteStallEnd: func() {
+				log.Info("drive: metadata writes resumed")
+			},
+			LowDiskSpace: func(info pebble.LowDiskSpaceInfo) {
+				log.Warn("drive: low disk space", "avail_bytes", info.AvailBytes,
+					"total_bytes", info.TotalBytes, "below_percent", info.PercentThreshold)
+			},
+			// DataCorruption is left to pebble's default, which calls
+			// Logger.Fatalf: a corrupt metadata store takes the drive
+			// offline (see pebbleLogger.Fatalf).
+		},
+	}
+	po.EnsureDefaults()
+	return po
+}
+
+// pebbleLogger routes pebble's messages to slog: informational ones at
+// debug level, errors as warnings. Fatalf does not exit the process, as
+// pebble's default logger does: one failed drive must not take the server
+// down. It logs and poisons the drive instead, so every later call fails
+// with ErrOffline; a commit whose WAL write or sync failed calls Fatalf
+// before returning, so Apply sees the poison and never reports it durable.
+type pebbleLogger struct {
+	log    *slog.Logger
+	poison func(error)
+}
+
+func (l *pebbleLogger) Infof(format string, args ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug("pebble: " + fmt.Sprintf(format, args...))
+	}
+}
+
+func (l *pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Warn("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (l *pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	err := fmt.Errorf("%w: metadata store fatal error: %s", ErrOffline, msg)
+	for _, a := range args {
+		if e, ok := a.(error); ok && (errors.Is(e, syscall.ENOSPC) || errors.Is(e, syscall.EDQUOT)) {
+			err = fmt.Errorf("%w: %w", ErrDiskFull, err)
+			break
+		}
+	}
+	l.poison(err)
+}

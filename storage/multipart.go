@@ -1,0 +1,503 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/objstore/objstore/storage/drive"
+)
+
+// A multipart upload is an upload record on every drive of the object's
+// set plus one part record per uploaded part. Each part is erasure-coded
+// into a data directory of its own, so replacing or dropping a part
+// removes a whole directory; completion turns the part records into the
+// parts of a new version in one batch per drive and deletes the upload's
+// records, so the object appears whole or not at all.
+
+// NewMultipartUpload starts an upload and returns its id.
+func (s *Store) NewMultipartUpload(ctx context.Context, bucket, key string, md map[string]string) (string, error) {
+	if err := s.checkBucket(bucket); err != nil {
+		return "", err
+	}
+	if err := checkKey(key); err != nil {
+		return "", err
+	}
+	st := s.setFor(bucket, key)
+	rec := uploadRecord{Key: key, UploadID: newID(), Initiated: s.cfg.Now().UnixNano(), Metadata: md}
+	ukey := uploadKey(bucket, key, rec.UploadID)
+	ops := []drive.Op{{Key: ukey, Value: rec.encode()}}
+	errs := st.each(ctx, func(_ int, d Drive) error { return d.Apply(ctx, ops) })
+	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
+		st.each(context.WithoutCancel(ctx), func(_ int, d Drive) error {
+			return d.Apply(context.WithoutCancel(ctx), []drive.Op{{Key: ukey, Delete: true}})
+		})
+		return "", fmt.Errorf("storage: new upload %s/%s: %w", bucket, key, err)
+	}
+	return rec.UploadID, nil
+}
+
+// readUpload returns the upload record a read quorum holds.
+func (s *Store) readUpload(ctx context.Context, st *set, bucket, key, uploadID string) (uploadRecord, error) {
+	if !validID(uploadID) {
+		return uploadRecord{}, fmt.Errorf("%w: %s", ErrUploadNotFound, uploadID)
+	}
+	raw, errs := st.readAll(ctx, uploadKey(bucket, key, uploadID))
+	val, err := s.agree(raw, errs)
+	if err != nil {
+		if errors.Is(err, ErrObjectNotFound) {
+			return uploadRecord{}, fmt.Errorf("%w: %s", ErrUploadNotFound, uploadID)
+		}
+		return uploadRecord{}, err
+	}
+	return decodeUpload(val)
+}
+
+// agree returns the value a read quorum of drives holds byte for byte;
+// ErrObjectNotFound when no value has a quorum but enough drives answered.
+func (s *Store) agree(raw [][]byte, errs []error) ([]byte, error) {
+	answered := 0
+	for p := range raw {
+		if errs[p] == nil || errors.Is(errs[p], drive.ErrNotFound) {
+			answered++
+		}
+	}
+	if answered < s.readQuorum() {
+		return nil, quorumError(ErrReadQuorum, readErrorsOnly(errs), s.readQuorum())
+	}
+	for p := range raw {
+		if raw[p] == nil {
+			continue
+		}
+		same := 0
+		for o := range raw {
+			if bytes.Equal(raw[p], raw[o]) {
+				same++
+			}
+		}
+		if same >= s.readQuorum() {
+			return raw[p], nil
+		}
+	}
+	return nil, ErrObjectNotFound
+}
+
+// validID reports whether id has the form newID makes.
+func validID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
+
+// PutObjectPart stores one part of an upload, replacing an earlier part
+// with the same number.
+func (s *Store) PutObjectPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, opts PutOptions) (PartInfo, error) {
+	if err := s.checkBucket(bucket); err != nil {
+		return PartInfo{}, err
+	}
+	if err := checkKey(key); err != nil {
+		return PartInfo{}, err
+	}
+	if number < 1 || number > MaxPartNumber {
+		return PartInfo{}, fmt.Errorf("%w: part number %d outside 1..%d", ErrInvalidArgument, number, MaxPartNumber)
+	}
+	if opts.Size > MaxPartSize {
+		return PartInfo{}, ErrEntityTooLarge
+	}
+	st := s.setFor(bucket, key)
+	if _, err := s.readUpload(ctx, st, bucket, key, uploadID); err != nil {
+		return PartInfo{}, err
+	}
+	n := len(st.drives)
+	rot := rotation(uploadID, n)
+	dataID := newID()
+	var etag string
+	extra := map[string]string{}
+	finish := func() error {
+		if opts.Finish == nil {
+			return nil
+		}
+		e, x, err := opts.Finish()
+		etag = e
+		maps.Copy(extra, x)
+		return err
+	}
+	w, err := s.writeData(ctx, st, dataID, partFile(1), newSizedReader(body, opts.Size, MaxPartSize), opts.Size, false, rot, finish)
+	if err != nil {
+		return PartInfo{}, err
+	}
+	part := partEntry{Number: number, Size: w.size, ETag: etag, File: partFile(1), DataID: dataID, Metadata: extra, ModTime: s.cfg.Now().UnixNano()}
+	if len(part.Metadata) == 0 {
+		part.Metadata = nil
+	}
+	if err := s.commitPart(ctx, st, bucket, key, uploadID, part, w); err != nil {
+		s.removeData(context.WithoutCancel(ctx), st, dataID)
+		return PartInfo{}, err
+	}
+	return part.info(), nil
+}
+
+func (p *partEntry) info() PartInfo {
+	return PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, ModTime: time.Unix(0, p.ModTime).UTC(), Metadata: p.Metadata}
+}
+
+// commitPart records a written part under the object's lock, after
+// checking the upload still exists (a part racing a completion or an
+// abort must not leave records behind).
+func (s *Store) commitPart(ctx context.Context, st *set, bucket, key, uploadID string, part partEntry, w written) error {
+	unlock := s.lock(bucket, key)
+	defer unlock()
+	if _, err := s.readUpload(ctx, st, bucket, key, uploadID); err != nil {
+		return err
+	}
+	pkey := partKey(uploadID, part.Number)
+	old, oldErrs := st.readAll(ctx, pkey)
+	val := encodePart(&part)
+	errs := st.each(ctx, func(p int, d Drive) error {
+		if !w.ok[p] {
+			return errors.New("shard not written")
+		}
+		return d.Apply(ctx, []drive.Op{{Key: pkey, Value: val}})
+	})
+	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
+		st.each(context.WithoutCancel(ctx), func(p int, d Drive) error {
+			if errs[p] != nil {
+				return nil
+			}
+			op := drive.Op{Key: pkey, Delete: true}
+			if old[p] != nil {
+				op = drive.Op{Key: pkey, Value: old[p]}
+			}
+			return d.Apply(context.WithoutCancel(ctx), []drive.Op{op})
+		})
+		return err
+	}
+	if prev, err := s.agree(old, oldErrs); err == nil {
+		if pe, err := decodePart(prev); err == nil && pe.DataID != part.DataID {
+			s.removeData(context.WithoutCancel(ctx), st, pe.DataID)
+		}
+	}
+	return nil
+}
+
+// readParts returns the parts of an upload a read quorum agrees on, by
+// number.
+func (s *Store) readParts(ctx context.Context, st *set, uploadID string) ([]partEntry, error) {
+	lower := partKey(uploadID, 0)[:len(uploadID)+2]
+	m := newMergeIter(ctx, st.drives, lower, prefixEnd(lower))
+	defer m.close()
+	if err := quorumError(ErrReadQuorum, m.errs, s.readQuorum()); err != nil {
+		return nil, err
+	}
+	var parts []partEntry
+	errs := make([]error, len(st.drives))
+	for ok := m.seek(nil); ok; ok = m.next() {
+		for i, v := range m.values {
+			errs[i] = m.errs[i]
+			if v == nil && errs[i] == nil {
+				errs[i] = drive.ErrNotFound
+			}
+		}
+		val, err := s.agree(m.values, errs)
+		if err != nil {
+			continue // a part write that did not reach quorum
+		}
+		p, err := decodePart(val)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	if err := quorumError(ErrReadQuorum, m.errs, s.readQuorum()); err != nil {
+		return nil, err
+	}
+	return parts, nil
+}
+
+// ListParts returns up to maxParts parts numbered above marker.
+func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (ListPartsResult, error) {
+	var res ListPartsResult
+	if err := s.checkBucket(bucket); err != nil {
+		return res, err
+	}
+	if err := checkKey(key); err != nil {
+		return res, err
+	}
+	st := s.setFor(bucket, key)
+	up, err := s.readUpload(ctx, st, bucket, key, uploadID)
+	if err != nil {
+		return res, err
+	}
+	res.Upload = up.info(bucket)
+	parts, err := s.readParts(ctx, st, uploadID)
+	if err != nil {
+		return res, err
+	}
+	if maxParts <= 0 || maxParts > 1000 {
+		maxParts = 1000
+	}
+	for _, p := range parts {
+		if p.Number <= marker {
+			continue
+		}
+		if len(res.Parts) == maxParts {
+			res.IsTruncated = true
+			break
+		}
+		res.Parts = append(res.Parts, p.info())
+		res.NextPartNumberMarker = p.Number
+	}
+	return res, nil
+}
+
+func (u *uploadRecord) info(bucket string) MultipartUpload {
+	return MultipartUpload{Bucket: bucket, Key: u.Key, UploadID: u.UploadID, Initiated: time.Unix(0, u.Initiated).UTC(), Metadata: u.Metadata}
+}
+
+// AbortMultipartUpload drops an upload and its parts.
+func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := s.checkBucket(bucket); err != nil {
+		return err
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	st := s.setFor(bucket, key)
+	unlock := s.lock(bucket, key)
+	defer unlock()
+	if _, err := s.readUpload(ctx, st, bucket, key, uploadID); err != nil {
+		return err
+	}
+	parts, err := s.readParts(ctx, st, uploadID)
+	if err != nil {
+		return err
+	}
+	ops := s.uploadCleanupOps(bucket, key, uploadID, parts)
+	errs := st.each(ctx, func(_ int, d Drive) error { return d.Apply(ctx, ops) })
+	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
+		return err
+	}
+	for _, p := range parts {
+		s.removeData(context.WithoutCancel(ctx), st, p.DataID)
+	}
+	return nil
+}
+
+// uploadCleanupOps deletes an upload's records. Part records of parts a
+// drive holds but the quorum does not know are deleted too: the numbers
+// are few, so every possible part key of the known parts is named, and a
+// sweep of the prefix catches the rest.
+func (s *Store) uploadCleanupOps(bucket, key, uploadID string, parts []partEntry) []drive.Op {
+	ops := []drive.Op{{Key: uploadKey(bucket, key, uploadID), Delete: true}}
+	for _, p := range parts {
+		ops = append(ops, drive.Op{Key: partKey(uploadID, p.Number), Delete: true})
+	}
+	return ops
+}
+
+// CompleteMultipartUpload assembles the listed parts into the object's
+// new current version.
+func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, list []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
+	if err := s.checkBucket(bucket); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := checkKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	if len(list) == 0 {
+		return ObjectInfo{}, fmt.Errorf("%w: no parts", ErrInvalidPart)
+	}
+	st := s.setFor(bucket, key)
+	up, err := s.readUpload(ctx, st, bucket, key, uploadID)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	stored, err := s.readParts(ctx, st, uploadID)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	byNumber := make(map[int]partEntry, len(stored))
+	for _, p := range stored {
+		byNumber[p.Number] = p
+	}
+	chosen := make([]partEntry, 0, len(list))
+	md5s := md5.New()
+	var size int64
+	for i, cp := range list {
+		if i > 0 && cp.Number <= list[i-1].Number {
+			return ObjectInfo{}, fmt.Errorf("%w: part %d after part %d", ErrInvalidPartOrder, cp.Number, list[i-1].Number)
+		}
+		p, ok := byNumber[cp.Number]
+		if !ok || strings.Trim(cp.ETag, `"`) != p.ETag {
+			return ObjectInfo{}, fmt.Errorf("%w: part %d", ErrInvalidPart, cp.Number)
+		}
+		if i < len(list)-1 && p.Size < MinPartSize {
+			return ObjectInfo{}, fmt.Errorf("%w: part %d has %d bytes", ErrPartTooSmall, cp.Number, p.Size)
+		}
+		raw, err := hex.DecodeString(p.ETag)
+		if err != nil {
+			return ObjectInfo{}, fmt.Errorf("%w: part %d has no MD5 ETag", ErrInvalidPart, cp.Number)
+		}
+		md5s.Write(raw)
+		size += p.Size
+		chosen = append(chosen, p)
+	}
+	md := maps.Clone(up.Metadata)
+	if md == nil {
+		md = map[string]string{}
+	}
+	if opts.Finish != nil {
+		infos := make([]PartInfo, len(chosen))
+		for i := range chosen {
+			infos[i] = chosen[i].info()
+		}
+		extra, err := opts.Finish(infos)
+		if err != nil {
+			return ObjectInfo{}, err
+		}
+		maps.Copy(md, extra)
+	}
+	n := len(st.drives)
+	v := versionRecord{
+		VersionID:    NullVersionID,
+		DataID:       uploadID,
+		ModTime:      s.cfg.Now().UnixNano(),
+		Size:         size,
+		ETag:         fmt.Sprintf("%s-%d", hex.EncodeToString(md5s.Sum(nil)), len(chosen)),
+		Metadata:     md,
+		DataShards:   s.cfg.DataShards,
+		ParityShards: s.cfg.ParityShards,
+		BlockSize:    s.cfg.BlockSize,
+		Rotation:     rotation(uploadID, n),
+		Parts:        chosen,
+	}
+	for i := range v.Parts {
+		v.Parts[i].Metadata = nil // checksums of parts live on in the version's metadata
+	}
+	all := written{ok: make([]bool, n)}
+	for p := range all.ok {
+		all.ok[p] = true
+	}
+	ops := s.uploadCleanupOps(bucket, key, uploadID, stored)
+	precondition := func(cur *ObjectInfo) error {
+		// The upload must still be there under the lock: a racing
+		// completion or abort of the same upload wins once.
+		if _, err := s.readUpload(ctx, st, bucket, key, uploadID); err != nil {
+			return err
+		}
+		if opts.Precondition != nil {
+			return opts.Precondition(cur)
+		}
+		return nil
+	}
+	if err := s.commitVersion(ctx, st, bucket, key, v, all, ops, precondition); err != nil {
+		return ObjectInfo{}, err
+	}
+	used := map[string]bool{}
+	for _, p := range chosen {
+		used[p.DataID] = true
+	}
+	for _, p := range stored {
+		if !used[p.DataID] {
+			s.removeData(context.WithoutCancel(ctx), st, p.DataID)
+		}
+	}
+	return v.info(bucket, key), nil
+}
+
+// ListMultipartUploads lists a bucket's uploads in progress, by key and
+// then upload id.
+func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts ListUploadsOptions) (ListUploadsResult, error) {
+	var res ListUploadsResult
+	if err := s.checkBucket(bucket); err != nil {
+		return res, err
+	}
+	maxUploads := opts.MaxUploads
+	if maxUploads <= 0 || maxUploads > 1000 {
+		maxUploads = 1000
+	}
+	lower := objectKey(bucket, opts.Prefix)
+	lower[0] = prefixUpload
+	base := len(bucket) + 2
+	m := newMergeIter(ctx, s.allDrives(), lower, prefixEnd(lower))
+	defer m.close()
+	if err := s.listQuorum(m); err != nil {
+		return res, err
+	}
+	start := lower
+	if opts.KeyMarker != "" {
+		if opts.UploadIDMarker != "" {
+			start = append(uploadKey(bucket, opts.KeyMarker, opts.UploadIDMarker), 0)
+		} else {
+			start = prefixEnd(append(objectKey(bucket, opts.KeyMarker), 0))
+			start[0] = prefixUpload
+		}
+		if bytes.Compare(start, lower) < 0 {
+			start = lower
+		}
+	}
+	errs := make([]error, len(m.values))
+	count := 0
+	for ok := m.seek(start); ok; {
+		rest := string(m.key[base:])
+		sep := strings.IndexByte(rest, 0)
+		if sep < 0 {
+			ok = m.next()
+			continue
+		}
+		key, uploadID := rest[:sep], rest[sep+1:]
+		if opts.Delimiter != "" {
+			if i := strings.Index(key[len(opts.Prefix):], opts.Delimiter); i >= 0 {
+				cp := key[:len(opts.Prefix)+i+len(opts.Delimiter)]
+				if count == maxUploads {
+					res.IsTruncated = true
+					break
+				}
+				res.Prefixes = append(res.Prefixes, cp)
+				res.NextKeyMarker, res.NextUploadIDMarker = cp, ""
+				count++
+				next := objectKey(bucket, cp)
+				next[0] = prefixUpload
+				next = prefixEnd(next)
+				if next == nil {
+					break
+				}
+				ok = m.seek(next)
+				continue
+			}
+		}
+		for i, v := range m.values {
+			errs[i] = m.errs[i]
+			if v == nil && errs[i] == nil {
+				errs[i] = drive.ErrNotFound
+			}
+		}
+		val, err := s.agree(m.values, errs)
+		if err == nil {
+			rec, err := decodeUpload(val)
+			if err == nil && rec.UploadID == uploadID {
+				if count == maxUploads {
+					res.IsTruncated = true
+					break
+				}
+				res.Uploads = append(res.Uploads, rec.info(bucket))
+				res.NextKeyMarker, res.NextUploadIDMarker = key, uploadID
+				count++
+			}
+		}
+		ok = m.next()
+	}
+	if !res.IsTruncated {
+		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
+	}
+	return res, nil
+}

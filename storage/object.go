@@ -1,0 +1,485 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"time"
+
+	"github.com/objstore/objstore/storage/drive"
+)
+
+// PutObject stores body as the new current version of bucket/key. The
+// body is read once: hashed by the caller's reader, erasure-coded and
+// written to the set's drives in one pass. Nothing is visible until the
+// version's metadata committed on a write quorum of drives; on failure
+// every trace is removed again.
+func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reader, opts PutOptions) (ObjectInfo, error) {
+	if err := s.checkBucket(bucket); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := checkKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	if opts.Size > MaxObjectSize {
+		return ObjectInfo{}, ErrEntityTooLarge
+	}
+	st := s.setFor(bucket, key)
+	n := len(st.drives)
+	dataID := newID()
+	rot := rotation(dataID, n)
+	inline := opts.Size >= 0 && opts.Size <= int64(s.cfg.InlineLimit)
+	var etag string
+	extra := map[string]string{}
+	finish := func() error {
+		if opts.Finish == nil {
+			return nil
+		}
+		e, x, err := opts.Finish()
+		etag = e
+		maps.Copy(extra, x)
+		return err
+	}
+	w, err := s.writeData(ctx, st, dataID, partFile(1), newSizedReader(body, opts.Size, MaxObjectSize), opts.Size, inline, rot, finish)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	md := make(map[string]string, len(opts.Metadata)+len(extra))
+	maps.Copy(md, opts.Metadata)
+	maps.Copy(md, extra)
+	v := versionRecord{
+		VersionID:    NullVersionID,
+		DataID:       dataID,
+		ModTime:      s.cfg.Now().UnixNano(),
+		Size:         w.size,
+		ETag:         etag,
+		Metadata:     md,
+		DataShards:   s.cfg.DataShards,
+		ParityShards: s.cfg.ParityShards,
+		BlockSize:    s.cfg.BlockSize,
+		Rotation:     rot,
+		Inline:       inline,
+		Parts:        []partEntry{{Number: 1, Size: w.size, ETag: etag, File: partFile(1)}},
+	}
+	if err := s.commitVersion(ctx, st, bucket, key, v, w, nil, opts.Precondition); err != nil {
+		if !inline {
+			s.removeData(context.WithoutCancel(ctx), st, dataID)
+		}
+		return ObjectInfo{}, err
+	}
+	return v.info(bucket, key), nil
+}
+
+// partFile names the data file of part n inside a version's directory.
+func partFile(n int) string { return fmt.Sprintf("part.%d", n) }
+
+// commitVersion makes v the current version of bucket/key: under the
+// key's lock it checks the precondition against what a read quorum holds,
+// then rewrites each drive's record (replacing the null version while
+// versioning is off) together with its inline shard and extraOps, all in
+// one synced batch per drive. Drives whose shard did not become durable
+// get no record: for them the version does not exist. Below the write
+// quorum it restores what each drive held and fails.
+func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, v versionRecord, w written, extraOps []drive.Op, precondition func(*ObjectInfo) error) error {
+	unlock := s.lock(bucket, key)
+	defer unlock()
+	okey := objectKey(bucket, key)
+	raw, readErrs := st.readAll(ctx, okey)
+	cur, err := s.resolve(raw, readErrs)
+	if errors.Is(err, ErrReadQuorum) {
+		// Fewer drives answer than a read needs, so fewer than a write
+		// needs: report it as the write's failure.
+		return fmt.Errorf("%w: %w", ErrWriteQuorum, err)
+	}
+	if err != nil && !errors.Is(err, ErrObjectNotFound) {
+		return err
+	}
+	if precondition != nil {
+		var info *ObjectInfo
+		if latest, ok := cur.latest(); ok {
+			i := latest.info(bucket, key)
+			info = &i
+		}
+		if err := precondition(info); err != nil {
+			return err
+		}
+	}
+	if err := s.checkBucket(bucket); err != nil {
+		return err
+	}
+	var replaced []versionRecord
+	errs := st.each(ctx, func(p int, d Drive) error {
+		if !w.ok[p] {
+			return errors.New("shard not written")
+		}
+		if readErrs[p] != nil && !errors.Is(readErrs[p], drive.ErrNotFound) {
+			return readErrs[p]
+		}
+		rec, err := decodeOrEmpty(raw[p])
+		if err != nil {
+			return err
+		}
+		ops := append([]drive.Op(nil), extraOps...)
+		kept := rec.Versions[:0:0]
+		for _, old := range rec.Versions {
+			if old.VersionID == v.VersionID {
+				if old.Inline {
+					ops = append(ops, drive.Op{Key: inlineKey(old.DataID), Delete: true})
+				}
+				continue
+			}
+			kept = append(kept, old)
+		}
+		rec.Versions = append([]versionRecord{v}, kept...)
+		ops = append(ops, drive.Op{Key: okey, Value: rec.encode()})
+		if v.Inline {
+			ops = append(ops, drive.Op{Key: inlineKey(v.DataID), Value: w.inline[p]})
+		}
+		return d.Apply(ctx, ops)
+	})
+	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
+		s.restore(context.WithoutCancel(ctx), st, okey, raw, errs, v)
+		return err
+	}
+	for _, old := range cur.Versions {
+		if old.VersionID == v.VersionID && old.DataID != v.DataID {
+			replaced = append(replaced, old)
+		}
+	}
+	s.dropData(context.WithoutCancel(ctx), st, replaced)
+	return nil
+}
+
+// restore puts back the records of the drives that committed a write
+// that then missed its quorum.
+func (s *Store) restore(ctx context.Context, st *set, okey []byte, raw [][]byte, errs []error, v versionRecord) {
+	st.each(ctx, func(p int, d Drive) error {
+		if errs[p] != nil {
+			return nil
+		}
+		var ops []drive.Op
+		if raw[p] == nil {
+			ops = append(ops, drive.Op{Key: okey, Delete: true})
+		} else {
+			ops = append(ops, drive.Op{Key: okey, Value: raw[p]})
+		}
+		if v.Inline {
+			ops = append(ops, drive.Op{Key: inlineKey(v.DataID), Delete: true})
+		}
+		if err := d.Apply(ctx, ops); err != nil {
+			s.log.Warn("storage: roll back failed write", "drive", d.Info().Path, "err", err)
+		}
+		return nil
+	})
+}
+
+// dropData removes the file data of versions no record refers to any
+// more. Inline data went with the records' batch.
+func (s *Store) dropData(ctx context.Context, st *set, vs []versionRecord) {
+	for _, v := range vs {
+		if !v.Inline {
+			for _, id := range v.dataIDs() {
+				s.removeData(ctx, st, id)
+			}
+		}
+	}
+}
+
+func decodeOrEmpty(b []byte) (objectRecord, error) {
+	if b == nil {
+		return objectRecord{}, nil
+	}
+	return decodeObject(b, true)
+}
+
+// readAll reads key from every drive of the set in parallel.
+func (st *set) readAll(ctx context.Context, key []byte) ([][]byte, []error) {
+	raw := make([][]byte, len(st.drives))
+	errs := st.each(ctx, func(p int, d Drive) error {
+		v, err := d.Get(ctx, key)
+		raw[p] = v
+		return err
+	})
+	return raw, errs
+}
+
+// resolve turns the drives' copies of one object record into the versions
+// a read quorum agrees on. A version counts where a read quorum of drives
+// holds it (same version id and data id): a write that reached fewer
+// drives (failed, or still committing) stays invisible, and a drive that
+// missed a write cannot bring back what the others replaced.
+func (s *Store) resolve(raw [][]byte, errs []error) (objectRecord, error) {
+	answered := 0
+	for p := range raw {
+		if errs[p] == nil || errors.Is(errs[p], drive.ErrNotFound) {
+			answered++
+		}
+	}
+	q := s.readQuorum()
+	if answered < q {
+		return objectRecord{}, quorumError(ErrReadQuorum, readErrorsOnly(errs), q)
+	}
+	// Fast path: a quorum of identical copies, the healthy case.
+	for p := range raw {
+		if raw[p] == nil {
+			continue
+		}
+		same := 0
+		for o := range raw {
+			if bytes.Equal(raw[p], raw[o]) {
+				same++
+			}
+		}
+		if same >= q {
+			return decodeObject(raw[p], true)
+		}
+		break
+	}
+	type seen struct {
+		v     versionRecord
+		count int
+	}
+	counts := map[[2]string]*seen{}
+	var order [][2]string
+	for p := range raw {
+		if raw[p] == nil {
+			continue
+		}
+		rec, err := decodeObject(raw[p], true)
+		if err != nil {
+			continue
+		}
+		for _, v := range rec.Versions {
+			id := [2]string{v.VersionID, v.DataID}
+			if c, ok := counts[id]; ok {
+				c.count++
+				continue
+			}
+			counts[id] = &seen{v: v, count: 1}
+			order = append(order, id)
+		}
+	}
+	var out objectRecord
+	for _, id := range order {
+		if c := counts[id]; c.count >= q {
+			out.Versions = append(out.Versions, c.v)
+		}
+	}
+	if len(out.Versions) == 0 {
+		return out, ErrObjectNotFound
+	}
+	sortVersions(out.Versions)
+	return out, nil
+}
+
+func readErrorsOnly(errs []error) []error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		if e != nil && !errors.Is(e, drive.ErrNotFound) {
+			out[i] = e
+		}
+	}
+	return out
+}
+
+// sortVersions orders newest first (insertion sort: lists are short).
+func sortVersions(vs []versionRecord) {
+	for i := 1; i < len(vs); i++ {
+		for j := i; j > 0 && vs[j].ModTime > vs[j-1].ModTime; j-- {
+			vs[j], vs[j-1] = vs[j-1], vs[j]
+		}
+	}
+}
+
+func (r objectRecord) latest() (versionRecord, bool) {
+	if len(r.Versions) == 0 {
+		return versionRecord{}, false
+	}
+	return r.Versions[0], true
+}
+
+func (r objectRecord) find(versionID string) (versionRecord, bool) {
+	if versionID == "" {
+		return r.latest()
+	}
+	for _, v := range r.Versions {
+		if v.VersionID == versionID {
+			return v, true
+		}
+	}
+	return versionRecord{}, false
+}
+
+func (v *versionRecord) info(bucket, key string) ObjectInfo {
+	oi := ObjectInfo{
+		Bucket:    bucket,
+		Key:       key,
+		VersionID: v.VersionID,
+		Size:      v.Size,
+		ModTime:   time.Unix(0, v.ModTime).UTC(),
+		ETag:      v.ETag,
+		Metadata:  v.Metadata,
+	}
+	if len(v.Parts) > 1 || (len(v.Parts) == 1 && v.Parts[0].File != partFile(1)) {
+		for _, p := range v.Parts {
+			oi.Parts = append(oi.Parts, ObjectPart{Number: p.Number, Size: p.Size, ETag: p.ETag})
+		}
+	}
+	return oi
+}
+
+// lookup reads the version of bucket/key that opts selects.
+func (s *Store) lookup(ctx context.Context, bucket, key string, opts GetOptions) (*set, versionRecord, error) {
+	if err := s.checkBucket(bucket); err != nil {
+		return nil, versionRecord{}, err
+	}
+	if err := checkKey(key); err != nil {
+		return nil, versionRecord{}, err
+	}
+	st := s.setFor(bucket, key)
+	rec, err := s.resolve(st.readAll(ctx, objectKey(bucket, key)))
+	if err != nil {
+		if errors.Is(err, ErrObjectNotFound) {
+			return nil, versionRecord{}, fmt.Errorf("%w: %s/%s", ErrObjectNotFound, bucket, key)
+		}
+		return nil, versionRecord{}, err
+	}
+	v, ok := rec.find(opts.VersionID)
+	if !ok {
+		if opts.VersionID != "" {
+			return nil, versionRecord{}, fmt.Errorf("%w: %s/%s version %s", ErrVersionNotFound, bucket, key, opts.VersionID)
+		}
+		return nil, versionRecord{}, fmt.Errorf("%w: %s/%s", ErrObjectNotFound, bucket, key)
+	}
+	return st, v, nil
+}
+
+// ObjectInfo returns the metadata of one version.
+func (s *Store) ObjectInfo(ctx context.Context, bucket, key string, opts GetOptions) (ObjectInfo, error) {
+	_, v, err := s.lookup(ctx, bucket, key, opts)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	return v.info(bucket, key), nil
+}
+
+// DeleteObject removes a version (the null version while versioning is
+// off). ErrObjectNotFound if there is none.
+func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts GetOptions) error {
+	if err := s.checkBucket(bucket); err != nil {
+		return err
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	st := s.setFor(bucket, key)
+	unlock := s.lock(bucket, key)
+	defer unlock()
+	okey := objectKey(bucket, key)
+	raw, readErrs := st.readAll(ctx, okey)
+	cur, err := s.resolve(raw, readErrs)
+	if err != nil {
+		return err
+	}
+	target, ok := cur.find(opts.VersionID)
+	if !ok {
+		return fmt.Errorf("%w: %s/%s", ErrObjectNotFound, bucket, key)
+	}
+	errs := st.each(ctx, func(p int, d Drive) error {
+		if readErrs[p] != nil {
+			if errors.Is(readErrs[p], drive.ErrNotFound) {
+				return nil // nothing here to delete
+			}
+			return readErrs[p]
+		}
+		rec, err := decodeOrEmpty(raw[p])
+		if err != nil {
+			return err
+		}
+		var ops []drive.Op
+		kept := rec.Versions[:0:0]
+		for _, v := range rec.Versions {
+			if v.VersionID == target.VersionID {
+				if v.Inline {
+					ops = append(ops, drive.Op{Key: inlineKey(v.DataID), Delete: true})
+				}
+				continue
+			}
+			kept = append(kept, v)
+		}
+		rec.Versions = kept
+		if len(kept) == 0 {
+			ops = append(ops, drive.Op{Key: okey, Delete: true})
+		} else {
+			ops = append(ops, drive.Op{Key: okey, Value: rec.encode()})
+		}
+		return d.Apply(ctx, ops)
+	})
+	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
+		return err
+	}
+	s.dropData(context.WithoutCancel(ctx), st, []versionRecord{target})
+	return nil
+}
+
+// UpdateMetadata replaces the metadata of a version without touching its
+// data: S3's copy of an object onto itself with REPLACE.
+func (s *Store) UpdateMetadata(ctx context.Context, bucket, key, versionID string, md map[string]string, precondition func(*ObjectInfo) error) (ObjectInfo, error) {
+	if err := s.checkBucket(bucket); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := checkKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	st := s.setFor(bucket, key)
+	unlock := s.lock(bucket, key)
+	defer unlock()
+	okey := objectKey(bucket, key)
+	raw, readErrs := st.readAll(ctx, okey)
+	cur, err := s.resolve(raw, readErrs)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	target, ok := cur.find(versionID)
+	if !ok {
+		return ObjectInfo{}, fmt.Errorf("%w: %s/%s", ErrObjectNotFound, bucket, key)
+	}
+	if precondition != nil {
+		info := target.info(bucket, key)
+		if err := precondition(&info); err != nil {
+			return ObjectInfo{}, err
+		}
+	}
+	now := s.cfg.Now().UnixNano()
+	errs := st.each(ctx, func(p int, d Drive) error {
+		if readErrs[p] != nil {
+			return readErrs[p]
+		}
+		rec, err := decodeOrEmpty(raw[p])
+		if err != nil {
+			return err
+		}
+		found := false
+		for i := range rec.Versions {
+			if rec.Versions[i].VersionID == target.VersionID && rec.Versions[i].DataID == target.DataID {
+				rec.Versions[i].Metadata = md
+				rec.Versions[i].ModTime = now
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("version missing on this drive")
+		}
+		return d.Apply(ctx, []drive.Op{{Key: okey, Value: rec.encode()}})
+	})
+	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
+		s.restore(context.WithoutCancel(ctx), st, okey, raw, errs, versionRecord{})
+		return ObjectInfo{}, err
+	}
+	target.Metadata = md
+	target.ModTime = now
+	return target.info(bucket, key), nil
+}

@@ -1,0 +1,425 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Metadata records are encoded as a format version byte followed by
+// tagged fields:
+//
+//	record  = version:u8 field*
+//	field   = tag:uvarint len:uvarint bytes[len]
+//
+// Integers are uvarints inside their field; strings are raw bytes; nested
+// records (versions, parts, metadata pairs) are fields holding fields. A
+// reader skips tags it does not know, so a field can be added without a
+// version bump; the version byte changes only when a field changes
+// meaning, and then the decoder migrates the old form.
+const recordVersion = 1
+
+var errRecordCorrupt = errors.New("storage: metadata record corrupt")
+
+type recordEncoder struct{ b []byte }
+
+func (e *recordEncoder) bytes(tag uint64, v []byte) {
+	e.b = binary.AppendUvarint(e.b, tag)
+	e.b = binary.AppendUvarint(e.b, uint64(len(v)))
+	e.b = append(e.b, v...)
+}
+
+func (e *recordEncoder) str(tag uint64, v string) {
+	if v == "" {
+		return
+	}
+	e.b = binary.AppendUvarint(e.b, tag)
+	e.b = binary.AppendUvarint(e.b, uint64(len(v)))
+	e.b = append(e.b, v...)
+}
+
+func (e *recordEncoder) uint(tag uint64, v uint64) {
+	if v == 0 {
+		return
+	}
+	var tmp [binary.MaxVarintLen64]byte
+	e.bytes(tag, binary.AppendUvarint(tmp[:0], v))
+}
+
+func (e *recordEncoder) int(tag uint64, v int64) { e.uint(tag, uint64(v)) }
+
+func (e *recordEncoder) bool(tag uint64, v bool) {
+	if v {
+		e.uint(tag, 1)
+	}
+}
+
+// nested encodes fn's fields as one field.
+func (e *recordEncoder) nested(tag uint64, fn func(*recordEncoder)) {
+	var sub recordEncoder
+	fn(&sub)
+	e.bytes(tag, sub.b)
+}
+
+// metadata encodes a string map in key order, so equal maps give equal
+// bytes: listing compares the drives' records byte for byte.
+func (e *recordEncoder) metadata(tag uint64, md map[string]string) {
+	if len(md) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	e.nested(tag, func(s *recordEncoder) {
+		for _, k := range keys {
+			s.nested(1, func(p *recordEncoder) {
+				p.bytes(1, []byte(k))
+				p.bytes(2, []byte(md[k]))
+			})
+		}
+	})
+}
+
+// eachField calls fn for every field of b.
+func eachField(b []byte, fn func(tag uint64, v []byte) error) error {
+	for len(b) > 0 {
+		tag, n := binary.Uvarint(b)
+		if n <= 0 {
+			return errRecordCorrupt
+		}
+		b = b[n:]
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return errRecordCorrupt
+		}
+		v := b[n : n+int(l)]
+		b = b[n+int(l):]
+		if err := fn(tag, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fieldUint(v []byte) (uint64, error) {
+	x, n := binary.Uvarint(v)
+	if n <= 0 || n != len(v) {
+		return 0, errRecordCorrupt
+	}
+	return x, nil
+}
+
+func fieldInt(v []byte) (int64, error) {
+	x, err := fieldUint(v)
+	return int64(x), err
+}
+
+func decodeMetadata(v []byte) (map[string]string, error) {
+	md := make(map[string]string)
+	err := eachField(v, func(tag uint64, pair []byte) error {
+		if tag != 1 {
+			return nil
+		}
+		var k, val string
+		if err := eachField(pair, func(t uint64, x []byte) error {
+			switch t {
+			case 1:
+				k = string(x)
+			case 2:
+				val = string(x)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		md[k] = val
+		return nil
+	})
+	return md, err
+}
+
+// openRecord checks the version byte and returns the fields.
+func openRecord(b []byte) ([]byte, error) {
+	if len(b) == 0 {
+		return nil, errRecordCorrupt
+	}
+	if b[0] != recordVersion {
+		return nil, fmt.Errorf("storage: metadata record version %d not supported: %w", b[0], errRecordCorrupt)
+	}
+	return b[1:], nil
+}
+
+func newRecord() recordEncoder { return recordEncoder{b: []byte{recordVersion}} }
+
+// bucketRecord is a bucket's metadata, stored on every drive.
+type bucketRecord struct {
+	Name     string
+	Created  int64 // unix nanoseconds
+	Location string
+}
+
+func (r *bucketRecord) encode() []byte {
+	e := newRecord()
+	e.str(1, r.Name)
+	e.int(2, r.Created)
+	e.str(3, r.Location)
+	return e.b
+}
+
+func decodeBucket(b []byte) (bucketRecord, error) {
+	var r bucketRecord
+	fields, err := openRecord(b)
+	if err != nil {
+		return r, err
+	}
+	err = eachField(fields, func(tag uint64, v []byte) (err error) {
+		switch tag {
+		case 1:
+			r.Name = string(v)
+		case 2:
+			r.Created, err = fieldInt(v)
+		case 3:
+			r.Location = string(v)
+		}
+		return err
+	})
+	return r, err
+}
+
+// versionRecord is one version of an object. Every drive of the set holds
+// the same versionRecord; only the shard it holds differs.
+type versionRecord struct {
+	VersionID string
+	DataID    string // unique per write: names the data directory or inline key
+	ModTime   int64  // unix nanoseconds
+	Size      int64
+	ETag      string
+	Metadata  map[string]string
+	// Erasure layout, fixed at write time so later defaults never
+	// reinterpret old data.
+	DataShards   int
+	ParityShards int
+	BlockSize    int
+	// Rotation maps drives to shards: the drive at set position p holds
+	// shard (p + Rotation) % (DataShards+ParityShards). Rotating per
+	// object spreads data-shard reads over all drives.
+	Rotation int
+	Inline   bool        // shards live in the drives' metadata, not files
+	Parts    []partEntry // one entry for a simple PUT
+}
+
+// partEntry locates one erasure-coded part of a version.
+type partEntry struct {
+	Number int
+	Size   int64
+	ETag   string
+	File   string // data file name inside the version's data directory
+	// Metadata is what the part's Finish returned (checksums).
+	Metadata map[string]string
+	ModTime  int64
+	// DataID names the part's own data directory (multipart parts); ""
+	// means the version's.
+	DataID string
+}
+
+func (p *partEntry) encodeFields(e *recordEncoder) {
+	e.uint(1, uint64(p.Number))
+	e.int(2, p.Size)
+	e.str(3, p.ETag)
+	e.str(4, p.File)
+	e.metadata(5, p.Metadata)
+	e.int(6, p.ModTime)
+	e.str(7, p.DataID)
+}
+
+func decodePartFields(v []byte) (partEntry, error) {
+	var p partEntry
+	err := eachField(v, func(tag uint64, x []byte) (err error) {
+		var u uint64
+		switch tag {
+		case 1:
+			u, err = fieldUint(x)
+			p.Number = int(u)
+		case 2:
+			p.Size, err = fieldInt(x)
+		case 3:
+			p.ETag = string(x)
+		case 4:
+			p.File = string(x)
+		case 5:
+			p.Metadata, err = decodeMetadata(x)
+		case 6:
+			p.ModTime, err = fieldInt(x)
+		case 7:
+			p.DataID = string(x)
+		}
+		return err
+	})
+	return p, err
+}
+
+// dataIDs lists the data directories the version's parts live in.
+func (v *versionRecord) dataIDs() []string {
+	ids := []string{v.DataID}
+	for _, p := range v.Parts {
+		if p.DataID != "" && p.DataID != v.DataID {
+			ids = append(ids, p.DataID)
+		}
+	}
+	return ids
+}
+
+// partDataID is the data directory holding part p of v.
+func (v *versionRecord) partDataID(p *partEntry) string {
+	if p.DataID != "" {
+		return p.DataID
+	}
+	return v.DataID
+}
+
+// objectRecord holds every version of one key, newest first.
+type objectRecord struct {
+	Versions []versionRecord
+}
+
+func (r *objectRecord) encode() []byte {
+	e := newRecord()
+	for i := range r.Versions {
+		v := &r.Versions[i]
+		e.nested(1, func(e *recordEncoder) {
+			e.str(1, v.VersionID)
+			e.str(2, v.DataID)
+			e.int(3, v.ModTime)
+			e.int(4, v.Size)
+			e.str(5, v.ETag)
+			e.metadata(6, v.Metadata)
+			e.uint(7, uint64(v.DataShards))
+			e.uint(8, uint64(v.ParityShards))
+			e.uint(9, uint64(v.BlockSize))
+			e.uint(10, uint64(v.Rotation))
+			e.bool(11, v.Inline)
+			for i := range v.Parts {
+				e.nested(12, v.Parts[i].encodeFields)
+			}
+		})
+	}
+	return e.b
+}
+
+// decodeObject decodes a record; with withMetadata false it skips the
+// metadata maps (listing needs only sizes, ETags and times).
+func decodeObject(b []byte, withMetadata bool) (objectRecord, error) {
+	var r objectRecord
+	fields, err := openRecord(b)
+	if err != nil {
+		return r, err
+	}
+	err = eachField(fields, func(tag uint64, vb []byte) error {
+		if tag != 1 {
+			return nil
+		}
+		var v versionRecord
+		err := eachField(vb, func(tag uint64, x []byte) (err error) {
+			var u uint64
+			switch tag {
+			case 1:
+				v.VersionID = string(x)
+			case 2:
+				v.DataID = string(x)
+			case 3:
+				v.ModTime, err = fieldInt(x)
+			case 4:
+				v.Size, err = fieldInt(x)
+			case 5:
+				v.ETag = string(x)
+			case 6:
+				if withMetadata {
+					v.Metadata, err = decodeMetadata(x)
+				}
+			case 7:
+				u, err = fieldUint(x)
+				v.DataShards = int(u)
+			case 8:
+				u, err = fieldUint(x)
+				v.ParityShards = int(u)
+			case 9:
+				u, err = fieldUint(x)
+				v.BlockSize = int(u)
+			case 10:
+				u, err = fieldUint(x)
+				v.Rotation = int(u)
+			case 11:
+				v.Inline = true
+			case 12:
+				var p partEntry
+				p, err = decodePartFields(x)
+				v.Parts = append(v.Parts, p)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		r.Versions = append(r.Versions, v)
+		return nil
+	})
+	return r, err
+}
+
+// uploadRecord is a multipart upload in progress.
+type uploadRecord struct {
+	Key       string
+	UploadID  string
+	Initiated int64
+	Metadata  map[string]string
+}
+
+func (r *uploadRecord) encode() []byte {
+	e := newRecord()
+	e.str(1, r.Key)
+	e.str(2, r.UploadID)
+	// Tag 3 is reserved: it held an upload-wide data directory before
+	// parts got directories of their own.
+	e.int(4, r.Initiated)
+	e.metadata(5, r.Metadata)
+	return e.b
+}
+
+func decodeUpload(b []byte) (uploadRecord, error) {
+	var r uploadRecord
+	fields, err := openRecord(b)
+	if err != nil {
+		return r, err
+	}
+	err = eachField(fields, func(tag uint64, v []byte) (err error) {
+		switch tag {
+		case 1:
+			r.Key = string(v)
+		case 2:
+			r.UploadID = string(v)
+		case 4:
+			r.Initiated, err = fieldInt(v)
+		case 5:
+			r.Metadata, err = decodeMetadata(v)
+		}
+		return err
+	})
+	return r, err
+}
+
+func encodePart(p *partEntry) []byte {
+	e := newRecord()
+	p.encodeFields(&e)
+	return e.b
+}
+
+func decodePart(b []byte) (partEntry, error) {
+	fields, err := openRecord(b)
+	if err != nil {
+		return partEntry{}, err
+	}
+	return decodePartFields(fields)
+}
