@@ -1,0 +1,257 @@
+package checksum
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"net/http"
+	"strings"
+
+	"github.com/minio/crc64nvme"
+)
+
+// Sentinel errors; functions wrap them with context.
+var (
+	// ErrBadDigest: the data does not match the checksum the client sent.
+	ErrBadDigest = errors.New("checksum: digest does not match the data")
+	// ErrInvalidChecksum: a checksum value is not base64 of the algorithm's
+	// digest size, or cannot be combined.
+	ErrInvalidChecksum = errors.New("checksum: invalid checksum value")
+	// ErrMultipleChecksums: the request declares more than one checksum, or
+	// declarations that disagree.
+	ErrMultipleChecksums = errors.New("checksum: more than one checksum declared")
+	// ErrUnknownAlgorithm: an algorithm name S3 does not define.
+	ErrUnknownAlgorithm = errors.New("checksum: unknown checksum algorithm")
+)
+
+// Algorithm is one of S3's additional checksum algorithms.
+type Algorithm int
+
+// The algorithms; the zero value None means no additional checksum.
+const (
+	None Algorithm = iota
+	CRC32
+	CRC32C
+	CRC64NVME
+	SHA1
+	SHA256
+)
+
+// Algorithms lists every algorithm other than None, in a fixed order.
+func Algorithms() []Algorithm { return []Algorithm{CRC32, CRC32C, CRC64NVME, SHA1, SHA256} }
+
+// ParseAlgorithm parses "CRC32", "crc32c", ... case-insensitively; "" is None.
+func ParseAlgorithm(s string) (Algorithm, error) {
+	if s == "" {
+		return None, nil
+	}
+	for _, a := range Algorithms() {
+		if strings.EqualFold(s, a.String()) {
+			return a, nil
+		}
+	}
+	return None, fmt.Errorf("%w: %q", ErrUnknownAlgorithm, truncate(s))
+}
+
+// String returns S3's name: "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"
+// ("" for None).
+func (a Algorithm) String() string {
+	switch a {
+	case CRC32:
+		return "CRC32"
+	case CRC32C:
+		return "CRC32C"
+	case CRC64NVME:
+		return "CRC64NVME"
+	case SHA1:
+		return "SHA1"
+	case SHA256:
+		return "SHA256"
+	case None:
+		return ""
+	}
+	return fmt.Sprintf("Algorithm(%d)", int(a))
+}
+
+// Header returns the header (and trailer) name carrying a's value,
+// "x-amz-checksum-crc32" ...; "" for None.
+func (a Algorithm) Header() string {
+	if !a.valid() {
+		return ""
+	}
+	return "x-amz-checksum-" + strings.ToLower(a.String())
+}
+
+// Size returns the digest size in bytes (4, 4, 8, 20, 32); 0 for None.
+func (a Algorithm) Size() int {
+	switch a {
+	case CRC32, CRC32C:
+		return 4
+	case CRC64NVME:
+		return 8
+	case SHA1:
+		return sha1.Size
+	case SHA256:
+		return sha256.Size
+	}
+	return 0
+}
+
+// New returns a fresh hash for a whose Sum is the big-endian digest S3
+// uses; nil for None or an unknown value.
+func (a Algorithm) New() hash.Hash {
+	switch a {
+	case CRC32:
+		return crc32.NewIEEE()
+	case CRC32C:
+		return crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	case CRC64NVME:
+		return crc64nvme.New()
+	case SHA1:
+		return sha1.New()
+	case SHA256:
+		return sha256.New()
+	}
+	return nil
+}
+
+func (a Algorithm) valid() bool { return a > None && a <= SHA256 }
+
+// decode checks that v is standard base64 of a's digest size and returns
+// the raw digest.
+func (a Algorithm) decode(v string) ([]byte, error) {
+	raw, err := base64.StdEncoding.Strict().DecodeString(v)
+	if err != nil || len(raw) != a.Size() {
+		return nil, fmt.Errorf("%w: %s value %q is not base64 of %d bytes", ErrInvalidChecksum, a, truncate(v), a.Size())
+	}
+	return raw, nil
+}
+
+// Validate reports whether v is a well-formed value for a (standard base64
+// of the digest size), wrapping ErrInvalidChecksum if not.
+func (a Algorithm) Validate(v string) error {
+	if !a.valid() {
+		return fmt.Errorf("%w: %v", ErrUnknownAlgorithm, a)
+	}
+	_, err := a.decode(v)
+	return err
+}
+
+// Expect is the checksum a request declared.
+type Expect struct {
+	// Algorithm is None when the request declared no checksum.
+	Algorithm Algorithm
+	// Value is the base64 value sent as a header; "" if it comes in a
+	// trailer or was not sent (only x-amz-sdk-checksum-algorithm).
+	Value string
+	// Trailer is true when x-amz-trailer promises the value as a trailer.
+	Trailer bool
+}
+
+// FromHeaders finds what the client declared: the single x-amz-checksum-<alg>
+// header with its value, x-amz-sdk-checksum-algorithm, and x-amz-trailer
+// naming a checksum trailer. It errors for two different checksum headers or
+// trailers (ErrMultipleChecksums), declarations that disagree
+// (ErrMultipleChecksums), an unknown algorithm (ErrUnknownAlgorithm) or a
+// value that is not valid base64 of the right length (ErrInvalidChecksum).
+// Header names match case-insensitively, so a map with lower-case keys (as
+// sigv4.Body.Trailers returns) works too. Other x-amz-checksum-* headers
+// (-type, -mode, -algorithm) are not checksums and are ignored.
+func FromHeaders(h http.Header) (Expect, error) {
+	var e Expect
+	var sdk, trailer Algorithm
+	for name, vals := range h {
+		if len(vals) == 0 {
+			continue
+		}
+		lname := strings.ToLower(name)
+		switch {
+		case lname == "x-amz-sdk-checksum-algorithm":
+			if len(vals) != 1 {
+				return Expect{}, fmt.Errorf("%w: x-amz-sdk-checksum-algorithm given %d times", ErrMultipleChecksums, len(vals))
+			}
+			a, err := ParseAlgorithm(strings.TrimSpace(vals[0]))
+			if err != nil {
+				return Expect{}, err
+			}
+			sdk = a
+		case lname == "x-amz-trailer":
+			for _, v := range vals {
+				for n := range strings.SplitSeq(v, ",") {
+					a, err := checksumHeader(strings.ToLower(strings.TrimSpace(n)))
+					if err != nil {
+						return Expect{}, err
+					}
+					if a == None {
+						continue
+					}
+					if trailer != None {
+						return Expect{}, fmt.Errorf("%w: x-amz-trailer names %s and %s", ErrMultipleChecksums, trailer, a)
+					}
+					trailer = a
+				}
+			}
+		default:
+			a, err := checksumHeader(lname)
+			if err != nil || a == None {
+				// An unknown x-amz-checksum-foo header is left alone: S3
+				// adds headers of that prefix that are not checksums.
+				continue
+			}
+			if e.Algorithm != None {
+				return Expect{}, fmt.Errorf("%w: %s and %s", ErrMultipleChecksums, e.Algorithm.Header(), a.Header())
+			}
+			if len(vals) != 1 {
+				return Expect{}, fmt.Errorf("%w: %s given %d times", ErrMultipleChecksums, a.Header(), len(vals))
+			}
+			if _, err := a.decode(vals[0]); err != nil {
+				return Expect{}, err
+			}
+			e.Algorithm, e.Value = a, vals[0]
+		}
+	}
+	switch {
+	case trailer != None && e.Algorithm != None:
+		return Expect{}, fmt.Errorf("%w: %s as header and %s as trailer", ErrMultipleChecksums, e.Algorithm, trailer)
+	case trailer != None:
+		e.Algorithm, e.Trailer = trailer, true
+	}
+	switch {
+	case sdk == None:
+	case e.Algorithm == None:
+		e.Algorithm = sdk
+	case e.Algorithm != sdk:
+		return Expect{}, fmt.Errorf("%w: x-amz-sdk-checksum-algorithm %s with a %s checksum", ErrMultipleChecksums, sdk, e.Algorithm)
+	}
+	return e, nil
+}
+
+// checksumHeader maps "x-amz-checksum-<alg>" to its algorithm. Names
+// without that prefix, and the prefix's non-checksum headers, give None; a
+// prefixed unknown algorithm gives ErrUnknownAlgorithm.
+func checksumHeader(lname string) (Algorithm, error) {
+	suffix, ok := strings.CutPrefix(lname, "x-amz-checksum-")
+	if !ok {
+		return None, nil
+	}
+	switch suffix {
+	case "type", "mode", "algorithm":
+		return None, nil
+	}
+	a, err := ParseAlgorithm(suffix)
+	if err == nil && a == None {
+		err = fmt.Errorf("%w: empty name", ErrUnknownAlgorithm)
+	}
+	return a, err
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}

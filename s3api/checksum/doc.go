@@ -1,0 +1,41 @@
+// Package checksum implements S3's object checksums: the ETag's MD5 and the
+// additional checksums a client may ask for or send (CRC32, CRC32C,
+// CRC64NVME, SHA1, SHA256), and their multipart combinations.
+//
+// # Wire form
+//
+// A checksum travels as the standard base64 of the big-endian digest, in a
+// header or an aws-chunked trailer named after its algorithm:
+//
+//	x-amz-checksum-crc32:     base64(4 bytes)   "DUoRhQ=="  of "hello world"
+//	x-amz-checksum-crc32c:    base64(4 bytes)   "yZRlqg=="
+//	x-amz-checksum-crc64nvme: base64(8 bytes)
+//	x-amz-checksum-sha1:      base64(20 bytes)
+//	x-amz-checksum-sha256:    base64(32 bytes)
+//
+// FromHeaders reads what a request declared: at most one checksum, as a
+// header value, or announced by x-amz-sdk-checksum-algorithm, or promised as
+// a trailer in x-amz-trailer. Reader computes MD5 and the requested
+// algorithms in the one pass over the body that the data path makes.
+//
+// # Multipart
+//
+// S3 reports a multipart object's checksum in one of two forms:
+//
+//	COMPOSITE    base64(H(raw(part 1) || raw(part 2) || ... || raw(part N))) "-N"
+//	             for CRC32, CRC32C, SHA1, SHA256: a checksum of checksums
+//	FULL_OBJECT  the CRC of the whole object, as if uploaded in one piece,
+//	             for CRC64NVME (always) and CRC32, CRC32C (on request);
+//	             computed from the part CRCs and part sizes alone
+//
+// FullObject combines CRCs without the data: for a CRC with initial value
+// and final xor of all ones, crc(A || B) = crc(A)·x^(8·len(B)) mod P xor
+// crc(B), with the multiplication in GF(2)[x] modulo the generator P.
+//
+// # Invariants
+//
+//   - Values are validated (base64 of the right length) before they are
+//     compared or combined; no input makes the package panic.
+//   - Errors wrap the package's sentinels, so the S3 layer can map them with
+//     errors.Is.
+package checksum
