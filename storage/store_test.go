@@ -14,8 +14,21 @@ import (
 	"testing"
 )
 
-// testStore opens a 4+2 store over six fresh folders in three zones.
+// testStore opens a 4+2 store over six fresh folders in three zones,
+// with small blocks and a small inline limit so tests cross them often.
 func testStore(t testing.TB) (*Store, []string) {
+	t.Helper()
+	return openTestStore(t, 64<<10, 16<<10)
+}
+
+// testStoreDefault is testStore with the production block size and
+// inline limit, for benchmarks.
+func testStoreDefault(t testing.TB) (*Store, []string) {
+	t.Helper()
+	return openTestStore(t, 0, 0)
+}
+
+func openTestStore(t testing.TB, block, inline int) (*Store, []string) {
 	t.Helper()
 	root := t.TempDir()
 	var dirs []string
@@ -25,7 +38,7 @@ func testStore(t testing.TB) (*Store, []string) {
 		dirs = append(dirs, dir)
 		drives = append(drives, DriveConfig{Path: dir, Zone: fmt.Sprintf("zone-%c", 'a'+i/2)})
 	}
-	s, err := Open(context.Background(), Config{Drives: drives, DataShards: 4, ParityShards: 2, BlockSize: 64 << 10, InlineLimit: 16 << 10})
+	s, err := Open(context.Background(), Config{Drives: drives, DataShards: 4, ParityShards: 2, BlockSize: block, InlineLimit: inline})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
