@@ -1,0 +1,115 @@
+package s3api
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// maxSmallBody bounds the small XML bodies of bucket requests.
+const maxSmallBody = 64 << 10
+
+// listBuckets answers GET / with every bucket.
+func (h *Handler) listBuckets(rq *request) error {
+	buckets, err := h.store.ListBuckets(rq.ctx)
+	if err != nil {
+		return fmt.Errorf("s3api: list buckets: %w", err)
+	}
+	sort.Slice(buckets, func(i, j int) bool { return buckets[i].Name < buckets[j].Name })
+	prefix := rq.query.Get("prefix")
+	res := listAllMyBucketsResult{Owner: rq.owner(), Buckets: []bucketItem{}}
+	for _, b := range buckets {
+		if !strings.HasPrefix(b.Name, prefix) {
+			continue
+		}
+		res.Buckets = append(res.Buckets, bucketItem{Name: b.Name, CreationDate: s3Time(b.Created)})
+	}
+	return rq.writeXML(http.StatusOK, res)
+}
+
+// createBucket answers PUT /<bucket>, with an optional
+// CreateBucketConfiguration body naming the LocationConstraint.
+func (h *Handler) createBucket(rq *request) error {
+	if strings.EqualFold(rq.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
+		return withMessage(errNotImplemented, "Object Lock is not implemented.")
+	}
+	b, err := rq.readBody(maxSmallBody)
+	if err != nil {
+		return err
+	}
+	var location string
+	if len(strings.TrimSpace(string(b))) > 0 {
+		var cfg createBucketConfiguration
+		if err := decodeXML(b, &cfg); err != nil {
+			return err
+		}
+		location = strings.TrimSpace(cfg.LocationConstraint)
+		if location != "" && !validLocation(location) {
+			return fmt.Errorf("%w: %q", errInvalidLocation, location)
+		}
+	}
+	if err := h.store.MakeBucket(rq.ctx, rq.bucket, location); err != nil {
+		return fmt.Errorf("s3api: create bucket %q: %w", rq.bucket, err)
+	}
+	rq.w.Header().Set("Location", "/"+rq.bucket)
+	return rq.writeEmpty(http.StatusOK)
+}
+
+// validLocation accepts region-like names: letters, digits and dashes.
+// Which locations exist is the object layer's business.
+func validLocation(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// headBucket answers HEAD /<bucket>.
+func (h *Handler) headBucket(rq *request) error {
+	info, err := h.store.BucketInfo(rq.ctx, rq.bucket)
+	if err != nil {
+		return fmt.Errorf("s3api: head bucket %q: %w", rq.bucket, err)
+	}
+	rq.w.Header().Set("x-amz-bucket-region", h.bucketRegion(info.Location))
+	return rq.writeEmpty(http.StatusOK)
+}
+
+func (h *Handler) bucketRegion(location string) string {
+	if location == "" {
+		return h.region
+	}
+	return location
+}
+
+// deleteBucket answers DELETE /<bucket>.
+func (h *Handler) deleteBucket(rq *request) error {
+	if err := h.store.DeleteBucket(rq.ctx, rq.bucket); err != nil {
+		return fmt.Errorf("s3api: delete bucket %q: %w", rq.bucket, err)
+	}
+	return rq.writeEmpty(http.StatusNoContent)
+}
+
+// getBucketLocation answers GET /<bucket>?location.
+func (h *Handler) getBucketLocation(rq *request) error {
+	info, err := h.store.BucketInfo(rq.ctx, rq.bucket)
+	if err != nil {
+		return fmt.Errorf("s3api: bucket location %q: %w", rq.bucket, err)
+	}
+	return rq.writeXML(http.StatusOK, locationConstraint{Location: h.bucketRegion(info.Location)})
+}
+
+// getBucketVersioning answers GET /<bucket>?versioning: versioning has
+// never been enabled, which S3 says with an empty configuration.
+func (h *Handler) getBucketVersioning(rq *request) error {
+	if _, err := h.store.BucketInfo(rq.ctx, rq.bucket); err != nil {
+		return fmt.Errorf("s3api: bucket versioning %q: %w", rq.bucket, err)
+	}
+	return rq.writeXML(http.StatusOK, versioningConfiguration{})
+}

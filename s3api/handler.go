@@ -1,0 +1,619 @@
+package s3api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/objstore/objstore/s3api/sigv4"
+	"github.com/objstore/objstore/storage"
+)
+
+// ObjectLayer is the part of the object layer (*storage.Store) that the
+// S3 API calls. Implementations must be safe for concurrent use.
+type ObjectLayer interface {
+	MakeBucket(ctx context.Context, bucket, location string) error
+	BucketInfo(ctx context.Context, bucket string) (storage.BucketInfo, error)
+	ListBuckets(ctx context.Context) ([]storage.BucketInfo, error)
+	DeleteBucket(ctx context.Context, bucket string) error
+
+	PutObject(ctx context.Context, bucket, key string, body io.Reader, opts storage.PutOptions) (storage.ObjectInfo, error)
+	OpenObject(ctx context.Context, bucket, key string, opts storage.GetOptions) (storage.ObjectReader, error)
+	ObjectInfo(ctx context.Context, bucket, key string, opts storage.GetOptions) (storage.ObjectInfo, error)
+	DeleteObject(ctx context.Context, bucket, key string, opts storage.GetOptions) error
+	UpdateMetadata(ctx context.Context, bucket, key, versionID string, md map[string]string, precondition func(*storage.ObjectInfo) error) (storage.ObjectInfo, error)
+	ListObjects(ctx context.Context, bucket string, opts storage.ListOptions) (storage.ListResult, error)
+
+	NewMultipartUpload(ctx context.Context, bucket, key string, md map[string]string) (uploadID string, err error)
+	PutObjectPart(ctx context.Context, bucket, key, uploadID string, partNumber int, body io.Reader, opts storage.PutOptions) (storage.PartInfo, error)
+	ListParts(ctx context.Context, bucket, key, uploadID string, partNumberMarker, maxParts int) (storage.ListPartsResult, error)
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []storage.CompletePart, opts storage.CompleteOptions) (storage.ObjectInfo, error)
+	ListMultipartUploads(ctx context.Context, bucket string, opts storage.ListUploadsOptions) (storage.ListUploadsResult, error)
+}
+
+// Config configures a Handler.
+type Config struct {
+	// Store is the object layer. Required.
+	Store ObjectLayer
+	// Credentials returns the secret key of an access key. Required.
+	// Every request must be signed with one of these (root credentials
+	// until IAM exists).
+	Credentials func(accessKey string) (secret string, ok bool)
+	// Region is what GetBucketLocation reports for buckets created
+	// without a LocationConstraint. Default "us-east-1".
+	Region string
+	// Domain, if set, enables virtual-host style requests:
+	// <bucket>.<Domain>. Path style always works.
+	Domain string
+	// Logger receives one line per request. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock for signature checks. Default time.Now.
+	Now func() time.Time
+}
+
+// maxClockSkew is how far a signed request's time may be from Now, as
+// in AWS.
+const maxClockSkew = 15 * time.Minute
+
+// Handler serves the S3 API. It implements http.Handler and is safe for
+// concurrent use.
+type Handler struct {
+	store    ObjectLayer
+	region   string
+	domain   string
+	log      *slog.Logger
+	verifier *sigv4.Verifier
+	ops      map[string]func(*request) error
+}
+
+// New checks cfg, fills in its defaults and returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("s3api: Config.Store is required")
+	}
+	if cfg.Credentials == nil {
+		return nil, errors.New("s3api: Config.Credentials is required")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	domain := strings.Trim(strings.ToLower(cfg.Domain), ".")
+	h := &Handler{
+		store:  cfg.Store,
+		region: cfg.Region,
+		domain: domain,
+		log:    cfg.Logger,
+		verifier: &sigv4.Verifier{
+			Secret:  cfg.Credentials,
+			Now:     cfg.Now,
+			MaxSkew: maxClockSkew,
+		},
+	}
+	h.ops = map[string]func(*request) error{
+		"ListBuckets":             h.listBuckets,
+		"CreateBucket":            h.createBucket,
+		"HeadBucket":              h.headBucket,
+		"DeleteBucket":            h.deleteBucket,
+		"GetBucketLocation":       h.getBucketLocation,
+		"GetBucketVersioning":     h.getBucketVersioning,
+		"ListObjects":             h.listObjectsV1,
+		"ListObjectsV2":           h.listObjectsV2,
+		"ListObjectVersions":      h.listObjectVersions,
+		"ListMultipartUploads":    h.listMultipartUploads,
+		"DeleteObjects":           h.deleteObjects,
+		"PutObject":               h.putObject,
+		"CopyObject":              h.copyObject,
+		"GetObject":               h.getObject,
+		"HeadObject":              h.getObject,
+		"DeleteObject":            h.deleteObject,
+		"CreateMultipartUpload":   h.createMultipartUpload,
+		"UploadPart":              h.uploadPart,
+		"UploadPartCopy":          h.uploadPartCopy,
+		"CompleteMultipartUpload": h.completeMultipartUpload,
+		"AbortMultipartUpload":    h.abortMultipartUpload,
+		"ListParts":               h.listParts,
+	}
+	return h, nil
+}
+
+// request is the state of one request as handlers see it.
+type request struct {
+	w      *responseWriter
+	r      *http.Request
+	ctx    context.Context
+	id     string
+	op     string
+	bucket string
+	key    string
+	query  url.Values
+	auth   *sigv4.Auth
+	body   *sigv4.Body
+}
+
+// ServeHTTP authenticates, routes and serves one S3 request, and logs
+// one line about it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &responseWriter{ResponseWriter: w}
+	rq := &request{w: rw, r: r, ctx: r.Context(), id: newRequestID(), op: "Unknown"}
+	rw.Header().Set("x-amz-request-id", rq.id)
+	rw.Header().Set("x-amz-id-2", newHostID())
+	rw.Header().Set("Server", "objstore")
+
+	var failure error
+	defer func() {
+		if p := recover(); p != nil {
+			// Last resort: a bug, not bad input, got us here. Log it with
+			// the stack and answer 500 if nothing was sent yet.
+			failure = fmt.Errorf("s3api: panic: %v", p)
+			h.log.LogAttrs(rq.ctx, slog.LevelError, "s3api: panic serving request",
+				slog.String("request_id", rq.id), slog.String("op", rq.op),
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			h.writeError(rq, failure)
+		}
+		h.logRequest(rq, start, failure)
+	}()
+
+	failure = h.serve(rq)
+	if failure != nil {
+		h.writeError(rq, failure)
+	}
+}
+
+// serve resolves the resource and the operation, authenticates and runs
+// the operation. Authentication comes before reporting routing errors so
+// that anonymous requests learn nothing but AccessDenied.
+func (h *Handler) serve(rq *request) error {
+	r := rq.r
+	rq.query = r.URL.Query()
+	bucket, key, routeErr := parseResource(h.domain, r.Host, r.URL.Path)
+	rq.bucket, rq.key = bucket, key
+	op, opErr := selectOp(r.Method, bucket, key, rq.query, r.Header)
+	if op != "" {
+		rq.op = op
+	}
+
+	auth, err := h.verifier.Verify(r)
+	if err != nil {
+		return fmt.Errorf("s3api: authenticate: %w", err)
+	}
+	rq.auth = auth
+	if routeErr != nil {
+		return routeErr
+	}
+	if opErr != nil {
+		return opErr
+	}
+	fn := h.ops[op]
+	if fn == nil {
+		return fmt.Errorf("%w: operation %s", errNotImplemented, op)
+	}
+	return fn(rq)
+}
+
+// parseResource finds the bucket and key a request addresses, from the
+// Host header for virtual-host style (<bucket>.<domain>) and from the
+// decoded path otherwise. A returned key is always valid (checkObjectKey)
+// and a returned bucket a valid name.
+func parseResource(domain, host, path string) (bucket, key string, err error) {
+	if !strings.HasPrefix(path, "/") {
+		return "", "", fmt.Errorf("%w: path %q", errInvalidURI, path)
+	}
+	rest := path[1:]
+	if vb := hostBucket(domain, host); vb != "" {
+		bucket, key = vb, rest
+	} else {
+		bucket, key, _ = strings.Cut(rest, "/")
+	}
+	if bucket == "" {
+		if key != "" {
+			return "", "", fmt.Errorf("%w: empty bucket name", errInvalidBucketName)
+		}
+		return "", "", nil
+	}
+	if !validBucketName(bucket) {
+		return "", "", fmt.Errorf("%w: %q", errInvalidBucketName, bucket)
+	}
+	if key != "" {
+		if err := checkObjectKey(key); err != nil {
+			return bucket, "", err
+		}
+	}
+	return bucket, key, nil
+}
+
+// hostBucket returns the bucket of a virtual-host style Host header, or
+// "" when host is not a subdomain of domain.
+func hostBucket(domain, host string) string {
+	if domain == "" || host == "" {
+		return ""
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if !strings.HasSuffix(host, "."+domain) {
+		return ""
+	}
+	return host[:len(host)-len(domain)-1]
+}
+
+// unsupportedSubresource names the first sub-resource in q that this
+// server does not implement, "" if none. A request naming one must get
+// NotImplemented, never be served as the plain operation.
+func unsupportedSubresource(q url.Values) string {
+	for _, s := range [...]string{
+		"acl", "policy", "policyStatus", "cors", "lifecycle", "tagging", "website",
+		"logging", "notification", "replication", "encryption", "object-lock",
+		"retention", "legal-hold", "requestPayment", "accelerate", "analytics",
+		"inventory", "metrics", "intelligent-tiering", "ownershipControls",
+		"publicAccessBlock", "torrent", "restore", "select", "attributes",
+		"session", "metadataTable", "renameObject", "abac",
+	} {
+		if _, ok := q[s]; ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// selectOp names the S3 operation of a request.
+func selectOp(method, bucket, key string, q url.Values, h http.Header) (string, error) {
+	has := func(k string) bool { _, ok := q[k]; return ok }
+	if sub := unsupportedSubresource(q); sub != "" {
+		return "", fmt.Errorf("%w: sub-resource %q", errNotImplemented, sub)
+	}
+	notAllowed := fmt.Errorf("%w: %s", errMethodNotAllowed, method)
+	switch {
+	case bucket == "":
+		if method == http.MethodGet {
+			return "ListBuckets", nil
+		}
+		return "", notAllowed
+	case key == "":
+		switch method {
+		case http.MethodGet:
+			switch {
+			case has("location"):
+				return "GetBucketLocation", nil
+			case has("versioning"):
+				return "GetBucketVersioning", nil
+			case has("uploads"):
+				return "ListMultipartUploads", nil
+			case has("versions"):
+				return "ListObjectVersions", nil
+			case q.Get("list-type") == "2":
+				return "ListObjectsV2", nil
+			}
+			return "ListObjects", nil
+		case http.MethodHead:
+			return "HeadBucket", nil
+		case http.MethodPut:
+			if has("versioning") || has("location") {
+				return "", fmt.Errorf("%w: PutBucketVersioning", errNotImplemented)
+			}
+			return "CreateBucket", nil
+		case http.MethodDelete:
+			return "DeleteBucket", nil
+		case http.MethodPost:
+			if has("delete") {
+				return "DeleteObjects", nil
+			}
+			return "", fmt.Errorf("%w: POST on a bucket (browser upload)", errNotImplemented)
+		}
+		return "", notAllowed
+	}
+	copySource := h.Get("x-amz-copy-source") != ""
+	switch method {
+	case http.MethodGet:
+		if has("uploadId") {
+			return "ListParts", nil
+		}
+		return "GetObject", nil
+	case http.MethodHead:
+		return "HeadObject", nil
+	case http.MethodPut:
+		if has("uploadId") || has("partNumber") {
+			if copySource {
+				return "UploadPartCopy", nil
+			}
+			return "UploadPart", nil
+		}
+		if copySource {
+			return "CopyObject", nil
+		}
+		return "PutObject", nil
+	case http.MethodPost:
+		if has("uploads") {
+			return "CreateMultipartUpload", nil
+		}
+		if has("uploadId") {
+			return "CompleteMultipartUpload", nil
+		}
+		return "", notAllowed
+	case http.MethodDelete:
+		if has("uploadId") {
+			return "AbortMultipartUpload", nil
+		}
+		return "DeleteObject", nil
+	}
+	return "", notAllowed
+}
+
+// payload returns the verified request body (signature, aws-chunked
+// decoding, trailers), created once per request.
+func (rq *request) payload() (*sigv4.Body, error) {
+	if rq.body != nil {
+		return rq.body, nil
+	}
+	b, err := rq.auth.Body(rq.r)
+	if err != nil {
+		return nil, fmt.Errorf("s3api: request body: %w", err)
+	}
+	rq.body = b
+	return b, nil
+}
+
+// declaredSize is the decoded length of the body: Content-Length, or
+// x-amz-decoded-content-length for aws-chunked bodies.
+func (rq *request) declaredSize(body *sigv4.Body) (int64, error) {
+	if n := body.DecodedLength(); n >= 0 {
+		return n, nil
+	}
+	if v := rq.r.Header.Get("x-amz-decoded-content-length"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return 0, withMessage(errInvalidArgument, "Invalid x-amz-decoded-content-length.")
+		}
+		return n, nil
+	}
+	if !isAWSChunked(rq.r) && rq.r.ContentLength >= 0 {
+		return rq.r.ContentLength, nil
+	}
+	return 0, errMissingContentLength
+}
+
+func isAWSChunked(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("x-amz-content-sha256"), "STREAMING-") ||
+		strings.Contains(strings.ToLower(r.Header.Get("Content-Encoding")), "aws-chunked")
+}
+
+// readBody reads a small request body (an XML document) of at most limit
+// bytes.
+func (rq *request) readBody(limit int64) ([]byte, error) {
+	body, err := rq.payload()
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("s3api: read request body: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", errMaxMessageLength, limit)
+	}
+	return b, nil
+}
+
+// decodeXML parses a request body into v.
+func decodeXML(b []byte, v any) error {
+	if err := xml.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %v", errMalformedXML, err)
+	}
+	return nil
+}
+
+// owner is the Owner of everything: the authenticated identity. The ID
+// is derived from the access key so that it is stable and says nothing
+// about the secret.
+func (rq *request) owner() owner {
+	ak := ""
+	if rq.auth != nil {
+		ak = rq.auth.AccessKey
+	}
+	sum := sha256.Sum256([]byte("objstore-owner:" + ak))
+	return owner{ID: hex.EncodeToString(sum[:]), DisplayName: ak}
+}
+
+// --- Responses ------------------------------------------------------------
+
+// marshalXML renders a response document with its XML declaration.
+func marshalXML(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	if err := xml.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, fmt.Errorf("s3api: encode response: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// writeXML sends v as an XML body with status.
+func (rq *request) writeXML(status int, v any) error {
+	b, err := marshalXML(v)
+	if err != nil {
+		return err
+	}
+	h := rq.w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	rq.w.WriteHeader(status)
+	if rq.r.Method != http.MethodHead {
+		_, _ = rq.w.Write(b) // a failed write means the client left
+	}
+	return nil
+}
+
+// writeEmpty sends a response without a body.
+func (rq *request) writeEmpty(status int) error {
+	if status != http.StatusNoContent && status != http.StatusNotModified {
+		rq.w.Header().Set("Content-Length", "0")
+	}
+	rq.w.WriteHeader(status)
+	return nil
+}
+
+// keptOnError are the response headers an error response keeps.
+func keptOnError(k string) bool {
+	switch k {
+	case "X-Amz-Request-Id", "X-Amz-Id-2", "Server":
+		return true
+	}
+	return false
+}
+
+// writeError is the single writer of error responses: it maps err
+// through the table, logs what the table does not know, and renders the
+// Error document (no body for HEAD and 304).
+func (h *Handler) writeError(rq *request, err error) {
+	ae, known := apiErrorFor(err)
+	if !known {
+		ae = errInternal
+	}
+	if rq.w.wrote {
+		// Headers are gone; the short body makes the client see the
+		// failure (Content-Length is not met and the connection closes).
+		return
+	}
+	hdr := rq.w.Header()
+	for k := range hdr {
+		if !keptOnError(k) {
+			delete(hdr, k)
+		}
+	}
+	var re *rangeError
+	if errors.As(err, &re) {
+		hdr.Set("Content-Range", fmt.Sprintf("bytes */%d", re.size))
+	}
+	var nm *notModifiedError
+	if errors.As(err, &nm) {
+		hdr.Set("ETag", nm.etag)
+		hdr.Set("Last-Modified", nm.lastModified)
+	}
+	if ae.Status == http.StatusServiceUnavailable {
+		hdr.Set("Retry-After", "1")
+	}
+	if ae.Status == http.StatusNotModified || rq.r.Method == http.MethodHead {
+		rq.w.WriteHeader(ae.Status)
+		return
+	}
+	body := errorResponse{
+		Code:      ae.Code,
+		Message:   ae.Message,
+		Resource:  rq.r.URL.Path,
+		RequestID: rq.id,
+		HostID:    rq.w.Header().Get("x-amz-id-2"),
+	}
+	switch ae.Code {
+	case "NoSuchBucket", "BucketNotEmpty", "BucketAlreadyOwnedByYou":
+		body.BucketName = rq.bucket
+	case "NoSuchKey":
+		body.Key = rq.key
+	}
+	b, xerr := marshalXML(body)
+	if xerr != nil {
+		rq.w.WriteHeader(ae.Status)
+		return
+	}
+	hdr.Set("Content-Type", "application/xml")
+	hdr.Set("Content-Length", strconv.Itoa(len(b)))
+	rq.w.WriteHeader(ae.Status)
+	_, _ = rq.w.Write(b)
+}
+
+// logRequest writes the one line per request. It never logs secrets:
+// no headers, no query (presigned URLs carry signatures), no bodies.
+func (h *Handler) logRequest(rq *request, start time.Time, failure error) {
+	status := rq.w.status
+	if !rq.w.wrote {
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	attrs := []slog.Attr{
+		slog.String("request_id", rq.id),
+		slog.String("method", rq.r.Method),
+		slog.String("op", rq.op),
+		slog.String("bucket", rq.bucket),
+		slog.Int("status", status),
+		slog.Int64("bytes", rq.w.bytes),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if failure != nil {
+		ae, known := apiErrorFor(failure)
+		switch {
+		case !known:
+			level = slog.LevelError
+			attrs = append(attrs, slog.String("code", errInternal.Code), slog.String("error", failure.Error()))
+		case ae.Status >= 500:
+			level = slog.LevelWarn
+			attrs = append(attrs, slog.String("code", ae.Code), slog.String("error", failure.Error()))
+		default:
+			attrs = append(attrs, slog.String("code", ae.Code))
+		}
+	}
+	h.log.LogAttrs(rq.ctx, level, "s3 request", attrs...)
+}
+
+// responseWriter records the status and the bytes sent.
+type responseWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// newRequestID returns 16 upper-case hex digits, as AWS request ids look.
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// newHostID returns an opaque x-amz-id-2 value.
+func newHostID() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}

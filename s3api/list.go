@@ -1,0 +1,340 @@
+package s3api
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/objstore/objstore/s3api/checksum"
+	"github.com/objstore/objstore/storage"
+)
+
+// maxListKeys is the largest page S3 returns.
+const maxListKeys = 1000
+
+// parseMax reads a page-size parameter: absent means 1000, larger values
+// are capped at 1000, negative or non-numeric ones are an error.
+func parseMax(q url.Values, name string) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return maxListKeys, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%w: %s=%q", errInvalidMaxKeys, name, v)
+	}
+	return min(n, maxListKeys), nil
+}
+
+// listEncoder applies encoding-type=url to the names in a listing.
+type listEncoder struct{ url bool }
+
+func parseEncodingType(q url.Values) (listEncoder, error) {
+	switch v := q.Get("encoding-type"); {
+	case v == "":
+		return listEncoder{}, nil
+	case strings.EqualFold(v, "url"):
+		return listEncoder{url: true}, nil
+	default:
+		return listEncoder{}, fmt.Errorf("%w: %q", errInvalidEncodingType, v)
+	}
+}
+
+func (e listEncoder) name() string {
+	if e.url {
+		return "url"
+	}
+	return ""
+}
+
+func (e listEncoder) enc(s string) string {
+	if e.url {
+		return s3URLEncode(s)
+	}
+	return s
+}
+
+// s3URLEncode percent-encodes every byte except the unreserved
+// characters of RFC 3986 and '/', the form clients decode for
+// encoding-type=url (both '+' and ' ' are escaped, so decoders that treat
+// '+' as a space still get the right key).
+func s3URLEncode(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9',
+			c == '-', c == '_', c == '.', c == '~', c == '/':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
+}
+
+// continuationToken makes the opaque NextContinuationToken from the
+// position a page ended at.
+func continuationToken(after string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(after))
+}
+
+// parseContinuationToken reverses continuationToken.
+func parseContinuationToken(tok string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) == 0 || len(b) > storage.MaxObjectKeyLen || !utf8.Valid(b) {
+		return "", errInvalidContinuation
+	}
+	return string(b), nil
+}
+
+// objectItems renders a page's objects.
+func objectItems(objs []storage.ObjectInfo, e listEncoder, own *owner) []objectItem {
+	items := make([]objectItem, 0, len(objs))
+	for _, o := range objs {
+		it := objectItem{
+			Key:          e.enc(o.Key),
+			LastModified: s3Time(o.ModTime),
+			ETag:         quoteETag(o.ETag),
+			Size:         o.Size,
+			Owner:        own,
+			StorageClass: "STANDARD",
+		}
+		for _, a := range checksumAlgorithms {
+			if o.Metadata[a.Header()] != "" {
+				it.ChecksumAlgorithm = append(it.ChecksumAlgorithm, a.String())
+			}
+		}
+		if len(it.ChecksumAlgorithm) > 0 {
+			it.ChecksumType = o.Metadata[mdChecksumType]
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+func prefixItems(prefixes []string, e listEncoder) []commonPrefix {
+	items := make([]commonPrefix, 0, len(prefixes))
+	for _, p := range prefixes {
+		items = append(items, commonPrefix{Prefix: e.enc(p)})
+	}
+	return items
+}
+
+// listPage runs one ListObjects call; a page size of 0 only checks that
+// the bucket exists, as S3 answers max-keys=0 with an empty page.
+func (h *Handler) listPage(rq *request, opts storage.ListOptions) (storage.ListResult, error) {
+	if opts.MaxKeys == 0 {
+		if _, err := h.store.BucketInfo(rq.ctx, rq.bucket); err != nil {
+			return storage.ListResult{}, fmt.Errorf("s3api: list %q: %w", rq.bucket, err)
+		}
+		return storage.ListResult{}, nil
+	}
+	res, err := h.store.ListObjects(rq.ctx, rq.bucket, opts)
+	if err != nil {
+		return res, fmt.Errorf("s3api: list %q: %w", rq.bucket, err)
+	}
+	return res, nil
+}
+
+// listObjectsV1 answers GET /<bucket>.
+func (h *Handler) listObjectsV1(rq *request) error {
+	q := rq.query
+	e, err := parseEncodingType(q)
+	if err != nil {
+		return err
+	}
+	maxKeys, err := parseMax(q, "max-keys")
+	if err != nil {
+		return err
+	}
+	prefix, delim, marker := q.Get("prefix"), q.Get("delimiter"), q.Get("marker")
+	lr, err := h.listPage(rq, storage.ListOptions{Prefix: prefix, Delimiter: delim, After: marker, MaxKeys: maxKeys})
+	if err != nil {
+		return err
+	}
+	own := rq.owner()
+	res := listBucketResultV1{
+		Name:           rq.bucket,
+		Prefix:         e.enc(prefix),
+		Marker:         e.enc(marker),
+		MaxKeys:        maxKeys,
+		Delimiter:      e.enc(delim),
+		IsTruncated:    lr.IsTruncated,
+		EncodingType:   e.name(),
+		Contents:       objectItems(lr.Objects, e, &own),
+		CommonPrefixes: prefixItems(lr.Prefixes, e),
+	}
+	// S3 sends NextMarker only with a delimiter; without one the
+	// client continues from the last key.
+	if lr.IsTruncated && delim != "" {
+		res.NextMarker = e.enc(lr.NextAfter)
+	}
+	return rq.writeXML(http.StatusOK, res)
+}
+
+// listObjectsV2 answers GET /<bucket>?list-type=2.
+func (h *Handler) listObjectsV2(rq *request) error {
+	q := rq.query
+	e, err := parseEncodingType(q)
+	if err != nil {
+		return err
+	}
+	maxKeys, err := parseMax(q, "max-keys")
+	if err != nil {
+		return err
+	}
+	prefix, delim, startAfter := q.Get("prefix"), q.Get("delimiter"), q.Get("start-after")
+	after := startAfter
+	token, hasToken := q["continuation-token"]
+	if hasToken {
+		if after, err = parseContinuationToken(token[0]); err != nil {
+			return err
+		}
+	}
+	lr, err := h.listPage(rq, storage.ListOptions{Prefix: prefix, Delimiter: delim, After: after, MaxKeys: maxKeys})
+	if err != nil {
+		return err
+	}
+	var own *owner
+	if q.Get("fetch-owner") == "true" {
+		o := rq.owner()
+		own = &o
+	}
+	res := listBucketResultV2{
+		Name:           rq.bucket,
+		Prefix:         e.enc(prefix),
+		StartAfter:     e.enc(startAfter),
+		KeyCount:       len(lr.Objects) + len(lr.Prefixes),
+		MaxKeys:        maxKeys,
+		Delimiter:      e.enc(delim),
+		IsTruncated:    lr.IsTruncated,
+		EncodingType:   e.name(),
+		Contents:       objectItems(lr.Objects, e, own),
+		CommonPrefixes: prefixItems(lr.Prefixes, e),
+	}
+	if hasToken {
+		res.ContinuationToken = token[0]
+	}
+	if lr.IsTruncated {
+		res.NextContinuationToken = continuationToken(lr.NextAfter)
+	}
+	return rq.writeXML(http.StatusOK, res)
+}
+
+// listObjectVersions answers GET /<bucket>?versions. Versioning is not
+// enabled on any bucket yet, so every object has one version, "null",
+// and it is the latest.
+func (h *Handler) listObjectVersions(rq *request) error {
+	q := rq.query
+	e, err := parseEncodingType(q)
+	if err != nil {
+		return err
+	}
+	maxKeys, err := parseMax(q, "max-keys")
+	if err != nil {
+		return err
+	}
+	prefix, delim, keyMarker := q.Get("prefix"), q.Get("delimiter"), q.Get("key-marker")
+	lr, err := h.listPage(rq, storage.ListOptions{Prefix: prefix, Delimiter: delim, After: keyMarker, MaxKeys: maxKeys})
+	if err != nil {
+		return err
+	}
+	own := rq.owner()
+	res := listVersionsResult{
+		Name:            rq.bucket,
+		Prefix:          e.enc(prefix),
+		KeyMarker:       e.enc(keyMarker),
+		VersionIDMarker: q.Get("version-id-marker"),
+		MaxKeys:         maxKeys,
+		Delimiter:       e.enc(delim),
+		IsTruncated:     lr.IsTruncated,
+		EncodingType:    e.name(),
+		CommonPrefixes:  prefixItems(lr.Prefixes, e),
+	}
+	for _, o := range lr.Objects {
+		vid := o.VersionID
+		if vid == "" {
+			vid = storage.NullVersionID
+		}
+		res.Versions = append(res.Versions, versionItem{
+			Key:          e.enc(o.Key),
+			VersionID:    vid,
+			IsLatest:     true,
+			LastModified: s3Time(o.ModTime),
+			ETag:         quoteETag(o.ETag),
+			Size:         o.Size,
+			Owner:        own,
+			StorageClass: "STANDARD",
+		})
+	}
+	if lr.IsTruncated {
+		res.NextKeyMarker = e.enc(lr.NextAfter)
+		res.NextVersionIDMarker = storage.NullVersionID
+	}
+	return rq.writeXML(http.StatusOK, res)
+}
+
+// listMultipartUploads answers GET /<bucket>?uploads.
+func (h *Handler) listMultipartUploads(rq *request) error {
+	q := rq.query
+	e, err := parseEncodingType(q)
+	if err != nil {
+		return err
+	}
+	maxUploads, err := parseMax(q, "max-uploads")
+	if err != nil {
+		return err
+	}
+	opts := storage.ListUploadsOptions{
+		Prefix:         q.Get("prefix"),
+		Delimiter:      q.Get("delimiter"),
+		KeyMarker:      q.Get("key-marker"),
+		UploadIDMarker: q.Get("upload-id-marker"),
+		MaxUploads:     maxUploads,
+	}
+	res := listMultipartUploadsResult{
+		Bucket:         rq.bucket,
+		KeyMarker:      e.enc(opts.KeyMarker),
+		UploadIDMarker: opts.UploadIDMarker,
+		Delimiter:      e.enc(opts.Delimiter),
+		Prefix:         e.enc(opts.Prefix),
+		EncodingType:   e.name(),
+		MaxUploads:     maxUploads,
+	}
+	var lr storage.ListUploadsResult
+	if maxUploads == 0 {
+		if _, err := h.store.BucketInfo(rq.ctx, rq.bucket); err != nil {
+			return fmt.Errorf("s3api: list uploads %q: %w", rq.bucket, err)
+		}
+	} else if lr, err = h.store.ListMultipartUploads(rq.ctx, rq.bucket, opts); err != nil {
+		return fmt.Errorf("s3api: list uploads %q: %w", rq.bucket, err)
+	}
+	own := rq.owner()
+	res.IsTruncated = lr.IsTruncated
+	res.NextKeyMarker = e.enc(lr.NextKeyMarker)
+	res.NextUploadIDMarker = lr.NextUploadIDMarker
+	for _, u := range lr.Uploads {
+		it := uploadItem{
+			Key:          e.enc(u.Key),
+			UploadID:     u.UploadID,
+			Initiator:    own,
+			Owner:        own,
+			StorageClass: "STANDARD",
+			Initiated:    s3Time(u.Initiated),
+		}
+		if a := uploadAlgorithm(u.Metadata); a != checksum.None {
+			it.ChecksumAlgorithm = a.String()
+		}
+		res.Uploads = append(res.Uploads, it)
+	}
+	res.CommonPrefixes = prefixItems(lr.Prefixes, e)
+	return rq.writeXML(http.StatusOK, res)
+}

@@ -1,0 +1,408 @@
+package s3api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/objstore/objstore/s3api/checksum"
+	"github.com/objstore/objstore/storage"
+)
+
+// maxCompleteBody bounds a CompleteMultipartUpload body: 10,000 parts
+// with an ETag and a checksum each.
+const maxCompleteBody = 4 << 20
+
+// Values of x-amz-checksum-type.
+const (
+	checksumComposite  = "COMPOSITE"
+	checksumFullObject = "FULL_OBJECT"
+)
+
+// createMultipartUpload answers POST /<bucket>/<key>?uploads.
+func (h *Handler) createMultipartUpload(rq *request) error {
+	hdr := rq.r.Header
+	if err := checkWriteHeaders(hdr); err != nil {
+		return err
+	}
+	md, err := objectMetadata(hdr)
+	if err != nil {
+		return err
+	}
+	alg, err := requestedAlgorithm(hdr)
+	if err != nil {
+		return err
+	}
+	ctype := strings.ToUpper(strings.TrimSpace(hdr.Get(mdChecksumType)))
+	switch ctype {
+	case "", checksumComposite:
+		if alg == checksum.CRC64NVME {
+			// AWS: CRC64NVME exists only as a full-object checksum.
+			ctype = checksumFullObject
+		}
+	case checksumFullObject:
+		if alg == checksum.SHA1 || alg == checksum.SHA256 {
+			return withMessage(errInvalidRequest, "The FULL_OBJECT checksum type is only supported with CRC algorithms.")
+		}
+	default:
+		return fmt.Errorf("%w: %q", errInvalidChecksumType, ctype)
+	}
+	if alg != checksum.None {
+		if ctype == "" {
+			ctype = checksumComposite
+		}
+		md[mdChecksumAlgorithm] = alg.String()
+		md[mdChecksumType] = ctype
+	}
+	id, err := h.store.NewMultipartUpload(rq.ctx, rq.bucket, rq.key, md)
+	if err != nil {
+		return fmt.Errorf("s3api: create upload %q: %w", rq.key, err)
+	}
+	if alg != checksum.None {
+		rq.w.Header().Set("x-amz-checksum-algorithm", alg.String())
+		rq.w.Header().Set(mdChecksumType, ctype)
+	}
+	return rq.writeXML(http.StatusOK, initiateMultipartUploadResult{Bucket: rq.bucket, Key: rq.key, UploadID: id})
+}
+
+// partParams reads uploadId and partNumber.
+func partParams(q url.Values) (uploadID string, partNumber int, err error) {
+	uploadID = q.Get("uploadId")
+	if uploadID == "" {
+		return "", 0, withMessage(errInvalidArgument, "The uploadId query parameter is required.")
+	}
+	partNumber, err = strconv.Atoi(q.Get("partNumber"))
+	if err != nil || partNumber < 1 || partNumber > storage.MaxPartNumber {
+		return "", 0, errInvalidPartNumber
+	}
+	return uploadID, partNumber, nil
+}
+
+// uploadPart answers PUT /<bucket>/<key>?partNumber=N&uploadId=ID.
+func (h *Handler) uploadPart(rq *request) error {
+	uploadID, pn, err := partParams(rq.query)
+	if err != nil {
+		return err
+	}
+	body, err := rq.payload()
+	if err != nil {
+		return err
+	}
+	size, err := rq.declaredSize(body)
+	if err != nil {
+		return err
+	}
+	if size > storage.MaxPartSize {
+		return fmt.Errorf("%w: part of %d bytes", errEntityTooLarge, size)
+	}
+	requested, err := requestedAlgorithm(rq.r.Header)
+	if err != nil {
+		return err
+	}
+	in, err := newIngest(rq.r.Header, body, requested)
+	if err != nil {
+		return err
+	}
+	in.fullObject = false
+	part, err := h.store.PutObjectPart(rq.ctx, rq.bucket, rq.key, uploadID, pn, in.hr, storage.PutOptions{
+		Size:   size,
+		Finish: in.finish,
+	})
+	if err != nil {
+		return fmt.Errorf("s3api: upload part %d of %q: %w", pn, rq.key, err)
+	}
+	rq.w.Header().Set("ETag", quoteETag(part.ETag))
+	setChecksumHeaders(rq.w.Header(), in.stored)
+	return rq.writeEmpty(http.StatusOK)
+}
+
+// uploadInfo fetches an upload's metadata (and checks it exists).
+func (h *Handler) uploadInfo(rq *request, uploadID string) (storage.MultipartUpload, error) {
+	res, err := h.store.ListParts(rq.ctx, rq.bucket, rq.key, uploadID, 0, 1)
+	if err != nil {
+		return storage.MultipartUpload{}, fmt.Errorf("s3api: upload %q: %w", rq.key, err)
+	}
+	return res.Upload, nil
+}
+
+// uploadAlgorithm is the checksum algorithm an upload was created with.
+func uploadAlgorithm(md map[string]string) checksum.Algorithm {
+	v := md[mdChecksumAlgorithm]
+	if v == "" {
+		return checksum.None
+	}
+	a, err := checksum.ParseAlgorithm(v)
+	if err != nil {
+		return checksum.None
+	}
+	return a
+}
+
+// uploadPartCopy answers PUT ...?partNumber=N&uploadId=ID with
+// x-amz-copy-source and an optional x-amz-copy-source-range.
+func (h *Handler) uploadPartCopy(rq *request) error {
+	uploadID, pn, err := partParams(rq.query)
+	if err != nil {
+		return err
+	}
+	up, err := h.uploadInfo(rq, uploadID)
+	if err != nil {
+		return err
+	}
+	_, rd, err := h.openCopySource(rq)
+	if err != nil {
+		return err
+	}
+	sinfo := rd.Info()
+	offset, length := int64(0), sinfo.Size
+	if v := rq.r.Header.Get("x-amz-copy-source-range"); v != "" {
+		if offset, length, err = parseCopySourceRange(v, sinfo.Size); err != nil {
+			return err
+		}
+	}
+	if length > storage.MaxPartSize {
+		return fmt.Errorf("%w: part of %d bytes", errEntityTooLarge, length)
+	}
+	pr, wait := streamRange(rq.ctx, rd, offset, length)
+	in := copyIngest(pr, nil, uploadAlgorithm(up.Metadata), false)
+	part, err := h.store.PutObjectPart(rq.ctx, rq.bucket, rq.key, uploadID, pn, in.hr, storage.PutOptions{
+		Size:   length,
+		Finish: in.finish,
+	})
+	werr := wait()
+	if err != nil {
+		return fmt.Errorf("s3api: copy part %d of %q: %w", pn, rq.key, err)
+	}
+	if werr != nil {
+		return fmt.Errorf("s3api: copy part source read: %w", werr)
+	}
+	return rq.writeXML(http.StatusOK, copyPartResult{
+		ETag:         quoteETag(part.ETag),
+		LastModified: s3Time(part.ModTime),
+		checksums:    checksumsOf(in.stored),
+	})
+}
+
+// parseCompleteRequest parses and checks a CompleteMultipartUpload body.
+// Like AWS it accepts the document with or without a namespace and
+// ETags with or without quotes; order and existence of the parts are
+// checked by the object layer.
+func parseCompleteRequest(b []byte) (completeMultipartUpload, error) {
+	var req completeMultipartUpload
+	if err := decodeXML(b, &req); err != nil {
+		return req, err
+	}
+	if len(req.Parts) == 0 {
+		return req, withMessage(errMalformedXML, "You must specify at least one part.")
+	}
+	if len(req.Parts) > storage.MaxPartNumber {
+		return req, withMessage(errMalformedXML, "You may specify at most 10000 parts.")
+	}
+	for _, p := range req.Parts {
+		if p.PartNumber < 1 || p.PartNumber > storage.MaxPartNumber {
+			return req, errInvalidPartNumber
+		}
+	}
+	return req, nil
+}
+
+// completeMultipartUpload answers POST /<bucket>/<key>?uploadId=ID.
+func (h *Handler) completeMultipartUpload(rq *request) error {
+	uploadID := rq.query.Get("uploadId")
+	b, err := rq.readBody(maxCompleteBody)
+	if err != nil {
+		return err
+	}
+	req, err := parseCompleteRequest(b)
+	if err != nil {
+		return err
+	}
+	wc, err := readWriteConditions(rq.r.Header)
+	if err != nil {
+		return err
+	}
+	up, err := h.uploadInfo(rq, uploadID)
+	if err != nil {
+		return err
+	}
+	if err := h.precheckWrite(rq, wc); err != nil {
+		return err
+	}
+	alg := uploadAlgorithm(up.Metadata)
+	ctype := up.Metadata[mdChecksumType]
+	parts := make([]storage.CompletePart, len(req.Parts))
+	given := make(map[int]checksums, len(req.Parts))
+	for i, p := range req.Parts {
+		parts[i] = storage.CompletePart{Number: p.PartNumber, ETag: p.ETag}
+		given[p.PartNumber] = p.checksums
+	}
+	// The whole-object value a client may send (composite "...-N").
+	var clientSum string
+	if alg != checksum.None {
+		clientSum = strings.TrimSpace(rq.r.Header.Get(alg.Header()))
+	}
+
+	finish := func(chosen []storage.PartInfo) (map[string]string, error) {
+		return objectChecksum(alg, ctype, clientSum, given, chosen)
+	}
+
+	info, err := h.store.CompleteMultipartUpload(rq.ctx, rq.bucket, rq.key, uploadID, parts, storage.CompleteOptions{
+		Finish:       finish,
+		Precondition: wc.precondition(),
+	})
+	if err != nil {
+		return fmt.Errorf("s3api: complete %q: %w", rq.key, err)
+	}
+	setVersionHeader(rq.w.Header(), info.VersionID)
+	res := completeMultipartUploadResult{
+		Location:  rq.objectURL(),
+		Bucket:    rq.bucket,
+		Key:       rq.key,
+		ETag:      quoteETag(info.ETag),
+		checksums: checksumsOf(info.Metadata),
+	}
+	if res.checksums != (checksums{}) {
+		res.ChecksumType = info.Metadata[mdChecksumType]
+	}
+	return rq.writeXML(http.StatusOK, res)
+}
+
+// objectChecksum is the Finish of CompleteMultipartUpload: it checks the
+// part checksums the client listed against the stored ones, and computes
+// the object's checksum from the parts' (COMPOSITE: a checksum of the
+// checksums, "-N"; FULL_OBJECT: the CRCs combined), verified against the
+// value the client sent, if any.
+func objectChecksum(alg checksum.Algorithm, ctype, clientSum string, given map[int]checksums, chosen []storage.PartInfo) (map[string]string, error) {
+	sums := make([]string, 0, len(chosen))
+	parts := make([]checksum.Part, 0, len(chosen))
+	for _, p := range chosen {
+		g := given[p.Number]
+		for _, a := range checksumAlgorithms {
+			if v := g.get(a); v != "" && v != p.Metadata[a.Header()] {
+				return nil, fmt.Errorf("%w: part %d %s", errInvalidPartChecksum, p.Number, a)
+			}
+		}
+		if alg != checksum.None {
+			if v := p.Metadata[alg.Header()]; v != "" {
+				sums = append(sums, v)
+				parts = append(parts, checksum.Part{Sum: v, Size: p.Size})
+			}
+		}
+	}
+	extra := map[string]string{}
+	if alg == checksum.None || len(sums) != len(chosen) {
+		// Some part came without the upload's checksum: store none
+		// rather than one that does not cover the whole object.
+		return extra, nil
+	}
+	var sum string
+	var err error
+	if ctype == checksumFullObject {
+		sum, err = checksum.FullObject(alg, parts)
+	} else {
+		ctype = checksumComposite
+		sum, err = checksum.Composite(alg, sums)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("s3api: %s checksum: %w", ctype, err)
+	}
+	if clientSum != "" && stripPartCount(clientSum) != stripPartCount(sum) {
+		return nil, fmt.Errorf("s3api: %s %s checksum: %w", ctype, alg, checksum.ErrBadDigest)
+	}
+	extra[alg.Header()] = sum
+	extra[mdChecksumType] = ctype
+	return extra, nil
+}
+
+// stripPartCount drops the "-N" suffix of a composite checksum, which
+// some clients omit.
+func stripPartCount(v string) string {
+	if i := strings.LastIndexByte(v, '-'); i > 0 {
+		return v[:i]
+	}
+	return v
+}
+
+// objectURL is the Location of an object, as CompleteMultipartUpload
+// reports it.
+func (rq *request) objectURL() string {
+	scheme := "http"
+	if rq.r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + rq.r.Host + "/" + url.PathEscape(rq.bucket) + "/" + s3URLEncode(rq.key)
+}
+
+// abortMultipartUpload answers DELETE /<bucket>/<key>?uploadId=ID.
+func (h *Handler) abortMultipartUpload(rq *request) error {
+	if err := h.store.AbortMultipartUpload(rq.ctx, rq.bucket, rq.key, rq.query.Get("uploadId")); err != nil {
+		return fmt.Errorf("s3api: abort upload %q: %w", rq.key, err)
+	}
+	return rq.writeEmpty(http.StatusNoContent)
+}
+
+// listParts answers GET /<bucket>/<key>?uploadId=ID.
+func (h *Handler) listParts(rq *request) error {
+	q := rq.query
+	marker := 0
+	if v := q.Get("part-number-marker"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return withMessage(errInvalidArgument, "Invalid part-number-marker.")
+		}
+		marker = n
+	}
+	maxParts, err := parseMax(q, "max-parts")
+	if err != nil {
+		return err
+	}
+	uploadID := q.Get("uploadId")
+	res := listPartsResult{
+		Bucket:           rq.bucket,
+		Key:              rq.key,
+		UploadID:         uploadID,
+		Initiator:        rq.owner(),
+		Owner:            rq.owner(),
+		StorageClass:     "STANDARD",
+		PartNumberMarker: marker,
+		MaxParts:         maxParts,
+	}
+	if maxParts == 0 {
+		// Still answer NoSuchUpload for an unknown upload.
+		if _, err := h.uploadInfo(rq, uploadID); err != nil {
+			return err
+		}
+		return rq.writeXML(http.StatusOK, res)
+	}
+	lr, err := h.store.ListParts(rq.ctx, rq.bucket, rq.key, uploadID, marker, maxParts)
+	if err != nil {
+		if errors.Is(err, storage.ErrInvalidArgument) {
+			return withMessage(errInvalidArgument, "Invalid part listing parameters.")
+		}
+		return fmt.Errorf("s3api: list parts %q: %w", rq.key, err)
+	}
+	if a := uploadAlgorithm(lr.Upload.Metadata); a != checksum.None {
+		res.ChecksumAlgorithm = a.String()
+		res.ChecksumType = lr.Upload.Metadata[mdChecksumType]
+	}
+	res.IsTruncated = lr.IsTruncated
+	for _, p := range lr.Parts {
+		res.Parts = append(res.Parts, partItem{
+			PartNumber:   p.Number,
+			LastModified: s3Time(p.ModTime),
+			ETag:         quoteETag(p.ETag),
+			Size:         p.Size,
+			checksums:    checksumsOf(p.Metadata),
+		})
+	}
+	switch {
+	case lr.IsTruncated:
+		res.NextPartNumberMarker = lr.NextPartNumberMarker
+	case len(lr.Parts) > 0:
+		res.NextPartNumberMarker = lr.Parts[len(lr.Parts)-1].Number
+	}
+	return rq.writeXML(http.StatusOK, res)
+}

@@ -1,0 +1,454 @@
+package s3api
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/objstore/objstore/s3api/checksum"
+	"github.com/objstore/objstore/s3api/sigv4"
+	"github.com/objstore/objstore/storage"
+)
+
+// Limits of single requests, as AWS documents them.
+const (
+	maxDeleteObjects   = 1000
+	maxDeleteBody      = 2 << 20 // 1000 keys of up to 1024 bytes, XML-escaped
+	deleteConcurrency  = 8
+	maxSinglePutSize   = storage.MaxPartSize // 5 GiB
+	checksumModeHeader = "x-amz-checksum-mode"
+)
+
+// ingest verifies a body on its way into storage: the reader chain is
+// source (the sigv4 Body, or a copy's pipe) -> checksum.Reader ->
+// storage, and storage calls finish once the body reached EOF.
+type ingest struct {
+	hr         *checksum.Reader
+	contentMD5 []byte                        // from Content-MD5, nil if absent
+	algs       []checksum.Algorithm          // checksums computed and stored
+	want       map[checksum.Algorithm]string // expected values known up front
+	trailer    checksum.Algorithm            // expected value arrives in a trailer
+	trailers   func() http.Header            // the body's trailers, after EOF
+	fullObject bool                          // record x-amz-checksum-type FULL_OBJECT
+	// corruptOnMismatch makes a mismatch a server error: set when the
+	// expected values come from our own stored checksums (copies).
+	corruptOnMismatch bool
+	stored            map[string]string // what finish returned, for responses
+}
+
+// newIngest sets up verification of a request body from its headers:
+// Content-MD5, and one x-amz-checksum-<alg> in a header or a trailer.
+// extra names algorithms to compute even if the client sent none.
+func newIngest(h http.Header, body *sigv4.Body, extra ...checksum.Algorithm) (*ingest, error) {
+	in := &ingest{want: map[checksum.Algorithm]string{}, fullObject: true}
+	if v := h.Get("Content-MD5"); v != "" {
+		sum, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(sum) != md5.Size {
+			return nil, errInvalidDigest
+		}
+		in.contentMD5 = sum
+	}
+	exp, err := checksum.FromHeaders(h)
+	if err != nil {
+		return nil, fmt.Errorf("s3api: checksum headers: %w", err)
+	}
+	if exp.Algorithm != checksum.None {
+		in.algs = append(in.algs, exp.Algorithm)
+		switch {
+		case exp.Trailer:
+			in.trailer = exp.Algorithm
+			in.trailers = body.Trailers
+		case exp.Value != "":
+			in.want[exp.Algorithm] = exp.Value
+		}
+	}
+	for _, a := range extra {
+		if a != checksum.None && a != exp.Algorithm {
+			in.algs = append(in.algs, a)
+		}
+	}
+	in.hr = checksum.NewReader(body, in.algs...)
+	return in, nil
+}
+
+// finish is storage's PutOptions.Finish: it checks Content-MD5 and the
+// declared checksum and returns the ETag (hex MD5) and the checksums to
+// store. An error here means nothing is stored.
+func (in *ingest) finish() (string, map[string]string, error) {
+	sum := in.hr.MD5()
+	if in.contentMD5 != nil && !bytes.Equal(sum, in.contentMD5) {
+		return "", nil, errBadDigest
+	}
+	extra := make(map[string]string, len(in.algs)+1)
+	for _, a := range in.algs {
+		want := in.want[a]
+		if a == in.trailer && in.trailers != nil {
+			want = trailerValue(in.trailers(), a.Header())
+			if want == "" {
+				return "", nil, fmt.Errorf("%w: %s", errMissingChecksumTrailer, a.Header())
+			}
+		}
+		if want != "" {
+			if err := in.hr.Check(a, want); err != nil {
+				if in.corruptOnMismatch {
+					return "", nil, fmt.Errorf("s3api: copy source %s: %v: %w", a, err, storage.ErrDataCorrupt)
+				}
+				return "", nil, fmt.Errorf("s3api: %s: %w", a, err)
+			}
+		}
+		extra[a.Header()] = in.hr.Sum(a)
+	}
+	if len(extra) > 0 && in.fullObject {
+		extra[mdChecksumType] = "FULL_OBJECT"
+	}
+	in.stored = extra
+	return hex.EncodeToString(sum), extra, nil
+}
+
+// trailerValue looks a trailer up by its lower-case name, as sigv4
+// keeps them, falling back to the canonical form.
+func trailerValue(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return strings.TrimSpace(v[0])
+	}
+	return strings.TrimSpace(h.Get(name))
+}
+
+// checkWriteHeaders refuses request headers that ask for something this
+// server does not do, rather than silently ignoring them.
+func checkWriteHeaders(h http.Header) error {
+	if v := h.Get("x-amz-server-side-encryption"); v != "" && v != "AES256" {
+		return withMessage(errNotImplemented, "Server-side encryption "+v+" is not implemented.")
+	}
+	for _, k := range [...]string{
+		"x-amz-server-side-encryption-customer-algorithm",
+		"x-amz-server-side-encryption-aws-kms-key-id",
+		"x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
+		"x-amz-object-lock-legal-hold", "x-amz-tagging",
+		"x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control",
+	} {
+		if h.Get(k) != "" {
+			return withMessage(errNotImplemented, "The "+k+" header is not implemented.")
+		}
+	}
+	switch acl := h.Get("x-amz-acl"); acl {
+	case "", "private", "bucket-owner-full-control", "bucket-owner-read":
+	default:
+		return withMessage(errNotImplemented, "Only private ACLs are implemented.")
+	}
+	switch sc := h.Get("x-amz-storage-class"); sc {
+	case "", "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+		"GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE":
+		// Every object is stored the same way; the class is accepted and
+		// reported as STANDARD.
+	default:
+		return fmt.Errorf("%w: %q", errInvalidStorageClassName, sc)
+	}
+	return nil
+}
+
+// precheckWrite answers a failing write precondition before the body is
+// read. It is only a fast path: storage re-checks under its lock.
+func (h *Handler) precheckWrite(rq *request, wc writeConditions) error {
+	if !wc.any() {
+		return nil
+	}
+	info, err := h.store.ObjectInfo(rq.ctx, rq.bucket, rq.key, storage.GetOptions{})
+	switch {
+	case errors.Is(err, storage.ErrObjectNotFound):
+		return wc.check(nil)
+	case err != nil:
+		return fmt.Errorf("s3api: precondition %q: %w", rq.key, err)
+	}
+	return wc.check(&info)
+}
+
+// putObject answers PUT /<bucket>/<key>.
+func (h *Handler) putObject(rq *request) error {
+	hdr := rq.r.Header
+	if err := checkWriteHeaders(hdr); err != nil {
+		return err
+	}
+	body, err := rq.payload()
+	if err != nil {
+		return err
+	}
+	size, err := rq.declaredSize(body)
+	if err != nil {
+		return err
+	}
+	if size > maxSinglePutSize {
+		return fmt.Errorf("%w: %d bytes in a single PUT", errEntityTooLarge, size)
+	}
+	md, err := objectMetadata(hdr)
+	if err != nil {
+		return err
+	}
+	wc, err := readWriteConditions(hdr)
+	if err != nil {
+		return err
+	}
+	if err := h.precheckWrite(rq, wc); err != nil {
+		return err
+	}
+	// x-amz-checksum-algorithm without a value (minio-go sends it) asks
+	// for the checksum to be computed and stored.
+	requested, err := requestedAlgorithm(hdr)
+	if err != nil {
+		return err
+	}
+	in, err := newIngest(hdr, body, requested)
+	if err != nil {
+		return err
+	}
+	info, err := h.store.PutObject(rq.ctx, rq.bucket, rq.key, in.hr, storage.PutOptions{
+		Metadata:     md,
+		Size:         size,
+		Finish:       in.finish,
+		Precondition: wc.precondition(),
+	})
+	if err != nil {
+		return fmt.Errorf("s3api: put %q: %w", rq.key, err)
+	}
+	out := rq.w.Header()
+	out.Set("ETag", quoteETag(info.ETag))
+	setChecksumHeaders(out, in.stored)
+	setVersionHeader(out, info.VersionID)
+	return rq.writeEmpty(http.StatusOK)
+}
+
+func setVersionHeader(h http.Header, versionID string) {
+	if versionID != "" && versionID != storage.NullVersionID {
+		h.Set("x-amz-version-id", versionID)
+	}
+}
+
+// getObject answers GET and HEAD /<bucket>/<key>: preconditions, Range
+// or partNumber, response-* overrides, and a body streamed from storage
+// straight into the connection.
+func (h *Handler) getObject(rq *request) error {
+	head := rq.r.Method == http.MethodHead
+	opts := storage.GetOptions{VersionID: rq.query.Get("versionId")}
+	var (
+		info storage.ObjectInfo
+		rd   storage.ObjectReader
+		err  error
+	)
+	if head {
+		info, err = h.store.ObjectInfo(rq.ctx, rq.bucket, rq.key, opts)
+	} else {
+		rd, err = h.store.OpenObject(rq.ctx, rq.bucket, rq.key, opts)
+		if err == nil {
+			info = rd.Info()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("s3api: get %q: %w", rq.key, err)
+	}
+	if err := readConditions(rq.r.Header, "").evalRead(info.ETag, info.ModTime); err != nil {
+		return err
+	}
+
+	offset, length := int64(0), info.Size
+	status := http.StatusOK
+	out := rq.w.Header()
+	rangeHeader := rq.r.Header.Get("Range")
+	full := true
+	if pn := rq.query.Get("partNumber"); pn != "" {
+		if rangeHeader != "" {
+			return withMessage(errInvalidRequest, "Cannot specify both Range header and partNumber query parameter.")
+		}
+		n, err := strconv.Atoi(pn)
+		if err != nil || n < 1 || n > storage.MaxPartNumber {
+			return errInvalidPartNumber
+		}
+		if len(info.Parts) > 0 {
+			if n > len(info.Parts) {
+				return withMessage(&rangeError{size: info.Size}, "The requested partnumber is not satisfiable.")
+			}
+			for _, p := range info.Parts[:n-1] {
+				offset += p.Size
+			}
+			length = info.Parts[n-1].Size
+			status = http.StatusPartialContent
+			full = false
+			out.Set("x-amz-mp-parts-count", strconv.Itoa(len(info.Parts)))
+		} else if n != 1 {
+			return withMessage(&rangeError{size: info.Size}, "The requested partnumber is not satisfiable.")
+		}
+	} else if br, ok := parseRange(rangeHeader); ok {
+		offset, length, err = br.resolve(info.Size)
+		if err != nil {
+			return err
+		}
+		status = http.StatusPartialContent
+		full = false
+	}
+
+	withChecksums := full && strings.EqualFold(rq.r.Header.Get(checksumModeHeader), "ENABLED")
+	setObjectHeaders(out, info, withChecksums)
+	applyResponseOverrides(out, rq.query)
+	out.Set("Content-Length", strconv.FormatInt(length, 10))
+	if status == http.StatusPartialContent {
+		out.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", offset, offset+length-1, info.Size))
+	}
+	rq.w.WriteHeader(status)
+	if head || length == 0 {
+		return nil
+	}
+	if err := rd.WriteRange(rq.ctx, rq.w, offset, length); err != nil {
+		// The status line is gone: the error is logged and the short
+		// body tells the client. A client that went away is no server
+		// error.
+		if cerr := rq.ctx.Err(); cerr != nil {
+			return fmt.Errorf("s3api: stream %q: client gone: %w", rq.key, cerr)
+		}
+		return fmt.Errorf("s3api: stream %q: %w", rq.key, err)
+	}
+	return nil
+}
+
+// deleteObject answers DELETE /<bucket>/<key>: 204 whether or not the
+// object existed.
+func (h *Handler) deleteObject(rq *request) error {
+	vid := rq.query.Get("versionId")
+	err := h.store.DeleteObject(rq.ctx, rq.bucket, rq.key, storage.GetOptions{VersionID: vid})
+	if err != nil && !errors.Is(err, storage.ErrObjectNotFound) {
+		return fmt.Errorf("s3api: delete %q: %w", rq.key, err)
+	}
+	setVersionHeader(rq.w.Header(), vid)
+	return rq.writeEmpty(http.StatusNoContent)
+}
+
+// deleteObjects answers POST /<bucket>?delete: up to 1000 keys, each
+// with its own result. The body must carry Content-MD5 or a checksum.
+func (h *Handler) deleteObjects(rq *request) error {
+	b, err := rq.readBody(maxDeleteBody)
+	if err != nil {
+		return err
+	}
+	if err := verifySmallBody(rq, b); err != nil {
+		return err
+	}
+	req, err := parseDeleteRequest(b)
+	if err != nil {
+		return err
+	}
+	if _, err := h.store.BucketInfo(rq.ctx, rq.bucket); err != nil {
+		return fmt.Errorf("s3api: delete objects: %w", err)
+	}
+
+	type result struct {
+		err error
+	}
+	results := make([]result, len(req.Objects))
+	sem := make(chan struct{}, deleteConcurrency)
+	var wg sync.WaitGroup
+	for i, o := range req.Objects {
+		if err := checkObjectKey(o.Key); err != nil {
+			results[i].err = err
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := h.store.DeleteObject(rq.ctx, rq.bucket, o.Key, storage.GetOptions{VersionID: o.VersionID})
+			if err != nil && !errors.Is(err, storage.ErrObjectNotFound) {
+				results[i].err = err
+			}
+		}()
+	}
+	wg.Wait()
+
+	res := deleteResult{}
+	for i, o := range req.Objects {
+		if err := results[i].err; err != nil {
+			ae, known := apiErrorFor(err)
+			if !known {
+				ae = errInternal
+				h.log.LogAttrs(rq.ctx, slog.LevelError, "s3api: delete objects: key failed",
+					slog.String("request_id", rq.id), slog.String("error", err.Error()))
+			}
+			res.Errors = append(res.Errors, deleteError{Key: o.Key, VersionID: o.VersionID, Code: ae.Code, Message: ae.Message})
+			continue
+		}
+		if !req.Quiet {
+			res.Deleted = append(res.Deleted, deletedItem{Key: o.Key, VersionID: o.VersionID})
+		}
+	}
+	return rq.writeXML(http.StatusOK, res)
+}
+
+// parseDeleteRequest parses and checks a DeleteObjects body.
+func parseDeleteRequest(b []byte) (deleteRequest, error) {
+	var req deleteRequest
+	if err := decodeXML(b, &req); err != nil {
+		return req, err
+	}
+	if len(req.Objects) == 0 {
+		return req, withMessage(errMalformedXML, "The Delete element must list at least one Object.")
+	}
+	if len(req.Objects) > maxDeleteObjects {
+		return req, withMessage(errMalformedXML, "The Delete element may list at most 1000 Objects.")
+	}
+	for _, o := range req.Objects {
+		if o.Key == "" {
+			return req, errUserKeyMustBeSpecified
+		}
+	}
+	return req, nil
+}
+
+// verifySmallBody checks a fully read body against its Content-MD5 or
+// x-amz-checksum-* (header or trailer); one of them is required.
+func verifySmallBody(rq *request, b []byte) error {
+	hdr := rq.r.Header
+	exp, err := checksum.FromHeaders(hdr)
+	if err != nil {
+		return fmt.Errorf("s3api: checksum headers: %w", err)
+	}
+	md5h := hdr.Get("Content-MD5")
+	if md5h == "" && exp.Algorithm == checksum.None {
+		return errMissingContentMD5
+	}
+	if md5h != "" {
+		want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(md5h))
+		if err != nil || len(want) != md5.Size {
+			return errInvalidDigest
+		}
+		if got := md5.Sum(b); !bytes.Equal(got[:], want) {
+			return errBadDigest
+		}
+	}
+	if exp.Algorithm == checksum.None {
+		return nil
+	}
+	want := exp.Value
+	if exp.Trailer && rq.body != nil {
+		want = trailerValue(rq.body.Trailers(), exp.Algorithm.Header())
+	}
+	if want == "" {
+		if md5h != "" {
+			return nil // the algorithm was only announced; MD5 verified the body
+		}
+		return errMissingContentMD5
+	}
+	hr := checksum.NewReader(bytes.NewReader(b), exp.Algorithm)
+	if _, err := io.Copy(io.Discard, hr); err != nil {
+		return fmt.Errorf("s3api: checksum body: %w", err)
+	}
+	if hr.Sum(exp.Algorithm) != want {
+		return fmt.Errorf("s3api: %s: %w", exp.Algorithm, checksum.ErrBadDigest)
+	}
+	return nil
+}
