@@ -1,0 +1,134 @@
+// Command objstore is the objstore binary: `objstore server` runs the
+// S3-compatible object store.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/objstore/objstore/server"
+)
+
+const usage = `objstore: an S3-compatible, erasure-coded object store.
+
+Usage:
+  objstore server [flags]    run the server (objstore server -h for flags)
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "server":
+		err = runServer(os.Args[2:], os.Stdout, os.Stderr)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "objstore: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "objstore:", err)
+		os.Exit(1)
+	}
+}
+
+// parseErasure reads "K+M".
+func parseErasure(s string) (k, m int, err error) {
+	a, b, ok := strings.Cut(s, "+")
+	if ok {
+		k, err = strconv.Atoi(a)
+		if err == nil {
+			m, err = strconv.Atoi(b)
+		}
+	}
+	if !ok || err != nil || k < 1 || m < 1 {
+		return 0, 0, fmt.Errorf("--erasure %q: want K+M, e.g. 4+2", s)
+	}
+	return k, m, nil
+}
+
+func runServer(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	address := fs.String("address", "127.0.0.1:9000", "address to serve S3 on")
+	data := fs.String("data", "./data", "folder holding the drive folders")
+	erasure := fs.String("erasure", "4+2", "erasure layout K+M (data+parity shards); the drive count is K+M")
+	zones := fs.Int("zones", 3, "zones the drive folders are spread over")
+	domain := fs.String("domain", "", "domain for virtual-host-style requests (<bucket>.<domain>)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); reloaded when it changes")
+	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	k, m, err := parseErasure(*erasure)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg := server.Config{
+		Address:      *address,
+		DataDir:      *data,
+		DataShards:   k,
+		ParityShards: m,
+		Zones:        *zones,
+		Domain:       *domain,
+		TLSCert:      *tlsCert,
+		TLSKey:       *tlsKey,
+		RootUser:     os.Getenv("OBJSTORE_ROOT_USER"),
+		RootPassword: os.Getenv("OBJSTORE_ROOT_PASSWORD"),
+		Logger:       logger,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	if srv.GeneratedCredentials() {
+		user, secret := srv.Credentials()
+		// Printed once, on the start that generated them; they are kept
+		// in the data folder with mode 0600.
+		fmt.Fprintf(stdout, "objstore: generated root credentials (shown only now):\n  access key: %s\n  secret key: %s\n", user, secret)
+	}
+	// The endpoint line comes last: scripts wait for it.
+	fmt.Fprintf(stdout, "objstore: S3 endpoint %s://%s (erasure %d+%d, data in %s)\n", scheme, srv.Addr(), k, m, cfg.DataDir)
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- srv.Wait() }()
+	select {
+	case <-ctx.Done():
+		logger.Info("objstore: shutting down")
+	case err := <-waitErr:
+		if err != nil {
+			return err
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Close(shutdownCtx)
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+func TestParseErasure(t *testing.T) {
+	tests := []struct {
+		in   string
+		k, m int
+		ok   bool
+	}{
+		{"4+2", 4, 2, true}, {"12+4", 12, 4, true}, {"1+1", 1, 1, true},
+		{"4", 0, 0, false}, {"0+2", 0, 0, false}, {"4+0", 0, 0, false}, {"a+b", 0, 0, false}, {"-1+2", 0, 0, false},
+	}
+	for _, tc := range tests {
+		k, m, err := parseErasure(tc.in)
+		if (err == nil) != tc.ok || k != tc.k || m != tc.m {
+			t.Errorf("parseErasure(%q) = %d, %d, %v", tc.in, k, m, err)
+		}
+	}
+}
+
+// TestBinary builds the real binary, starts it with no configuration but
+// a data folder and a free port, uses it, and stops it with SIGTERM.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "objstore")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	run := func() (*exec.Cmd, string, []string) {
+		cmd := exec.Command(bin, "server", "--address", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
+		cmd.Env = append(os.Environ(), "OBJSTORE_ROOT_USER=", "OBJSTORE_ROOT_PASSWORD=")
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Stderr = io.Discard
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		sc := bufio.NewScanner(stdout)
+		lineCh := make(chan string)
+		go func() {
+			for sc.Scan() {
+				lineCh <- sc.Text()
+			}
+			close(lineCh)
+		}()
+		re := regexp.MustCompile(`S3 endpoint http://(127\.0\.0\.1:\d+)`)
+		var lines []string
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-lineCh:
+				if !ok {
+					t.Fatalf("server exited:\n%s", strings.Join(lines, "\n"))
+				}
+				lines = append(lines, l)
+				if m := re.FindStringSubmatch(l); m != nil {
+					go func() {
+						for range lineCh {
+						}
+					}()
+					return cmd, m[1], lines
+				}
+			case <-deadline:
+				t.Fatal("server did not start")
+			}
+		}
+	}
+	cmd, addr, lines := run()
+	out := strings.Join(lines, "\n")
+	keyRe := regexp.MustCompile(`access key: (\S+)\n\s+secret key: (\S+)`)
+	m := keyRe.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no generated credentials printed:\n%s", out)
+	}
+	c, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(m[1], m[2], "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.MakeBucket(ctx, "first", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	// Second start: same credentials, not printed again; data kept.
+	_, addr, lines = run()
+	if strings.Contains(strings.Join(lines, "\n"), "secret key") {
+		t.Fatal("credentials printed twice")
+	}
+	c, _ = minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(m[1], m[2], "")})
+	if ok, err := c.BucketExists(ctx, "first"); err != nil || !ok {
+		t.Fatalf("bucket after restart: %v %v", ok, err)
+	}
+}

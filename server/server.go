@@ -1,0 +1,367 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/objstore/objstore/s3api"
+	"github.com/objstore/objstore/storage"
+)
+
+// Config is everything a server needs. The zero value plus DataDir is
+// the embedded default: six drive folders in three zones, erasure 4+2.
+type Config struct {
+	// Address to listen on; default "127.0.0.1:9000". Port 0 picks one.
+	Address string
+	// DataDir holds the drive folders and the generated credentials.
+	// Required.
+	DataDir string
+	// DataShards and ParityShards: erasure layout; default 4+2. The drive
+	// count is their sum.
+	DataShards   int
+	ParityShards int
+	// Zones the drives are spread over (round robin in runs); default 3.
+	Zones int
+	// Domain enables virtual-host-style requests (<bucket>.<Domain>).
+	Domain string
+	// TLSCert and TLSKey serve HTTPS when both are set; the files are
+	// re-read when they change, so certificates rotate without restart.
+	TLSCert, TLSKey string
+	// RootUser and RootPassword are the root credentials. When both are
+	// empty, credentials are loaded from DataDir or generated there on
+	// first start (see Server.GeneratedCredentials).
+	RootUser, RootPassword string
+	// Region reported for buckets without a location; default us-east-1.
+	Region string
+	// Logger for the server; nil discards.
+	Logger *slog.Logger
+}
+
+func (c *Config) ensureDefaults() {
+	if c.Address == "" {
+		c.Address = "127.0.0.1:9000"
+	}
+	if c.DataShards == 0 && c.ParityShards == 0 {
+		c.DataShards, c.ParityShards = 4, 2
+	}
+	if c.Zones == 0 {
+		c.Zones = 3
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate names the first bad field.
+func (c *Config) Validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("server: config: DataDir is required")
+	case c.DataShards < 1 || c.ParityShards < 1:
+		return fmt.Errorf("server: config: erasure %d+%d: both must be at least 1", c.DataShards, c.ParityShards)
+	case c.DataShards+c.ParityShards > 256:
+		return fmt.Errorf("server: config: erasure %d+%d: more than 256 drives", c.DataShards, c.ParityShards)
+	case c.Zones < 1 || c.Zones > c.DataShards+c.ParityShards:
+		return fmt.Errorf("server: config: Zones %d must be between 1 and the drive count %d", c.Zones, c.DataShards+c.ParityShards)
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("server: config: TLSCert and TLSKey go together")
+	case (c.RootUser == "") != (c.RootPassword == ""):
+		return errors.New("server: config: RootUser and RootPassword go together")
+	case c.RootUser != "" && len(c.RootUser) < 3:
+		return errors.New("server: config: RootUser must have at least 3 characters")
+	case c.RootPassword != "" && len(c.RootPassword) < 8:
+		return errors.New("server: config: RootPassword must have at least 8 characters")
+	}
+	return nil
+}
+
+// Server is a running objstore: the object layer and the S3 API on one
+// listener.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	store     *storage.Store
+	http      *http.Server
+	ln        net.Listener
+	user      string
+	secret    string
+	generated bool
+	done      chan error
+	closeOnce sync.Once
+}
+
+// Start opens the drives, loads or creates the root credentials, and
+// starts serving. It returns once the listener is bound.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.ensureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan error, 1)}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data folder: %w", err)
+	}
+	if err := s.loadCredentials(); err != nil {
+		return nil, err
+	}
+	n := cfg.DataShards + cfg.ParityShards
+	drives := make([]storage.DriveConfig, n)
+	for i := range n {
+		zone := i * cfg.Zones / n
+		drives[i] = storage.DriveConfig{
+			Path: filepath.Join(cfg.DataDir, fmt.Sprintf("drive%d", i+1)),
+			Zone: fmt.Sprintf("zone-%c", 'a'+zone%26),
+		}
+	}
+	store, err := storage.Open(ctx, storage.Config{
+		Drives:       drives,
+		DataShards:   cfg.DataShards,
+		ParityShards: cfg.ParityShards,
+		Logger:       cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+	api, err := s3api.New(s3api.Config{
+		Store:       store,
+		Credentials: s.lookup,
+		Region:      cfg.Region,
+		Domain:      cfg.Domain,
+		Logger:      cfg.Logger,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	// No http.ServeMux in front of S3: it cleans paths ("a//b", "../")
+	// and would redirect requests for keys that are legal in S3.
+	health := func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return false
+		}
+		switch r.URL.Path {
+		case "/health/live":
+			w.WriteHeader(http.StatusOK)
+		case "/health/ready":
+			if err := store.Ready(r.Context()); err != nil {
+				http.Error(w, "not ready: quorum unavailable", http.StatusServiceUnavailable)
+				return true
+			}
+			w.WriteHeader(http.StatusOK)
+		default:
+			return false
+		}
+		return true
+	}
+	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && health(w, r) {
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	ln, err := net.Listen("tcp", cfg.Address)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("server: listen: %w", err)
+	}
+	if cfg.TLSCert != "" {
+		cr := &certReloader{cert: cfg.TLSCert, key: cfg.TLSKey, log: cfg.Logger}
+		if _, err := cr.get(nil); err != nil {
+			ln.Close()
+			store.Close()
+			return nil, err
+		}
+		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cr.get, NextProtos: []string{"h2", "http/1.1"}})
+	}
+	s.ln = ln
+	go func() { s.done <- s.http.Serve(ln) }()
+	s.log.Info("server: serving S3", "address", ln.Addr().String(), "tls", cfg.TLSCert != "", "erasure", fmt.Sprintf("%d+%d", cfg.DataShards, cfg.ParityShards))
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Store is the object layer (for tests and operator tools).
+func (s *Server) Store() *storage.Store { return s.store }
+
+// Credentials returns the root access key and secret.
+func (s *Server) Credentials() (user, secret string) { return s.user, s.secret }
+
+// GeneratedCredentials reports whether Start generated the root
+// credentials just now; the caller prints them once.
+func (s *Server) GeneratedCredentials() bool { return s.generated }
+
+// Close shuts down in order: stop accepting, let in-flight requests end
+// (until ctx expires, then cut them), then close the object layer and its
+// drives.
+func (s *Server) Close(ctx context.Context) error {
+	var err error
+	s.closeOnce.Do(func() {
+		herr := s.http.Shutdown(ctx)
+		if herr != nil {
+			s.http.Close()
+		}
+		err = errors.Join(herr, s.store.Close())
+	})
+	return err
+}
+
+// Wait blocks until the server stops serving and returns why.
+func (s *Server) Wait() error {
+	err := <-s.done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) lookup(access string) (string, bool) {
+	if subtle.ConstantTimeCompare([]byte(access), []byte(s.user)) == 1 {
+		return s.secret, true
+	}
+	return "", false
+}
+
+// credentialsFile holds generated root credentials, readable by the owner
+// only.
+const credentialsFile = "root-credentials.json"
+
+type storedCredentials struct {
+	AccessKey string `json:"accessKey"`
+	SecretKey string `json:"secretKey"`
+}
+
+func (s *Server) loadCredentials() error {
+	if s.cfg.RootUser != "" {
+		s.user, s.secret = s.cfg.RootUser, s.cfg.RootPassword
+		return nil
+	}
+	path := filepath.Join(s.cfg.DataDir, credentialsFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var c storedCredentials
+		if err := json.Unmarshal(b, &c); err != nil || c.AccessKey == "" || c.SecretKey == "" {
+			return fmt.Errorf("server: %s is damaged; remove it or set OBJSTORE_ROOT_USER/OBJSTORE_ROOT_PASSWORD", path)
+		}
+		s.user, s.secret = c.AccessKey, c.SecretKey
+		return nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("server: read credentials: %w", err)
+	}
+	c := storedCredentials{AccessKey: randomString(20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), SecretKey: randomString(40, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
+	b, _ = json.MarshalIndent(c, "", "  ")
+	if err := writeFileSync(path, b, 0o600); err != nil {
+		return fmt.Errorf("server: store credentials: %w", err)
+	}
+	s.user, s.secret, s.generated = c.AccessKey, c.SecretKey, true
+	return nil
+}
+
+func randomString(n int, alphabet string) string {
+	out := make([]byte, n)
+	max := big.NewInt(int64(len(alphabet)))
+	for i := range out {
+		v, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic(fmt.Sprintf("server: crypto/rand failed: %v", err)) // never on supported systems
+		}
+		out[i] = alphabet[v.Int64()]
+	}
+	return string(out)
+}
+
+// writeFileSync writes a new file durably: temp file, fsync, rename.
+func writeFileSync(path string, b []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// certReloader serves the certificate files' current content, re-reading
+// them when their modification time changes (checked at most once a
+// second), so renewed certificates apply without a restart.
+type certReloader struct {
+	cert, key string
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	current *tls.Certificate
+	modTime time.Time
+	checked time.Time
+}
+
+func (c *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.current != nil && now.Sub(c.checked) < time.Second {
+		return c.current, nil
+	}
+	c.checked = now
+	mt := latestModTime(c.cert, c.key)
+	if c.current != nil && mt.Equal(c.modTime) {
+		return c.current, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.cert, c.key)
+	if err != nil {
+		if c.current != nil {
+			c.log.Error("server: reload TLS certificate failed; keeping the previous one", "err", err)
+			return c.current, nil
+		}
+		return nil, fmt.Errorf("server: load TLS certificate: %w", err)
+	}
+	if c.current != nil {
+		c.log.Info("server: TLS certificate reloaded", "cert", c.cert)
+	}
+	c.current, c.modTime = &cert, mt
+	return c.current, nil
+}
+
+func latestModTime(paths ...string) time.Time {
+	var t time.Time
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.ModTime().After(t) {
+			t = fi.ModTime()
+		}
+	}
+	return t
+}
