@@ -102,6 +102,9 @@ type Store struct {
 	bucketMu sync.RWMutex
 	buckets  map[string]bucketRecord
 
+	pool     sync.Pool // read-ahead buffers of BlockSize
+	poolOnce sync.Once
+
 	trackMu sync.Mutex
 	tracked map[string]bool // data ids written since start, while the orphan scan runs
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/objstore/objstore/erasure"
 	"github.com/objstore/objstore/storage/drive"
@@ -123,7 +124,9 @@ func (s *Store) writeData(ctx context.Context, st *set, dataID, name string, bod
 		abort()
 		return w, err
 	}
-	res, err := codec.Encode(ctx, body, ws, s.writeQuorum())
+	ra := newReadAhead(body, s.blockPool())
+	res, err := codec.Encode(ctx, ra, ws, s.writeQuorum())
+	ra.Close()
 	if err != nil {
 		abort()
 		if errors.Is(err, erasure.ErrWriteQuorum) {
@@ -158,6 +161,18 @@ func (s *Store) writeData(ctx context.Context, st *set, dataID, name string, bod
 		return w, err
 	}
 	return w, nil
+}
+
+// blockPool returns the pool of block-sized read-ahead buffers.
+func (s *Store) blockPool() *sync.Pool {
+	s.poolOnce.Do(func() {
+		size := s.cfg.BlockSize
+		s.pool.New = func() any {
+			b := make([]byte, size)
+			return &b
+		}
+	})
+	return &s.pool
 }
 
 // shardOf is the shard index the drive at position p holds.
