@@ -1,0 +1,172 @@
+// Package metrics holds objstore's Prometheus metrics: what the S3 and
+// admin layers observe per request, and gauges read from the object
+// layer at scrape time (drives, healing) and from the KMS.
+//
+// The layers do not import this package: each exposes a small hook
+// (a func or an event callback) that the server wires to a *Metrics, so
+// they stay testable without a registry.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is one registry of objstore metrics. It is safe for concurrent
+// use.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	bytesIn  *prometheus.CounterVec
+	bytesOut *prometheus.CounterVec
+	kmsCalls *prometheus.CounterVec
+
+	mu     sync.Mutex
+	drives func() []DriveStat
+	heal   func() HealStat
+}
+
+// DriveStat is one drive's state at scrape time.
+type DriveStat struct {
+	Set, Position int
+	Path, Zone    string
+	Online        bool
+	Total, Free   uint64 // bytes; 0 when unknown
+}
+
+// HealStat is the scanner's progress at scrape time.
+type HealStat struct {
+	Running                                      bool
+	Passes                                       int64
+	ObjectsScanned, ObjectsHealed, ObjectsFailed int64
+	BytesScanned                                 int64
+}
+
+// New returns a registry with the process and Go runtime collectors and
+// objstore's own metrics.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "objstore", Name: "requests_total",
+		Help: "Requests served, by API operation and HTTP status.",
+	}, []string{"api", "code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "objstore", Name: "request_duration_seconds",
+		Help:    "Time from request to the last byte of the response, by API operation.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5 ms .. 16 s
+	}, []string{"api"})
+	m.bytesIn = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "objstore", Name: "received_bytes_total",
+		Help: "Request body bytes received, by API operation.",
+	}, []string{"api"})
+	m.bytesOut = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "objstore", Name: "sent_bytes_total",
+		Help: "Response body bytes sent, by API operation.",
+	}, []string{"api"})
+	m.kmsCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "objstore", Name: "kms_calls_total",
+		Help: "Calls to the key management backend, by backend, operation and result.",
+	}, []string{"backend", "op", "result"})
+	m.reg.MustRegister(m.requests, m.latency, m.bytesIn, m.bytesOut, m.kmsCalls,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&stateCollector{m: m})
+	return m
+}
+
+// ObserveRequest records one finished request.
+func (m *Metrics) ObserveRequest(api string, status int, d time.Duration, in, out int64) {
+	m.requests.WithLabelValues(api, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(api).Observe(d.Seconds())
+	if in > 0 {
+		m.bytesIn.WithLabelValues(api).Add(float64(in))
+	}
+	if out > 0 {
+		m.bytesOut.WithLabelValues(api).Add(float64(out))
+	}
+}
+
+// ObserveKMS records one call to a KMS backend.
+func (m *Metrics) ObserveKMS(backend, op string, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.kmsCalls.WithLabelValues(backend, op, result).Inc()
+}
+
+// WatchDrives makes every scrape report what fn returns.
+func (m *Metrics) WatchDrives(fn func() []DriveStat) {
+	m.mu.Lock()
+	m.drives = fn
+	m.mu.Unlock()
+}
+
+// WatchHeal makes every scrape report the scanner's progress.
+func (m *Metrics) WatchHeal(fn func() HealStat) {
+	m.mu.Lock()
+	m.heal = fn
+	m.mu.Unlock()
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+var (
+	driveOnline = prometheus.NewDesc("objstore_drive_online", "1 if the drive is usable, else 0.", []string{"set", "position", "zone", "path"}, nil)
+	driveTotal  = prometheus.NewDesc("objstore_drive_total_bytes", "Capacity of the drive's file system.", []string{"set", "position", "zone", "path"}, nil)
+	driveFree   = prometheus.NewDesc("objstore_drive_free_bytes", "Free bytes on the drive's file system.", []string{"set", "position", "zone", "path"}, nil)
+	healRunning = prometheus.NewDesc("objstore_heal_running", "1 while a scan pass runs.", nil, nil)
+	healPasses  = prometheus.NewDesc("objstore_heal_passes_total", "Scan passes completed.", nil, nil)
+	healObjects = prometheus.NewDesc("objstore_heal_objects_total", "Objects the scanner examined, by outcome.", []string{"outcome"}, nil)
+	healBytes   = prometheus.NewDesc("objstore_heal_scanned_bytes_total", "Shard bytes the scanner verified.", nil, nil)
+)
+
+// stateCollector reads drive and heal state at scrape time.
+type stateCollector struct{ m *Metrics }
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{driveOnline, driveTotal, driveFree, healRunning, healPasses, healObjects, healBytes} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	drives, heal := c.m.drives, c.m.heal
+	c.m.mu.Unlock()
+	if drives != nil {
+		for _, d := range drives() {
+			labels := []string{strconv.Itoa(d.Set), strconv.Itoa(d.Position), d.Zone, d.Path}
+			ch <- prometheus.MustNewConstMetric(driveOnline, prometheus.GaugeValue, boolValue(d.Online), labels...)
+			if d.Total > 0 {
+				ch <- prometheus.MustNewConstMetric(driveTotal, prometheus.GaugeValue, float64(d.Total), labels...)
+				ch <- prometheus.MustNewConstMetric(driveFree, prometheus.GaugeValue, float64(d.Free), labels...)
+			}
+		}
+	}
+	if heal != nil {
+		h := heal()
+		ch <- prometheus.MustNewConstMetric(healRunning, prometheus.GaugeValue, boolValue(h.Running))
+		ch <- prometheus.MustNewConstMetric(healPasses, prometheus.CounterValue, float64(h.Passes))
+		ch <- prometheus.MustNewConstMetric(healObjects, prometheus.CounterValue, float64(h.ObjectsScanned), "scanned")
+		ch <- prometheus.MustNewConstMetric(healObjects, prometheus.CounterValue, float64(h.ObjectsHealed), "healed")
+		ch <- prometheus.MustNewConstMetric(healObjects, prometheus.CounterValue, float64(h.ObjectsFailed), "failed")
+		ch <- prometheus.MustNewConstMetric(healBytes, prometheus.CounterValue, float64(h.BytesScanned))
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
