@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -58,7 +59,7 @@ func (s *Store) BucketInfo(_ context.Context, bucket string) (BucketInfo, error)
 }
 
 func bucketInfo(r bucketRecord) BucketInfo {
-	return BucketInfo{Name: r.Name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location}
+	return BucketInfo{Name: r.Name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location, Metadata: maps.Clone(r.Metadata)}
 }
 
 // ListBuckets returns every bucket, by name.
@@ -109,6 +110,37 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 	delete(s.buckets, bucket)
 	s.bucketMu.Unlock()
 	return nil
+}
+
+// UpdateBucketMetadata changes a bucket's settings: fn edits a copy of
+// the current metadata under the bucket's lock and the result is written
+// to every drive with the write quorum. An error from fn aborts the
+// update and is returned as is.
+func (s *Store) UpdateBucketMetadata(ctx context.Context, bucket string, fn func(md map[string]string) error) (BucketInfo, error) {
+	unlock := s.lock(bucket, "")
+	defer unlock()
+	s.bucketMu.RLock()
+	rec, ok := s.buckets[bucket]
+	s.bucketMu.RUnlock()
+	if !ok {
+		return BucketInfo{}, fmt.Errorf("%w: %s", ErrBucketNotFound, bucket)
+	}
+	md := maps.Clone(rec.Metadata)
+	if md == nil {
+		md = map[string]string{}
+	}
+	if err := fn(md); err != nil {
+		return BucketInfo{}, err
+	}
+	rec.Metadata = md
+	rec.Updated = max(s.cfg.Now().UnixNano(), rec.Updated+1)
+	if err := s.applyAll(ctx, []drive.Op{{Key: bucketKey(bucket), Value: rec.encode()}}); err != nil {
+		return BucketInfo{}, fmt.Errorf("storage: update bucket %s: %w", bucket, err)
+	}
+	s.bucketMu.Lock()
+	s.buckets[bucket] = rec
+	s.bucketMu.Unlock()
+	return bucketInfo(rec), nil
 }
 
 // checkBucket returns ErrBucketNotFound for a bucket that does not exist.

@@ -159,6 +159,12 @@ type bucketRecord struct {
 	Name     string
 	Created  int64 // unix nanoseconds
 	Location string
+	// Metadata holds the upper layers' bucket settings (encryption
+	// configuration, sealed bucket key, policy), opaque here.
+	Metadata map[string]string
+	// Updated orders the record's versions: after a partial update the
+	// newest record a read quorum holds wins.
+	Updated int64
 }
 
 func (r *bucketRecord) encode() []byte {
@@ -166,6 +172,8 @@ func (r *bucketRecord) encode() []byte {
 	e.str(1, r.Name)
 	e.int(2, r.Created)
 	e.str(3, r.Location)
+	e.metadata(4, r.Metadata)
+	e.int(5, r.Updated)
 	return e.b
 }
 
@@ -183,6 +191,10 @@ func decodeBucket(b []byte) (bucketRecord, error) {
 			r.Created, err = fieldInt(v)
 		case 3:
 			r.Location = string(v)
+		case 4:
+			r.Metadata, err = decodeMetadata(v)
+		case 5:
+			r.Updated, err = fieldInt(v)
 		}
 		return err
 	})

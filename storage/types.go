@@ -49,6 +49,9 @@ type BucketInfo struct {
 	Name     string
 	Created  time.Time
 	Location string // the LocationConstraint given at creation, "" for the default
+	// Metadata holds settings of the layers above (encryption, sealed
+	// bucket key, policy); the object layer stores it verbatim.
+	Metadata map[string]string
 }
 
 // ObjectInfo describes one version of an object as stored.
