@@ -1,0 +1,81 @@
+// Package audit is objstore's audit log: an append-only, hash-chained
+// record of every state-changing S3 and admin request and every denied
+// request, which nobody can quietly rewrite. It knows nothing of HTTP: the
+// S3 and admin layers fill an Entry per request and Append it; Verify
+// (behind `objstore admin audit verify`) checks the chain; Query and
+// Export serve the admin API.
+//
+// # What a record holds
+//
+// Time, sequence number, identity (root, user:<name>, admin-token:<id>,
+// anonymous), access key id, source address, action, bucket and key,
+// HTTP status and error code, request id, bytes in and out, and for
+// denials the authorization reason. Entry has these explicit fields and
+// nothing else: there is no header map and no body, so secrets and object
+// data have nowhere to go. Strings are cut to fixed limits (keys 1,024
+// bytes) and made valid UTF-8, so an odd request is still recorded.
+//
+// # Files and lines
+//
+//	<dir>/
+//	├── LOCK                                 flock: one appender per log
+//	├── audit-00000000000000000001.jsonl     records 1 … 81,920
+//	├── audit-00000000000000081921.jsonl     records 81,921 …, named by first seq
+//	└── audit-00000000000000081921.1.jsonl   only after a crash left the file
+//	                                         before it with a single partial line
+//
+// Each line is one record in canonical JSON (fixed field order, every
+// field present, one escaping), see appendLine:
+//
+//	{"v":1,"seq":2,"time":"…","identity":"user:alice",…,"prev":"<hex SHA-256 of line 1>"}
+//
+// # The chain
+//
+//	line 1 ──sha256──► prev of line 2 ──sha256──► prev of line 3 … ──► Head()
+//
+// A record's hash is the SHA-256 of its line's exact bytes (without the
+// newline), and the next record stores it as "prev"; the first record's
+// prev is all zeros. The chain runs across files: the first record of a
+// new file holds the hash of the last record of the previous one. Verify
+// walks the files in order and reports, with file, line and sequence
+// number: an edited record (its hash no longer matches the next prev), a
+// deleted record or file (a sequence gap), a reordered or inserted record
+// (a sequence number out of order or repeated), a non-canonical or
+// unreadable line, and a deleted beginning.
+//
+// What a chain cannot detect alone: someone who rewrites every record
+// from some point on with fresh hashes, or removes the newest records.
+// Anchors close that gap: Head returns the last durable (seq, hash), the
+// KMS will record it periodically (later work), and Verify checks each
+// anchor (VerifyOptions.Anchors) against the log.
+//
+// # Durability
+//
+// Append encodes the record, chains it, and returns; a background flusher
+// writes and fsyncs what has accumulated every FlushInterval (20 ms by
+// default), sooner when 256 KiB are pending, and at Sync and Close. So:
+//
+//   - A crash or power loss loses at most the records appended in the
+//     last FlushInterval before it, always a suffix of the chain, never a
+//     record in the middle.
+//   - A write cut short leaves a partial last line. Open keeps it as
+//     evidence, logs a warning and continues in a new file chained to the
+//     last complete record; Verify reports it as a truncated tail, not as
+//     tampering.
+//   - Head only ever returns durable records, so an anchored head cannot
+//     be lost to a crash and then look like tampering.
+//   - A failed write or fsync makes the log refuse every later Append
+//     (ErrWrite): records after a hole would be unverifiable. The server
+//     decides what to do then (refuse state changes, report unready).
+//
+// Callers that must not acknowledge a request before its record is on
+// disk call Sync after Append; concurrent Syncs share one fsync.
+//
+// # Queries
+//
+// Query and Export stream the files with constant memory, skipping files
+// that lie wholly before the requested time or sequence number (the
+// writer keeps time monotonic: a clock stepping back repeats the last
+// time). Filters: time range, identity, bucket, action, and AfterSeq and
+// Limit for paging.
+package audit

@@ -1,0 +1,225 @@
+package iam
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Request is one authorization question: may this identity perform this
+// action on this resource, in this context?
+type Request struct {
+	// Principal is the user's name; "" is an anonymous request.
+	Principal string
+	// Root marks the root credentials (from the server's configuration):
+	// allowed everything. Callers log root data access as such.
+	Root bool
+	// Action is the S3 action, e.g. "s3:GetObject" (see Operation).
+	Action string
+	// Bucket and Key name the resource: both empty for service-level
+	// actions (s3:ListAllMyBuckets), Key empty for bucket actions.
+	Bucket, Key string
+	// Conditions holds the request context under the canonical key names
+	// (KeySourceIP...). aws:username, aws:CurrentTime and aws:EpochTime
+	// are filled by the engine when absent. The map is only read.
+	Conditions map[string][]string
+}
+
+// Decision is the engine's answer.
+type Decision struct {
+	// Allowed is true when the request may proceed.
+	Allowed bool
+	// Explicit is true when a Deny statement decided (as opposed to the
+	// default deny, when no statement allowed the request).
+	Explicit bool
+	// Reason says which policy and statement decided, or why nothing did;
+	// it names no secrets and may go into audit records and logs.
+	Reason string
+}
+
+// NamedPolicy is a policy with the name it is stored under.
+type NamedPolicy struct {
+	Name   string
+	Policy *Policy
+}
+
+// IdentitySource gives the engine the identity policies of a user. Store
+// implements it.
+type IdentitySource interface {
+	// UserPolicies returns the policies attached to user; ok is false when
+	// the user does not exist or is disabled. The slice is shared and must
+	// not be modified. Safe for concurrent use.
+	UserPolicies(user string) (policies []NamedPolicy, ok bool)
+}
+
+// EngineOptions configures an Engine.
+type EngineOptions struct {
+	// Now returns the current time for aws:CurrentTime and aws:EpochTime;
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// Engine evaluates requests against identity policies and bucket
+// policies. It is safe for concurrent use.
+type Engine struct {
+	src IdentitySource
+	now func() time.Time
+}
+
+// NewEngine returns an engine reading identity policies from src (nil:
+// no users, so only root and bucket policies grant anything).
+func NewEngine(src IdentitySource, opts EngineOptions) *Engine {
+	e := &Engine{src: src, now: opts.Now}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	return e
+}
+
+// Authorize decides a request, as AWS does within one account:
+//
+//  1. Root is allowed everything (even a bucket policy's Deny cannot lock
+//     the operator out).
+//  2. An unknown or disabled user is denied.
+//  3. Every statement that applies (action, resource, conditions, and for
+//     bucket policy statements the principal) is collected from the
+//     user's identity policies and bucketPolicy (nil: the bucket has
+//     none). Any Deny among them denies: explicit deny wins.
+//  4. Otherwise any Allow allows.
+//  5. Otherwise the request is denied by default.
+//
+// Anonymous requests have no identity policies, so only a bucket policy
+// statement whose Principal is "*" can allow them.
+func (e *Engine) Authorize(r Request, bucketPolicy *Policy) Decision {
+	if r.Root {
+		return Decision{Allowed: true, Reason: "root credentials"}
+	}
+	ec := evalContext{r: &r, action: r.Action, resource: resourceARN(r.Bucket, r.Key), now: e.now}
+	var identity []NamedPolicy
+	if r.Principal != "" {
+		var ok bool
+		if e.src != nil {
+			identity, ok = e.src.UserPolicies(r.Principal)
+		}
+		if !ok {
+			return Decision{Reason: "user " + strconv.Quote(r.Principal) + " is unknown or disabled"}
+		}
+	}
+	var allow *statement
+	allowFrom := ""
+	for _, np := range identity {
+		for i := range np.Policy.statements {
+			s := &np.Policy.statements[i]
+			if !s.applies(&ec) {
+				continue
+			}
+			if s.deny {
+				return Decision{Explicit: true, Reason: "denied by " + s.label + " of policy " + strconv.Quote(np.Name)}
+			}
+			if allow == nil {
+				allow, allowFrom = s, "policy "+strconv.Quote(np.Name)
+			}
+		}
+	}
+	if bucketPolicy != nil {
+		for i := range bucketPolicy.statements {
+			s := &bucketPolicy.statements[i]
+			if s.principal == nil || !s.principal.matches(r.Principal, s.deny) || !s.applies(&ec) {
+				continue
+			}
+			if s.deny {
+				return Decision{Explicit: true, Reason: "denied by " + s.label + " of the bucket policy"}
+			}
+			if allow == nil {
+				allow, allowFrom = s, "the bucket policy"
+			}
+		}
+	}
+	if allow != nil {
+		return Decision{Allowed: true, Reason: "allowed by " + allow.label + " of " + allowFrom}
+	}
+	return Decision{Reason: "no statement allows " + r.Action + " on " + ec.resource}
+}
+
+// resourceARN is the ARN a request is about; service-level requests get
+// "arn:aws:s3:::", which "*" and "arn:aws:s3:::*" match and no bucket
+// ARN does.
+func resourceARN(bucket, key string) string {
+	switch {
+	case bucket == "":
+		return s3ARNPrefix
+	case key == "":
+		return s3ARNPrefix + bucket
+	}
+	return s3ARNPrefix + bucket + "/" + key
+}
+
+// applies reports whether the statement's action, resource and
+// conditions all match. A policy variable without a value makes an Allow
+// statement not apply and a Deny statement apply: unknown context fails
+// closed either way.
+func (s *statement) applies(ec *evalContext) bool {
+	ec.unresolved = false
+	if anyMatch(s.actions, ec.action, ec) == s.notAction {
+		return false
+	}
+	ok := anyMatch(s.resources, ec.resource, ec) != s.notResource
+	for i := 0; ok && i < len(s.conditions); i++ {
+		ok = s.conditions[i].eval(ec)
+	}
+	if ec.unresolved {
+		return s.deny
+	}
+	return ok
+}
+
+func anyMatch(ps []pattern, name string, ec *evalContext) bool {
+	for i := range ps {
+		if ps[i].match(name, ec.variable) {
+			return true
+		}
+	}
+	return false
+}
+
+// evalContext is one request under evaluation.
+type evalContext struct {
+	r          *Request
+	action     string
+	resource   string
+	now        func() time.Time
+	unresolved bool // a policy variable had no value
+}
+
+// values returns the request's values for a canonical key.
+func (ec *evalContext) values(key string) ([]string, bool) {
+	if v, ok := ec.r.Conditions[key]; ok {
+		return v, len(v) > 0
+	}
+	for k, v := range ec.r.Conditions {
+		if strings.EqualFold(k, key) {
+			return v, len(v) > 0
+		}
+	}
+	switch key {
+	case KeyUsername:
+		if ec.r.Principal != "" {
+			return []string{ec.r.Principal}, true
+		}
+	case KeyCurrentTime:
+		return []string{ec.now().UTC().Format(time.RFC3339)}, true
+	case KeyEpochTime:
+		return []string{strconv.FormatInt(ec.now().Unix(), 10)}, true
+	}
+	return nil, false
+}
+
+// variable resolves a policy variable, noting when it has no value.
+func (ec *evalContext) variable(key string) (string, bool) {
+	v, ok := ec.values(key)
+	if !ok {
+		ec.unresolved = true
+		return "", false
+	}
+	return v[0], true
+}

@@ -1,0 +1,647 @@
+package iam
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Policy language versions. Policy variables (${aws:username}) are only
+// substituted in 2012-10-17 policies; in 2008-10-17 policies, and in
+// policies without a Version (which AWS reads as 2008-10-17), they are
+// literal text.
+const (
+	Version2012 = "2012-10-17"
+	Version2008 = "2008-10-17"
+)
+
+// MaxPolicySize is the largest policy document accepted, in bytes (S3's
+// limit for bucket policies).
+const MaxPolicySize = 20 * 1024
+
+// s3ARNPrefix starts every resource the engine knows.
+const s3ARNPrefix = "arn:aws:s3:::"
+
+// Policy is a parsed, validated policy document, identity or bucket
+// policy. It is immutable, safe for concurrent use, and obtained only from
+// ParsePolicy, ParseBucketPolicy or json.Unmarshal (which calls
+// ParsePolicy); its JSON form (MarshalJSON) is normalised: every list is
+// a list, condition values are strings, keys are canonically spelled.
+type Policy struct {
+	version    string
+	id         string
+	statements []statement
+}
+
+type statement struct {
+	label       string // `statement "Sid"` or `Statement[1]` (as PolicyError paths), for decisions
+	sid         string
+	deny        bool
+	principal   *principal // nil: identity policy statement
+	actions     []pattern
+	notAction   bool
+	resources   []pattern
+	notResource bool
+	conditions  []condition
+}
+
+// principal is a bucket policy statement's Principal element.
+type principal struct {
+	star    bool     // written as "Principal": "*"
+	aws     []string // the "AWS" values as written
+	anyone  bool     // "*" in either form: anonymous requests included
+	users   []string // user names of user ARNs
+	account bool     // an account principal: delegation, see matches
+}
+
+// Version returns the policy language version, Version2012 or
+// Version2008.
+func (p *Policy) Version() string { return p.version }
+
+// ID returns the policy's Id element, "" if it has none.
+func (p *Policy) ID() string { return p.id }
+
+// Statements returns the number of statements.
+func (p *Policy) Statements() int { return len(p.statements) }
+
+// ParsePolicy parses and validates a policy document. It is strict:
+// unknown elements, operators, condition keys, other services' actions and
+// resources, duplicate JSON keys and documents over MaxPolicySize are
+// refused with a *PolicyError (ErrMalformedPolicy) naming the element.
+// It accepts both identity and bucket policies; ParseBucketPolicy and
+// Store.PutPolicy add the rules of each kind.
+func ParsePolicy(b []byte) (*Policy, error) {
+	if len(b) > MaxPolicySize {
+		return nil, policyErr("", "document is %d bytes, larger than %d", len(b), MaxPolicySize)
+	}
+	if !utf8.Valid(b) {
+		return nil, policyErr("", "document is not valid UTF-8")
+	}
+	members, err := decodeObject(b, "")
+	if err != nil {
+		return nil, err
+	}
+	p := &Policy{version: Version2008}
+	var stmts json.RawMessage
+	for _, m := range members {
+		switch m.key {
+		case "Version":
+			v, err := decodeString(m.val, "Version")
+			if err != nil {
+				return nil, err
+			}
+			if v != Version2012 && v != Version2008 {
+				return nil, policyErr("Version", "%q is not %s or %s", v, Version2012, Version2008)
+			}
+			p.version = v
+		case "Id":
+			if p.id, err = decodeString(m.val, "Id"); err != nil {
+				return nil, err
+			}
+		case "Statement":
+			stmts = m.val
+		default:
+			return nil, policyErr(m.key, "unknown element (want Version, Id, Statement)")
+		}
+	}
+	if stmts == nil {
+		return nil, policyErr("Statement", "missing")
+	}
+	raws, err := decodeOneOrMany(stmts, "Statement", func(c byte) bool { return c == '{' })
+	if err != nil {
+		return nil, err
+	}
+	for i, raw := range raws {
+		path := "Statement"
+		if len(raws) > 1 || stmts[firstByte(stmts)] == '[' {
+			path = fmt.Sprintf("Statement[%d]", i)
+		}
+		s, err := parseStatement(raw, path, p.version == Version2012)
+		if err != nil {
+			return nil, err
+		}
+		if s.sid != "" {
+			s.label = "statement " + strconv.Quote(s.sid)
+		} else {
+			s.label = "Statement[" + strconv.Itoa(i) + "]"
+		}
+		p.statements = append(p.statements, s)
+	}
+	return p, nil
+}
+
+// ParseBucketPolicy parses a bucket policy for bucket: on top of
+// ParsePolicy's rules, every statement names a Principal, and every
+// Resource (or NotResource) is the bucket itself or objects in it, as S3
+// requires.
+func ParseBucketPolicy(b []byte, bucket string) (*Policy, error) {
+	p, err := ParsePolicy(b)
+	if err != nil {
+		return nil, err
+	}
+	own := s3ARNPrefix + bucket
+	for i, s := range p.statements {
+		if s.principal == nil {
+			return nil, policyErr(fmt.Sprintf("Statement[%d]", i), "a bucket policy statement needs a Principal")
+		}
+		for _, r := range s.resources {
+			if r.src != own && !strings.HasPrefix(r.src, own+"/") {
+				return nil, policyErr(fmt.Sprintf("Statement[%d].Resource", i), "%q is not bucket %q or an object in it", r.src, bucket)
+			}
+		}
+	}
+	return p, nil
+}
+
+// checkIdentityPolicy enforces the identity policy rule: no Principal.
+func checkIdentityPolicy(p *Policy) error {
+	for i, s := range p.statements {
+		if s.principal != nil {
+			return policyErr(fmt.Sprintf("Statement[%d].Principal", i), "an identity policy cannot name a Principal")
+		}
+	}
+	return nil
+}
+
+func parseStatement(raw json.RawMessage, path string, variables bool) (statement, error) {
+	var s statement
+	members, err := decodeObject(raw, path)
+	if err != nil {
+		return s, err
+	}
+	var haveEffect, haveAction, haveResource bool
+	for _, m := range members {
+		mpath := path + "." + m.key
+		switch m.key {
+		case "Sid":
+			if s.sid, err = decodeString(m.val, mpath); err != nil {
+				return s, err
+			}
+		case "Effect":
+			e, err := decodeString(m.val, mpath)
+			if err != nil {
+				return s, err
+			}
+			switch e {
+			case "Allow":
+			case "Deny":
+				s.deny = true
+			default:
+				return s, policyErr(mpath, "%q is not Allow or Deny", e)
+			}
+			haveEffect = true
+		case "Principal":
+			if s.principal, err = parsePrincipal(m.val, mpath); err != nil {
+				return s, err
+			}
+		case "Action", "NotAction":
+			if haveAction {
+				return s, policyErr(mpath, "a statement has either Action or NotAction, not both")
+			}
+			haveAction, s.notAction = true, m.key == "NotAction"
+			if s.actions, err = parseActions(m.val, mpath); err != nil {
+				return s, err
+			}
+		case "Resource", "NotResource":
+			if haveResource {
+				return s, policyErr(mpath, "a statement has either Resource or NotResource, not both")
+			}
+			haveResource, s.notResource = true, m.key == "NotResource"
+			if s.resources, err = parseResources(m.val, mpath, variables); err != nil {
+				return s, err
+			}
+		case "Condition":
+			if s.conditions, err = parseConditions(m.val, mpath, variables); err != nil {
+				return s, err
+			}
+		case "NotPrincipal":
+			return s, policyErr(mpath, "NotPrincipal is not supported; use Principal with a Deny statement")
+		default:
+			return s, policyErr(mpath, "unknown element (want Sid, Effect, Principal, Action, NotAction, Resource, NotResource, Condition)")
+		}
+	}
+	switch {
+	case !haveEffect:
+		return s, policyErr(path, "missing Effect")
+	case !haveAction:
+		return s, policyErr(path, "missing Action or NotAction")
+	case !haveResource:
+		return s, policyErr(path, "missing Resource or NotResource")
+	}
+	return s, nil
+}
+
+func parseActions(raw json.RawMessage, path string) ([]pattern, error) {
+	vals, err := decodeStrings(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pattern, 0, len(vals))
+	for _, v := range vals {
+		if v != "*" {
+			service, name, ok := strings.Cut(v, ":")
+			if !ok || !strings.EqualFold(service, "s3") {
+				return nil, policyErr(path, "%q: only s3 actions (s3:Name) are supported", v)
+			}
+			if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*?") != "" {
+				return nil, policyErr(path, "%q is not a valid action name", v)
+			}
+		}
+		p, err := compilePattern(v, path, true, false, true)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseResources(raw json.RawMessage, path string, variables bool) ([]pattern, error) {
+	vals, err := decodeStrings(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pattern, 0, len(vals))
+	for _, v := range vals {
+		if v != "*" && (!strings.HasPrefix(v, s3ARNPrefix) || len(v) == len(s3ARNPrefix)) {
+			return nil, policyErr(path, "%q: a resource is \"*\" or an ARN arn:aws:s3:::bucket[/key]", v)
+		}
+		p, err := compilePattern(v, path, true, variables, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parsePrincipal(raw json.RawMessage, path string) (*principal, error) {
+	p := &principal{}
+	if raw[firstByte(raw)] == '"' {
+		s, err := decodeString(raw, path)
+		if err != nil {
+			return nil, err
+		}
+		if s != "*" {
+			return nil, policyErr(path, "%q: a Principal string must be \"*\"; name users as {\"AWS\": [...]}", s)
+		}
+		p.star, p.anyone = true, true
+		return p, nil
+	}
+	members, err := decodeObject(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	if len(members) == 0 {
+		return nil, policyErr(path, "empty Principal")
+	}
+	for _, m := range members {
+		if m.key != "AWS" {
+			return nil, policyErr(path+"."+m.key, "unsupported principal type (only AWS)")
+		}
+		vals, err := decodeStrings(m.val, path+".AWS")
+		if err != nil {
+			return nil, err
+		}
+		p.aws = vals
+		for _, v := range vals {
+			if err := p.add(v, path+".AWS"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p, nil
+}
+
+// add compiles one AWS principal: "*", an account ("111122223333",
+// "arn:aws:iam::111122223333:root") or a user ARN
+// ("arn:aws:iam::111122223333:user/path/name"). objstore has one account,
+// so the account number in an ARN is not checked.
+func (p *principal) add(v, path string) error {
+	if v == "*" {
+		p.anyone = true
+		return nil
+	}
+	if isAccountID(v) {
+		p.account = true
+		return nil
+	}
+	rest, ok := strings.CutPrefix(v, "arn:aws:iam::")
+	if ok {
+		acct, res, _ := strings.Cut(rest, ":")
+		if acct == "" || isAccountID(acct) {
+			if res == "root" && acct != "" {
+				p.account = true
+				return nil
+			}
+			if u, ok := strings.CutPrefix(res, "user/"); ok {
+				name := u[strings.LastIndexByte(u, '/')+1:]
+				if validUserName(name) {
+					p.users = append(p.users, name)
+					return nil
+				}
+			}
+		}
+	}
+	return policyErr(path, "%q: a principal is \"*\", an account id, or arn:aws:iam::<account>:user/<name> (no wildcards)", v)
+}
+
+// matches reports whether the principal names the request's user (""
+// for anonymous). An account principal in a resource policy delegates to
+// the account's identity policies, as in AWS: it makes a Deny apply to
+// every user, but grants nothing by itself.
+func (p *principal) matches(user string, deny bool) bool {
+	if p.anyone {
+		return true
+	}
+	if user == "" {
+		return false
+	}
+	for _, u := range p.users {
+		if u == user {
+			return true
+		}
+	}
+	return deny && p.account
+}
+
+func isAccountID(s string) bool {
+	return len(s) == 12 && strings.Trim(s, "0123456789") == ""
+}
+
+func parseConditions(raw json.RawMessage, path string, variables bool) ([]condition, error) {
+	ops, err := decodeObject(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	var out []condition
+	for _, om := range ops {
+		opPath := path + "." + om.key
+		op, ok := lookupOperator(om.key)
+		if !ok {
+			if strings.HasPrefix(om.key, "ForAnyValue:") || strings.HasPrefix(om.key, "ForAllValues:") {
+				return nil, policyErr(opPath, "set operators are not supported: every supported key has one value")
+			}
+			return nil, policyErr(opPath, "unknown or unsupported condition operator")
+		}
+		keys, err := decodeObject(om.val, opPath)
+		if err != nil {
+			return nil, err
+		}
+		if len(keys) == 0 {
+			return nil, policyErr(opPath, "no condition keys")
+		}
+		seen := make(map[string]bool, len(keys))
+		for _, km := range keys {
+			keyPath := opPath + "." + km.key
+			key, ok := lookupKey(km.key)
+			if !ok {
+				return nil, policyErr(keyPath, "unknown or unsupported condition key")
+			}
+			if seen[key.name] {
+				return nil, policyErr(keyPath, "key given twice")
+			}
+			seen[key.name] = true
+			vals, err := decodeValues(km.val, keyPath)
+			if err != nil {
+				return nil, err
+			}
+			c, err := compileCondition(om.key, op, key, vals, variables, keyPath)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].opName != out[j].opName {
+			return out[i].opName < out[j].opName
+		}
+		return out[i].key.name < out[j].key.name
+	})
+	return out, nil
+}
+
+// MarshalJSON returns the policy in normalised form.
+func (p *Policy) MarshalJSON() ([]byte, error) {
+	type jsonStatement struct {
+		Sid         string                         `json:"Sid,omitempty"`
+		Effect      string                         `json:"Effect"`
+		Principal   any                            `json:"Principal,omitempty"`
+		Action      []string                       `json:"Action,omitempty"`
+		NotAction   []string                       `json:"NotAction,omitempty"`
+		Resource    []string                       `json:"Resource,omitempty"`
+		NotResource []string                       `json:"NotResource,omitempty"`
+		Condition   map[string]map[string][]string `json:"Condition,omitempty"`
+	}
+	out := struct {
+		Version   string          `json:"Version"`
+		ID        string          `json:"Id,omitempty"`
+		Statement []jsonStatement `json:"Statement"`
+	}{Version: p.version, ID: p.id}
+	for _, s := range p.statements {
+		js := jsonStatement{Sid: s.sid, Effect: "Allow"}
+		if s.deny {
+			js.Effect = "Deny"
+		}
+		if s.principal != nil {
+			if s.principal.star {
+				js.Principal = "*"
+			} else {
+				js.Principal = map[string][]string{"AWS": s.principal.aws}
+			}
+		}
+		if s.notAction {
+			js.NotAction = sources(s.actions)
+		} else {
+			js.Action = sources(s.actions)
+		}
+		if s.notResource {
+			js.NotResource = sources(s.resources)
+		} else {
+			js.Resource = sources(s.resources)
+		}
+		for _, c := range s.conditions {
+			if js.Condition == nil {
+				js.Condition = map[string]map[string][]string{}
+			}
+			if js.Condition[c.opName] == nil {
+				js.Condition[c.opName] = map[string][]string{}
+			}
+			js.Condition[c.opName][c.key.name] = c.values
+		}
+		out.Statement = append(out.Statement, js)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON parses b with ParsePolicy, so that a policy embedded in a
+// JSON request is validated as it is decoded.
+func (p *Policy) UnmarshalJSON(b []byte) error {
+	q, err := ParsePolicy(b)
+	if err != nil {
+		return err
+	}
+	*p = *q
+	return nil
+}
+
+// String returns the normalised JSON form.
+func (p *Policy) String() string {
+	b, err := p.MarshalJSON()
+	if err != nil {
+		return "iam.Policy(" + err.Error() + ")"
+	}
+	return string(b)
+}
+
+func sources(ps []pattern) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.src
+	}
+	return out
+}
+
+// member is one name/value pair of a JSON object, in document order.
+type member struct {
+	key string
+	val json.RawMessage
+}
+
+// decodeObject splits a JSON object into its members, refusing duplicate
+// names: encoding/json would keep the last one silently, letting a policy
+// read differently to a person and to the engine.
+func decodeObject(raw []byte, path string) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, policyErr(path, "invalid JSON: %v", cleanJSONError(err))
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, policyErr(path, "must be a JSON object")
+	}
+	var out []member
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, policyErr(path, "invalid JSON: %v", cleanJSONError(err))
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return nil, policyErr(path, "element %q given twice", key)
+		}
+		seen[key] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, policyErr(path, "invalid JSON: %v", cleanJSONError(err))
+		}
+		out = append(out, member{key, v})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, policyErr(path, "invalid JSON: %v", cleanJSONError(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, policyErr(path, "trailing data after the JSON object")
+	}
+	return out, nil
+}
+
+func cleanJSONError(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func firstByte(raw []byte) int {
+	for i, c := range raw {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return i
+		}
+	}
+	return 0
+}
+
+func decodeString(raw json.RawMessage, path string) (string, error) {
+	var s string
+	if len(raw) == 0 || raw[firstByte(raw)] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", policyErr(path, "must be a string")
+	}
+	return s, nil
+}
+
+// decodeOneOrMany returns a single value, or the elements of a non-empty
+// array, each of which must start with a byte accepted by ok.
+func decodeOneOrMany(raw json.RawMessage, path string, ok func(byte) bool) ([]json.RawMessage, error) {
+	if len(raw) == 0 {
+		return nil, policyErr(path, "missing value")
+	}
+	if raw[firstByte(raw)] != '[' {
+		if !ok(raw[firstByte(raw)]) {
+			return nil, policyErr(path, "unexpected JSON type")
+		}
+		return []json.RawMessage{raw}, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, policyErr(path, "invalid JSON: %v", err)
+	}
+	if len(list) == 0 {
+		return nil, policyErr(path, "empty list")
+	}
+	for i, v := range list {
+		if len(v) == 0 || !ok(v[firstByte(v)]) {
+			return nil, policyErr(fmt.Sprintf("%s[%d]", path, i), "unexpected JSON type")
+		}
+	}
+	return list, nil
+}
+
+// decodeStrings accepts a string or a non-empty list of strings.
+func decodeStrings(raw json.RawMessage, path string) ([]string, error) {
+	list, err := decodeOneOrMany(raw, path, func(c byte) bool { return c == '"' })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(list))
+	for i, v := range list {
+		if out[i], err = decodeString(v, path); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// decodeValues accepts condition values: strings, numbers and booleans,
+// alone or in a non-empty list; numbers keep their JSON text.
+func decodeValues(raw json.RawMessage, path string) ([]string, error) {
+	scalar := func(c byte) bool { return c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' }
+	list, err := decodeOneOrMany(raw, path, scalar)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(list))
+	for i, v := range list {
+		v = bytes.TrimSpace(v)
+		if v[0] == '"' {
+			if out[i], err = decodeString(v, path); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var x any
+		if err := json.Unmarshal(v, &x); err != nil {
+			return nil, policyErr(path, "invalid JSON: %v", err)
+		}
+		out[i] = string(v)
+	}
+	return out, nil
+}
