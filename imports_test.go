@@ -14,10 +14,13 @@ import (
 var forbidden = map[string][]string{
 	"erasure":        {"github.com/objstore/objstore/", "net/http"},
 	"storage/drive":  {"github.com/objstore/objstore/", "net/http"},
-	"storage":        {"github.com/objstore/objstore/s3api", "github.com/objstore/objstore/server", "github.com/objstore/objstore/kms", "net/http"},
+	"storage":        {"github.com/objstore/objstore/s3api", "github.com/objstore/objstore/server", "github.com/objstore/objstore/kms", "github.com/objstore/objstore/admin", "github.com/objstore/objstore/iam", "github.com/objstore/objstore/audit", "net/http"},
 	"s3api/sigv4":    {"github.com/objstore/objstore/storage", "github.com/objstore/objstore/server"},
 	"s3api/checksum": {"github.com/objstore/objstore/storage", "github.com/objstore/objstore/server"},
-	"s3api":          {"github.com/objstore/objstore/server", "github.com/objstore/objstore/storage/drive", "github.com/objstore/objstore/erasure"},
+	"s3api":          {"github.com/objstore/objstore/server", "github.com/objstore/objstore/storage/drive", "github.com/objstore/objstore/erasure", "github.com/objstore/objstore/admin", "github.com/objstore/objstore/audit", "github.com/objstore/objstore/metrics"},
+	"iam":            {"github.com/objstore/objstore/", "net/http"},
+	"audit":          {"github.com/objstore/objstore/", "net/http"},
+	"admin":          {"github.com/objstore/objstore/server", "github.com/objstore/objstore/s3api", "github.com/objstore/objstore/erasure", "github.com/objstore/objstore/sse"},
 }
 
 func TestImportDirection(t *testing.T) {

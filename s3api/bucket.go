@@ -20,7 +20,7 @@ func (h *Handler) listBuckets(rq *request) error {
 	prefix := rq.query.Get("prefix")
 	res := listAllMyBucketsResult{Owner: rq.owner(), Buckets: []bucketItem{}}
 	for _, b := range buckets {
-		if !strings.HasPrefix(b.Name, prefix) {
+		if !strings.HasPrefix(b.Name, prefix) || !h.mayListBucket(rq, b.Name) {
 			continue
 		}
 		res.Buckets = append(res.Buckets, bucketItem{Name: b.Name, CreationDate: s3Time(b.Created)})

@@ -56,13 +56,23 @@ func parseCopySource(v string) (copySource, error) {
 }
 
 // openCopySource opens the source of a copy and applies the
-// x-amz-copy-source-if-* conditions.
+// x-amz-copy-source-if-* conditions. The reader returns the source's
+// plaintext, decrypted with its own keys (the copy-source SSE-C headers
+// for an SSE-C source).
 func (h *Handler) openCopySource(rq *request) (copySource, storage.ObjectReader, error) {
 	src, err := parseCopySource(rq.r.Header.Get("x-amz-copy-source"))
 	if err != nil {
 		return src, nil, err
 	}
-	rd, err := h.store.OpenObject(rq.ctx, src.bucket, src.key, storage.GetOptions{VersionID: src.versionID})
+	ck, err := parseCustomerKey(rq.r.Header, hdrCopySSECPfx)
+	if err != nil {
+		return src, nil, err
+	}
+	srd, err := h.store.OpenObject(rq.ctx, src.bucket, src.key, storage.GetOptions{VersionID: src.versionID})
+	if err != nil {
+		return src, nil, fmt.Errorf("s3api: copy source %s/%q: %w", src.bucket, src.key, err)
+	}
+	rd, err := h.decrypt(rq, srd.Info(), srd, ck)
 	if err != nil {
 		return src, nil, fmt.Errorf("s3api: copy source %s/%q: %w", src.bucket, src.key, err)
 	}
@@ -139,6 +149,23 @@ func requestedAlgorithm(h http.Header) (checksum.Algorithm, error) {
 	return a, nil
 }
 
+// restatesAttributes reports whether a copy request names an attribute
+// that AWS counts as a change of the object even when its value is the
+// same: encryption, storage class or website redirect. Clients rely on
+// this to re-encrypt or re-class an object in place (CopyObject onto
+// itself with x-amz-server-side-encryption), which AWS allows.
+func restatesAttributes(h http.Header) bool {
+	for _, k := range [...]string{
+		"x-amz-server-side-encryption", "x-amz-storage-class", "x-amz-website-redirect-location",
+		hdrSSECPrefix + "algorithm",
+	} {
+		if h.Get(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // copyObject answers PUT /<bucket>/<key> with x-amz-copy-source.
 func (h *Handler) copyObject(rq *request) error {
 	hdr := rq.r.Header
@@ -171,7 +198,7 @@ func (h *Handler) copyObject(rq *request) error {
 	}
 	self := src.bucket == rq.bucket && src.key == rq.key &&
 		(src.versionID == "" || src.versionID == storage.NullVersionID)
-	if self && directive != "REPLACE" && requested == checksum.None {
+	if self && directive != "REPLACE" && requested == checksum.None && !restatesAttributes(hdr) {
 		return errIllegalSelfCopy
 	}
 	if err := h.precheckWrite(rq, wc); err != nil {
@@ -193,7 +220,15 @@ func (h *Handler) copyObject(rq *request) error {
 
 	var info storage.ObjectInfo
 	var stored map[string]string
-	if self && requested == checksum.None {
+	var enc *objectEncryption
+	if h.keys != nil {
+		// Encrypted data is always rewritten, under a fresh object key:
+		// the destination's mode and key may differ from the source's.
+		if enc, err = h.newEncryption(rq, rq.key); err != nil {
+			return err
+		}
+	}
+	if self && requested == checksum.None && h.keys == nil {
 		// Same data, new metadata: no need to move a byte. The version
 		// id pins the data that was checked above.
 		stored = map[string]string{}
@@ -211,12 +246,20 @@ func (h *Handler) copyObject(rq *request) error {
 			return fmt.Errorf("s3api: copy %q onto itself: %w", rq.key, err)
 		}
 	} else {
+		if md, err = enc.seal(md); err != nil {
+			return err
+		}
 		pr, wait := streamRange(rq.ctx, rd, 0, sinfo.Size)
 		in := copyIngest(pr, sinfo.Metadata, requested, true)
-		info, err = h.store.PutObject(rq.ctx, rq.bucket, rq.key, in.hr, storage.PutOptions{
+		body, size, err := enc.encrypt(in.hr, 0, sinfo.Size)
+		if err != nil {
+			wait()
+			return err
+		}
+		info, err = h.store.PutObject(rq.ctx, rq.bucket, rq.key, body, storage.PutOptions{
 			Metadata:     md,
-			Size:         sinfo.Size,
-			Finish:       in.finish,
+			Size:         size,
+			Finish:       enc.finish(in.finish),
 			Precondition: wc.precondition(),
 		})
 		werr := wait()
@@ -236,6 +279,10 @@ func (h *Handler) copyObject(rq *request) error {
 		out.Set("x-amz-copy-source-version-id", sinfo.VersionID)
 	}
 	setVersionHeader(out, info.VersionID)
+	enc.setHeaders(out)
+	if enc != nil && enc.context != "" {
+		out.Set(hdrSSEContext, enc.context)
+	}
 	return rq.writeXML(http.StatusOK, copyObjectResult{
 		ETag:         quoteETag(info.ETag),
 		LastModified: s3Time(info.ModTime),

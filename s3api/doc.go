@@ -19,6 +19,7 @@
 //	              │              unknown sub-resources (?acl, ?policy...) are
 //	              ▼              NotImplemented, never a plain GET or PUT
 //	           sigv4.Verify ─── every request is signed; anonymous → AccessDenied
+//	              │              (POST Object: the form's signed policy instead)
 //	              │
 //	              ▼
 //	           handler ──► returns nil (it wrote the response) or an error,
@@ -42,6 +43,31 @@
 // the body is read, for a fast 412, and again by the object layer under
 // its object lock (PutOptions.Precondition), which makes them safe under
 // concurrent writers.
+//
+// # Browser uploads (POST Object)
+//
+// POST /<bucket> with a multipart/form-data body is authorised by the
+// form, not by a signed request (post.go):
+//
+//	fields ... ──► policy (base64 JSON), x-amz-credential, x-amz-date,
+//	               x-amz-signature = HMAC(signing key, policy)
+//	file       ──► streamed into PutObject like a PUT body
+//	fields after the file are ignored
+//
+// The signature and every condition of the policy (eq, starts-with,
+// content-length-range, the bucket) are checked before the first byte of
+// the file is read, and every field must be named by a condition, as in
+// AWS. The fields that describe the object (Content-Type, x-amz-meta-*,
+// x-amz-checksum-*) go through the same checks and metadata rules as
+// PUT headers.
+//
+// # Interop details
+//
+// An empty request body with Expect: 100-continue still gets its 100
+// Continue (net/http alone skips it; botocore then misreads the next
+// response on the connection). User metadata headers go out lower-case,
+// as AWS sends them. ListObjectsV2 with metadata=true (MinIO's
+// extension, minio-go's WithMetadata) adds each object's x-amz-meta-*.
 //
 // # Reads
 //

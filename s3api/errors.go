@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/objstore/objstore/iam"
 	"github.com/objstore/objstore/s3api/checksum"
 	"github.com/objstore/objstore/s3api/sigv4"
 	"github.com/objstore/objstore/storage"
@@ -46,6 +47,10 @@ var (
 	errInvalidChecksumType     = errors.New("s3api: invalid checksum type")
 	errInvalidPartChecksum     = errors.New("s3api: part checksum does not match")
 	errInvalidStorageClassName = errors.New("s3api: invalid storage class")
+	errPolicyViolation         = errors.New("s3api: POST policy violated")
+	errMalformedPOSTRequest    = errors.New("s3api: malformed POST form")
+	errEntityTooSmall          = errors.New("s3api: entity too small")
+	errInvalidPolicyDocument   = errors.New("s3api: invalid POST policy document")
 )
 
 // apiError is what the client sees for an error: the S3 code, the HTTP
@@ -105,6 +110,9 @@ func apiErrorFor(err error) (apiError, bool) {
 			msg = d.msg
 		}
 		return apiError{code, status, msg}, true
+	}
+	if ae, ok := sseAPIError(err); ok {
+		return ae, true
 	}
 	switch {
 	// s3api's own errors.
@@ -168,10 +176,26 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("InvalidPart", 400, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified checksum might not have matched the part's checksum.")
 	case errors.Is(err, errInvalidStorageClassName):
 		return e("InvalidStorageClass", 400, "The storage class you specified is not valid.")
+	case errors.Is(err, errPolicyViolation):
+		return e("AccessDenied", 403, "Invalid according to Policy")
+	case errors.Is(err, errMalformedPOSTRequest):
+		return e("MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data.")
+	case errors.Is(err, errInvalidPolicyDocument):
+		return e("InvalidPolicyDocument", 400, "Invalid Policy: Invalid JSON.")
+	case errors.Is(err, errEntityTooSmall):
+		return e("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
 	case errors.Is(err, errInvalidArgument):
 		return e("InvalidArgument", 400, "Invalid Argument.")
 	case errors.Is(err, errInvalidRequest):
 		return e("InvalidRequest", 400, "Invalid Request.")
+
+	// Authorization and bucket policies.
+	case errors.Is(err, errAccessDenied):
+		return e("AccessDenied", 403, "Access Denied")
+	case errors.Is(err, errNoSuchBucketPolicy):
+		return e("NoSuchBucketPolicy", 404, "The bucket policy does not exist")
+	case errors.Is(err, iam.ErrMalformedPolicy):
+		return e("MalformedPolicy", 400, "Policies must be valid JSON and the first byte must be '{'")
 
 	// Authentication.
 	case errors.Is(err, sigv4.ErrMissingAuth):

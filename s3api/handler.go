@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/objstore/objstore/encryption"
+	"github.com/objstore/objstore/iam"
 	"github.com/objstore/objstore/s3api/sigv4"
 	"github.com/objstore/objstore/storage"
 )
@@ -51,10 +53,21 @@ type ObjectLayer interface {
 type Config struct {
 	// Store is the object layer. Required.
 	Store ObjectLayer
-	// Credentials returns the secret key of an access key. Required.
-	// Every request must be signed with one of these (root credentials
-	// until IAM exists).
+	// Credentials returns the secret key of a root access key. Required.
+	// Requests signed with these are root: allowed everything, and
+	// reported as root to OnRequest.
 	Credentials func(accessKey string) (secret string, ok bool)
+	// Identities resolves IAM users' access keys, checked after the root
+	// credentials; nil: only root signs requests.
+	Identities Identities
+	// Authorizer decides every non-root request (see authorize); nil is
+	// an engine without users, where only bucket policies grant anything
+	// (to anonymous requests).
+	Authorizer Authorizer
+	// OnRequest, if set, is called once per finished request, after the
+	// response; the server feeds metrics and the audit log from it. It
+	// must not block for long.
+	OnRequest func(Event)
 	// Region is what GetBucketLocation reports for buckets created
 	// without a LocationConstraint. Default "us-east-1".
 	Region string
@@ -65,6 +78,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for signature checks. Default time.Now.
 	Now func() time.Time
+	// Keys encrypts every object at rest (SSE-S3 by default, SSE-KMS,
+	// SSE-C). The server always sets it; nil stores plaintext and refuses
+	// SSE headers, for tests of other features only.
+	Keys *encryption.Keys
+	// InsecureSSEC accepts SSE-C keys over plain HTTP (development only;
+	// AWS refuses them).
+	InsecureSSEC bool
 }
 
 // maxClockSkew is how far a signed request's time may be from Now, as
@@ -80,6 +100,15 @@ type Handler struct {
 	log      *slog.Logger
 	verifier *sigv4.Verifier
 	ops      map[string]func(*request) error
+
+	keys         *encryption.Keys
+	insecureSSEC bool
+
+	rootSecret func(accessKey string) (string, bool)
+	identities Identities
+	authz      Authorizer
+	onRequest  func(Event)
+	policies   policyCache
 }
 
 // New checks cfg, fills in its defaults and returns a Handler.
@@ -101,15 +130,23 @@ func New(cfg Config) (*Handler, error) {
 	}
 	domain := strings.Trim(strings.ToLower(cfg.Domain), ".")
 	h := &Handler{
-		store:  cfg.Store,
-		region: cfg.Region,
-		domain: domain,
-		log:    cfg.Logger,
-		verifier: &sigv4.Verifier{
-			Secret:  cfg.Credentials,
-			Now:     cfg.Now,
-			MaxSkew: maxClockSkew,
-		},
+		store:      cfg.Store,
+		region:     cfg.Region,
+		domain:     domain,
+		log:        cfg.Logger,
+		rootSecret: cfg.Credentials,
+		identities: cfg.Identities,
+		authz:      cfg.Authorizer,
+		onRequest:  cfg.OnRequest,
+	}
+	h.keys, h.insecureSSEC = cfg.Keys, cfg.InsecureSSEC
+	if h.authz == nil {
+		h.authz = iam.NewEngine(nil, iam.EngineOptions{Now: cfg.Now})
+	}
+	h.verifier = &sigv4.Verifier{
+		Secret:  h.secret,
+		Now:     cfg.Now,
+		MaxSkew: maxClockSkew,
 	}
 	h.ops = map[string]func(*request) error{
 		"ListBuckets":             h.listBuckets,
@@ -134,7 +171,10 @@ func New(cfg Config) (*Handler, error) {
 		"CompleteMultipartUpload": h.completeMultipartUpload,
 		"AbortMultipartUpload":    h.abortMultipartUpload,
 		"ListParts":               h.listParts,
+		"PostObject":              h.postObject,
 	}
+	h.registerPolicyOps()
+	h.registerEncryptionOps()
 	return h, nil
 }
 
@@ -150,12 +190,29 @@ type request struct {
 	query  url.Values
 	auth   *sigv4.Auth
 	body   *sigv4.Body
+
+	identity   Identity
+	in         *countingBody
+	conds      map[string][]string
+	listAll    bool // ListBuckets: s3:ListAllMyBuckets allowed
+	denied     bool
+	denyReason string
 }
 
 // ServeHTTP authenticates, routes and serves one S3 request, and logs
 // one line about it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if r.ContentLength == 0 && r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		// net/http sends 100 Continue only when a non-empty body is
+		// first read, so an empty PUT that asked for one would get just
+		// the final response. botocore (aws cli, boto3) then keeps that
+		// early status on the kept-alive connection and misreads the
+		// next response on it, waiting 60 s for a read timeout. AWS
+		// always answers the expectation; so do we, before anything
+		// else is written.
+		w.WriteHeader(http.StatusContinue)
+	}
 	rw := &responseWriter{ResponseWriter: w}
 	rq := &request{w: rw, r: r, ctx: r.Context(), id: newRequestID(), op: "Unknown"}
 	rw.Header().Set("x-amz-request-id", rq.id)
@@ -174,6 +231,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.writeError(rq, failure)
 		}
 		h.logRequest(rq, start, failure)
+		if h.onRequest != nil {
+			h.onRequest(h.event(rq, start, failure))
+		}
 	}()
 
 	failure = h.serve(rq)
@@ -195,20 +255,34 @@ func (h *Handler) serve(rq *request) error {
 		rq.op = op
 	}
 
-	auth, err := h.verifier.Verify(r)
-	if err != nil {
-		return fmt.Errorf("s3api: authenticate: %w", err)
+	if op == "PostObject" && routeErr == nil && opErr == nil {
+		// A browser upload is not a signed request: the form carries
+		// a signed policy, which postObject verifies before it reads
+		// any of the file.
+		return h.postObject(rq)
 	}
-	rq.auth = auth
+	if err := h.authenticate(rq); err != nil {
+		return err
+	}
+	anonymous := rq.auth == nil
 	if routeErr != nil {
+		if anonymous {
+			return h.deny(rq, "anonymous request for an invalid resource")
+		}
 		return routeErr
 	}
 	if opErr != nil {
+		if anonymous {
+			return h.deny(rq, "anonymous request for an unknown operation")
+		}
 		return opErr
 	}
 	fn := h.ops[op]
 	if fn == nil {
 		return fmt.Errorf("%w: operation %s", errNotImplemented, op)
+	}
+	if err := h.authorize(rq); err != nil {
+		return err
 	}
 	return fn(rq)
 }
@@ -265,8 +339,8 @@ func hostBucket(domain, host string) string {
 // NotImplemented, never be served as the plain operation.
 func unsupportedSubresource(q url.Values) string {
 	for _, s := range [...]string{
-		"acl", "policy", "policyStatus", "cors", "lifecycle", "tagging", "website",
-		"logging", "notification", "replication", "encryption", "object-lock",
+		"acl", "cors", "lifecycle", "tagging", "website",
+		"logging", "notification", "replication", "object-lock",
 		"retention", "legal-hold", "requestPayment", "accelerate", "analytics",
 		"inventory", "metrics", "intelligent-tiering", "ownershipControls",
 		"publicAccessBlock", "torrent", "restore", "select", "attributes",
@@ -286,6 +360,12 @@ func selectOp(method, bucket, key string, q url.Values, h http.Header) (string, 
 		return "", fmt.Errorf("%w: sub-resource %q", errNotImplemented, sub)
 	}
 	notAllowed := fmt.Errorf("%w: %s", errMethodNotAllowed, method)
+	if has("policy") || has("policyStatus") {
+		return bucketPolicyOp(method, bucket, key, has("policyStatus"))
+	}
+	if has("encryption") {
+		return bucketEncryptionOp(method, bucket, key)
+	}
 	switch {
 	case bucket == "":
 		if method == http.MethodGet {
@@ -321,7 +401,7 @@ func selectOp(method, bucket, key string, q url.Values, h http.Header) (string, 
 			if has("delete") {
 				return "DeleteObjects", nil
 			}
-			return "", fmt.Errorf("%w: POST on a bucket (browser upload)", errNotImplemented)
+			return "PostObject", nil
 		}
 		return "", notAllowed
 	}
@@ -368,7 +448,7 @@ func (rq *request) payload() (*sigv4.Body, error) {
 	if rq.body != nil {
 		return rq.body, nil
 	}
-	b, err := rq.auth.Body(rq.r)
+	b, err := rq.auth.Body(rq.countedRequest())
 	if err != nil {
 		return nil, fmt.Errorf("s3api: request body: %w", err)
 	}

@@ -119,7 +119,10 @@ func setObjectHeaders(h http.Header, info storage.ObjectInfo, withChecksums bool
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		h[http.CanonicalHeaderKey(k)] = []string{info.Metadata[k]}
+		// Sent lower-case, as AWS does: SDKs such as botocore keep the
+		// name after x-amz-meta- as it arrives, so a canonicalised
+		// "X-Amz-Meta-Color" would come back to them as key "Color".
+		h[k] = []string{info.Metadata[k]}
 	}
 	if info.VersionID != "" && info.VersionID != storage.NullVersionID {
 		h.Set("x-amz-version-id", info.VersionID)

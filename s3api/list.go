@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -120,6 +121,29 @@ func objectItems(objs []storage.ObjectInfo, e listEncoder, own *owner) []objectI
 	return items
 }
 
+// fillMetadata completes listed objects whose metadata the object layer
+// left out (storage lists from the version records without decoding
+// their metadata) with one ObjectInfo each. Only the opt-in
+// metadata=true listing pays for it. An object deleted since it was
+// listed keeps its empty metadata rather than fail the page.
+func (h *Handler) fillMetadata(rq *request, objs []storage.ObjectInfo) error {
+	for i := range objs {
+		if objs[i].Metadata != nil {
+			continue
+		}
+		info, err := h.store.ObjectInfo(rq.ctx, rq.bucket, objs[i].Key, storage.GetOptions{})
+		switch {
+		case errors.Is(err, storage.ErrObjectNotFound):
+			continue
+		case err != nil:
+			return fmt.Errorf("s3api: list metadata of %q: %w", objs[i].Key, err)
+		}
+		objs[i].Metadata = info.Metadata
+	}
+	h.openListedMetadata(rq, objs)
+	return nil
+}
+
 func prefixItems(prefixes []string, e listEncoder) []commonPrefix {
 	items := make([]commonPrefix, 0, len(prefixes))
 	for _, p := range prefixes {
@@ -140,6 +164,11 @@ func (h *Handler) listPage(rq *request, opts storage.ListOptions) (storage.ListR
 	res, err := h.store.ListObjects(rq.ctx, rq.bucket, opts)
 	if err != nil {
 		return res, fmt.Errorf("s3api: list %q: %w", rq.bucket, err)
+	}
+	if h.keys != nil {
+		for i := range res.Objects {
+			res.Objects[i].Size = listedPlainSize(res.Objects[i])
+		}
 	}
 	return res, nil
 }
@@ -208,6 +237,18 @@ func (h *Handler) listObjectsV2(rq *request) error {
 		o := rq.owner()
 		own = &o
 	}
+	withMetadata := q.Get("metadata") == "true"
+	if withMetadata {
+		if err := h.fillMetadata(rq, lr.Objects); err != nil {
+			return err
+		}
+	}
+	contents := objectItems(lr.Objects, e, own)
+	if withMetadata {
+		for i := range contents {
+			contents[i].UserMetadata = userMetadataOf(lr.Objects[i].Metadata)
+		}
+	}
 	res := listBucketResultV2{
 		Name:           rq.bucket,
 		Prefix:         e.enc(prefix),
@@ -217,7 +258,7 @@ func (h *Handler) listObjectsV2(rq *request) error {
 		Delimiter:      e.enc(delim),
 		IsTruncated:    lr.IsTruncated,
 		EncodingType:   e.name(),
-		Contents:       objectItems(lr.Objects, e, own),
+		Contents:       contents,
 		CommonPrefixes: prefixItems(lr.Prefixes, e),
 	}
 	if hasToken {

@@ -57,9 +57,20 @@ func (h *Handler) createMultipartUpload(rq *request) error {
 		md[mdChecksumAlgorithm] = alg.String()
 		md[mdChecksumType] = ctype
 	}
+	enc, err := h.newEncryption(rq, rq.key)
+	if err != nil {
+		return err
+	}
+	if md, err = enc.seal(md); err != nil {
+		return err
+	}
 	id, err := h.store.NewMultipartUpload(rq.ctx, rq.bucket, rq.key, md)
 	if err != nil {
 		return fmt.Errorf("s3api: create upload %q: %w", rq.key, err)
+	}
+	enc.setHeaders(rq.w.Header())
+	if enc != nil && enc.context != "" {
+		rq.w.Header().Set(hdrSSEContext, enc.context)
 	}
 	if alg != checksum.None {
 		rq.w.Header().Set("x-amz-checksum-algorithm", alg.String())
@@ -102,19 +113,28 @@ func (h *Handler) uploadPart(rq *request) error {
 	if err != nil {
 		return err
 	}
-	in, err := newIngest(rq.r.Header, body, requested)
+	in, err := newIngest(rq.r.Header, body, body.Trailers, requested)
 	if err != nil {
 		return err
 	}
 	in.fullObject = false
-	part, err := h.store.PutObjectPart(rq.ctx, rq.bucket, rq.key, uploadID, pn, in.hr, storage.PutOptions{
-		Size:   size,
-		Finish: in.finish,
+	enc, err := h.uploadEncryption(rq, uploadID, true)
+	if err != nil {
+		return err
+	}
+	stored, storedSize, err := enc.encrypt(in.hr, pn, size)
+	if err != nil {
+		return err
+	}
+	part, err := h.store.PutObjectPart(rq.ctx, rq.bucket, rq.key, uploadID, pn, stored, storage.PutOptions{
+		Size:   storedSize,
+		Finish: enc.finish(in.finish),
 	})
 	if err != nil {
 		return fmt.Errorf("s3api: upload part %d of %q: %w", pn, rq.key, err)
 	}
 	rq.w.Header().Set("ETag", quoteETag(part.ETag))
+	enc.setHeaders(rq.w.Header())
 	setChecksumHeaders(rq.w.Header(), in.stored)
 	return rq.writeEmpty(http.StatusOK)
 }
@@ -152,6 +172,10 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 	if err != nil {
 		return err
 	}
+	enc, err := h.openUpload(rq, up, true)
+	if err != nil {
+		return err
+	}
 	_, rd, err := h.openCopySource(rq)
 	if err != nil {
 		return err
@@ -168,9 +192,14 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 	}
 	pr, wait := streamRange(rq.ctx, rd, offset, length)
 	in := copyIngest(pr, nil, uploadAlgorithm(up.Metadata), false)
-	part, err := h.store.PutObjectPart(rq.ctx, rq.bucket, rq.key, uploadID, pn, in.hr, storage.PutOptions{
-		Size:   length,
-		Finish: in.finish,
+	stored, storedSize, err := enc.encrypt(in.hr, pn, length)
+	if err != nil {
+		wait()
+		return err
+	}
+	part, err := h.store.PutObjectPart(rq.ctx, rq.bucket, rq.key, uploadID, pn, stored, storage.PutOptions{
+		Size:   storedSize,
+		Finish: enc.finish(in.finish),
 	})
 	werr := wait()
 	if err != nil {
@@ -179,6 +208,7 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 	if werr != nil {
 		return fmt.Errorf("s3api: copy part source read: %w", werr)
 	}
+	enc.setHeaders(rq.w.Header())
 	return rq.writeXML(http.StatusOK, copyPartResult{
 		ETag:         quoteETag(part.ETag),
 		LastModified: s3Time(part.ModTime),
@@ -231,6 +261,10 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 	if err := h.precheckWrite(rq, wc); err != nil {
 		return err
 	}
+	enc, err := h.openUpload(rq, up, false)
+	if err != nil {
+		return err
+	}
 	alg := uploadAlgorithm(up.Metadata)
 	ctype := up.Metadata[mdChecksumType]
 	parts := make([]storage.CompletePart, len(req.Parts))
@@ -246,7 +280,12 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 	}
 
 	finish := func(chosen []storage.PartInfo) (map[string]string, error) {
-		return objectChecksum(alg, ctype, clientSum, given, chosen)
+		if enc == nil {
+			return objectChecksum(alg, ctype, clientSum, given, chosen)
+		}
+		return encryptedCompletion(chosen, func(plain []storage.PartInfo) (map[string]string, error) {
+			return objectChecksum(alg, ctype, clientSum, given, plain)
+		})
 	}
 
 	info, err := h.store.CompleteMultipartUpload(rq.ctx, rq.bucket, rq.key, uploadID, parts, storage.CompleteOptions{
@@ -257,6 +296,7 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		return fmt.Errorf("s3api: complete %q: %w", rq.key, err)
 	}
 	setVersionHeader(rq.w.Header(), info.VersionID)
+	enc.setHeaders(rq.w.Header())
 	res := completeMultipartUploadResult{
 		Location:  rq.objectURL(),
 		Bucket:    rq.bucket,
@@ -389,7 +429,11 @@ func (h *Handler) listParts(rq *request) error {
 		res.ChecksumType = lr.Upload.Metadata[mdChecksumType]
 	}
 	res.IsTruncated = lr.IsTruncated
+	encrypted := lr.Upload.Metadata[mdSSE] != ""
 	for _, p := range lr.Parts {
+		if encrypted {
+			p.Size = plainSize(p.Size)
+		}
 		res.Parts = append(res.Parts, partItem{
 			PartNumber:   p.Number,
 			LastModified: s3Time(p.ModTime),

@@ -15,7 +15,6 @@ import (
 	"sync"
 
 	"github.com/objstore/objstore/s3api/checksum"
-	"github.com/objstore/objstore/s3api/sigv4"
 	"github.com/objstore/objstore/storage"
 )
 
@@ -45,10 +44,12 @@ type ingest struct {
 	stored            map[string]string // what finish returned, for responses
 }
 
-// newIngest sets up verification of a request body from its headers:
-// Content-MD5, and one x-amz-checksum-<alg> in a header or a trailer.
-// extra names algorithms to compute even if the client sent none.
-func newIngest(h http.Header, body *sigv4.Body, extra ...checksum.Algorithm) (*ingest, error) {
+// newIngest sets up verification of a request body src from its
+// headers: Content-MD5, and one x-amz-checksum-<alg> in a header or in a
+// trailer, which trailers returns after EOF (nil: no trailers, as for a
+// POST form's file). extra names algorithms to compute even if the
+// client sent none.
+func newIngest(h http.Header, src io.Reader, trailers func() http.Header, extra ...checksum.Algorithm) (*ingest, error) {
 	in := &ingest{want: map[checksum.Algorithm]string{}, fullObject: true}
 	if v := h.Get("Content-MD5"); v != "" {
 		sum, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
@@ -65,8 +66,11 @@ func newIngest(h http.Header, body *sigv4.Body, extra ...checksum.Algorithm) (*i
 		in.algs = append(in.algs, exp.Algorithm)
 		switch {
 		case exp.Trailer:
+			if trailers == nil {
+				return nil, fmt.Errorf("%w: %s", errMissingChecksumTrailer, exp.Algorithm.Header())
+			}
 			in.trailer = exp.Algorithm
-			in.trailers = body.Trailers
+			in.trailers = trailers
 		case exp.Value != "":
 			in.want[exp.Algorithm] = exp.Value
 		}
@@ -76,7 +80,7 @@ func newIngest(h http.Header, body *sigv4.Body, extra ...checksum.Algorithm) (*i
 			in.algs = append(in.algs, a)
 		}
 	}
-	in.hr = checksum.NewReader(body, in.algs...)
+	in.hr = checksum.NewReader(src, in.algs...)
 	return in, nil
 }
 
@@ -126,12 +130,8 @@ func trailerValue(h http.Header, name string) string {
 // checkWriteHeaders refuses request headers that ask for something this
 // server does not do, rather than silently ignoring them.
 func checkWriteHeaders(h http.Header) error {
-	if v := h.Get("x-amz-server-side-encryption"); v != "" && v != "AES256" {
-		return withMessage(errNotImplemented, "Server-side encryption "+v+" is not implemented.")
-	}
+	// Encryption headers are checked by newEncryption.
 	for _, k := range [...]string{
-		"x-amz-server-side-encryption-customer-algorithm",
-		"x-amz-server-side-encryption-aws-kms-key-id",
 		"x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
 		"x-amz-object-lock-legal-hold", "x-amz-tagging",
 		"x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control",
@@ -206,14 +206,25 @@ func (h *Handler) putObject(rq *request) error {
 	if err != nil {
 		return err
 	}
-	in, err := newIngest(hdr, body, requested)
+	in, err := newIngest(hdr, body, body.Trailers, requested)
 	if err != nil {
 		return err
 	}
-	info, err := h.store.PutObject(rq.ctx, rq.bucket, rq.key, in.hr, storage.PutOptions{
+	enc, err := h.newEncryption(rq, rq.key)
+	if err != nil {
+		return err
+	}
+	if md, err = enc.seal(md); err != nil {
+		return err
+	}
+	stored, storedSize, err := enc.encrypt(in.hr, 0, size)
+	if err != nil {
+		return err
+	}
+	info, err := h.store.PutObject(rq.ctx, rq.bucket, rq.key, stored, storage.PutOptions{
 		Metadata:     md,
-		Size:         size,
-		Finish:       in.finish,
+		Size:         storedSize,
+		Finish:       enc.finish(in.finish),
 		Precondition: wc.precondition(),
 	})
 	if err != nil {
@@ -221,6 +232,10 @@ func (h *Handler) putObject(rq *request) error {
 	}
 	out := rq.w.Header()
 	out.Set("ETag", quoteETag(info.ETag))
+	enc.setHeaders(out)
+	if enc != nil && enc.context != "" {
+		out.Set(hdrSSEContext, enc.context)
+	}
 	setChecksumHeaders(out, in.stored)
 	setVersionHeader(out, info.VersionID)
 	return rq.writeEmpty(http.StatusOK)
@@ -254,6 +269,15 @@ func (h *Handler) getObject(rq *request) error {
 	if err != nil {
 		return fmt.Errorf("s3api: get %q: %w", rq.key, err)
 	}
+	ck, err := parseCustomerKey(rq.r.Header, hdrSSECPrefix)
+	if err != nil {
+		return err
+	}
+	prd, err := h.decrypt(rq, info, rd, ck)
+	if err != nil {
+		return fmt.Errorf("s3api: get %q: %w", rq.key, err)
+	}
+	info = prd.Info()
 	if err := readConditions(rq.r.Header, "").evalRead(info.ETag, info.ModTime); err != nil {
 		return err
 	}
@@ -296,6 +320,7 @@ func (h *Handler) getObject(rq *request) error {
 
 	withChecksums := full && strings.EqualFold(rq.r.Header.Get(checksumModeHeader), "ENABLED")
 	setObjectHeaders(out, info, withChecksums)
+	prd.enc.setHeaders(out)
 	applyResponseOverrides(out, rq.query)
 	out.Set("Content-Length", strconv.FormatInt(length, 10))
 	if status == http.StatusPartialContent {
@@ -305,7 +330,7 @@ func (h *Handler) getObject(rq *request) error {
 	if head || length == 0 {
 		return nil
 	}
-	if err := rd.WriteRange(rq.ctx, rq.w, offset, length); err != nil {
+	if err := prd.WriteRange(rq.ctx, rq.w, offset, length); err != nil {
 		// The status line is gone: the error is logged and the short
 		// body tells the client. A client that went away is no server
 		// error.
@@ -355,6 +380,10 @@ func (h *Handler) deleteObjects(rq *request) error {
 	var wg sync.WaitGroup
 	for i, o := range req.Objects {
 		if err := checkObjectKey(o.Key); err != nil {
+			results[i].err = err
+			continue
+		}
+		if err := h.authorizeKey(rq, o.Key, o.VersionID); err != nil {
 			results[i].err = err
 			continue
 		}

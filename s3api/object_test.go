@@ -166,7 +166,7 @@ func TestPutGetObject(t *testing.T) {
 	})
 	t.Run("unsupported write headers", func(t *testing.T) {
 		for h, v := range map[string]string{"x-amz-tagging": "a=b", "x-amz-acl": "public-read",
-			"x-amz-server-side-encryption-customer-algorithm": "AES256", "x-amz-object-lock-mode": "GOVERNANCE"} {
+			"x-amz-object-lock-mode": "GOVERNANCE"} {
 			resp, body := e.do(rawRequest{method: "PUT", path: "/objs/h", body: []byte("x"), header: map[string]string{h: v}})
 			wantError(t, resp, body, 501, "NotImplemented")
 		}

@@ -2,6 +2,9 @@ package s3api
 
 import (
 	"encoding/xml"
+	"net/http"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -80,6 +83,63 @@ type objectItem struct {
 	Size              int64    `xml:"Size"`
 	Owner             *owner   `xml:"Owner,omitempty"`
 	StorageClass      string   `xml:"StorageClass"`
+	// UserMetadata is MinIO's listing extension (ListObjectsV2 with
+	// metadata=true), which minio-go's WithMetadata asks for.
+	UserMetadata listMetadata `xml:"UserMetadata,omitempty"`
+}
+
+// listMetadata renders x-amz-meta-* as <X-Amz-Meta-Name>value</...>
+// elements, sorted, the shape minio-go decodes. A name that is not a
+// valid XML element name is left out rather than break the document.
+type listMetadata map[string]string
+
+// MarshalXML implements xml.Marshaler.
+func (m listMetadata) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if len(m) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		if xmlSafeName(k) {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	for _, k := range names {
+		if err := e.EncodeElement(m[k], xml.StartElement{Name: xml.Name{Local: http.CanonicalHeaderKey(k)}}); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
+}
+
+// xmlSafeName reports whether a metadata header name can be an XML
+// element name as it is: ASCII letters, digits, '-', '_' and '.'.
+func xmlSafeName(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return k != ""
+}
+
+// userMetadataOf picks the x-amz-meta-* entries of stored metadata.
+func userMetadataOf(md map[string]string) listMetadata {
+	var out listMetadata
+	for k, v := range md {
+		if strings.HasPrefix(k, userMetaPrefix) {
+			if out == nil {
+				out = make(listMetadata)
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 type commonPrefix struct {

@@ -17,6 +17,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/objstore/objstore/encryption"
+	"github.com/objstore/objstore/kms"
+	"github.com/objstore/objstore/kms/kmip"
+	"github.com/objstore/objstore/kms/pkcs11"
 	"github.com/objstore/objstore/s3api"
 	"github.com/objstore/objstore/storage"
 )
@@ -46,8 +50,28 @@ type Config struct {
 	RootUser, RootPassword string
 	// Region reported for buckets without a location; default us-east-1.
 	Region string
+	// ScanInterval is how soon a new full heal pass (the scanner that
+	// verifies and repairs every object) starts after the last one ended;
+	// 0 means the default (24h), negative disables periodic passes.
+	ScanInterval time.Duration
 	// Logger for the server; nil discards.
 	Logger *slog.Logger
+
+	// KMSBackend selects where master keys live: "keyring" (default: a
+	// file under DataDir/kms, secret from OBJSTORE_KMS_PASSPHRASE,
+	// OBJSTORE_KMS_PASSPHRASE_FILE or OBJSTORE_KMS_KEY, see
+	// kms.KeyringFromEnv), "pkcs11" (PKCS11) or "kmip" (KMIP).
+	KMSBackend string
+	// PKCS11 configures the "pkcs11" backend.
+	PKCS11 pkcs11.Config
+	// KMIP configures the "kmip" backend.
+	KMIP kmip.Config
+	// KMS, if set, is used instead of opening KMSBackend; the server does
+	// not close it (tests, embedding).
+	KMS kms.KMS
+	// InsecureSSEC accepts SSE-C keys over plain HTTP. Development only:
+	// AWS refuses them, since the key travels in clear.
+	InsecureSSEC bool
 }
 
 func (c *Config) ensureDefaults() {
@@ -104,6 +128,12 @@ type Server struct {
 	generated bool
 	done      chan error
 	closeOnce sync.Once
+
+	kms    kms.KMS
+	ownKMS bool
+	keys   *encryption.Keys
+
+	ops *operators
 }
 
 // Start opens the drives, loads or creates the root credentials, and
@@ -133,21 +163,39 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Drives:       drives,
 		DataShards:   cfg.DataShards,
 		ParityShards: cfg.ParityShards,
+		ScanInterval: cfg.ScanInterval,
 		Logger:       cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.store = store
+	if err := s.openKMS(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := s.openOperators(); err != nil {
+		store.Close()
+		s.closeKMS()
+		return nil, err
+	}
 	api, err := s3api.New(s3api.Config{
 		Store:       store,
 		Credentials: s.lookup,
+		Identities:  s.ops.iam,
+		Authorizer:  s.ops.engine,
+		OnRequest:   s.onRequest,
 		Region:      cfg.Region,
 		Domain:      cfg.Domain,
 		Logger:      cfg.Logger,
+
+		Keys:         s.keys,
+		InsecureSSEC: cfg.InsecureSSEC,
 	})
 	if err != nil {
 		store.Close()
+		s.closeKMS()
+		s.closeOperators()
 		return nil, err
 	}
 	// No http.ServeMux in front of S3: it cleans paths ("a//b", "../")
@@ -174,6 +222,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if r.Header.Get("Authorization") == "" && health(w, r) {
 			return
 		}
+		if s.serveOperators(w, r) {
+			return
+		}
 		api.ServeHTTP(w, r)
 	})
 	s.http = &http.Server{
@@ -185,6 +236,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.Address)
 	if err != nil {
 		store.Close()
+		s.closeKMS()
+		s.closeOperators()
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
 	if cfg.TLSCert != "" {
@@ -192,6 +245,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if _, err := cr.get(nil); err != nil {
 			ln.Close()
 			store.Close()
+			s.closeKMS()
+			s.closeOperators()
 			return nil, err
 		}
 		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cr.get, NextProtos: []string{"h2", "http/1.1"}})
@@ -225,7 +280,7 @@ func (s *Server) Close(ctx context.Context) error {
 		if herr != nil {
 			s.http.Close()
 		}
-		err = errors.Join(herr, s.store.Close())
+		err = errors.Join(herr, s.store.Close(), s.closeKMS(), s.closeOperators())
 	})
 	return err
 }

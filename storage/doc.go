@@ -39,7 +39,45 @@
 //
 // # Crash safety
 //
-// Data directories are immutable and written before the metadata that
-// names them; a crash in between leaves an orphan directory that the
-// start-up scan removes. Nothing else is ever half-visible.
+// Data directories are immutable and written (fsynced, with their
+// directories) before the metadata that names them; a crash in between
+// leaves an orphan directory that the start-up scan removes. A crash
+// between the metadata commits of different drives leaves a version on
+// some drives only: held by a read quorum it is visible, and the heal
+// writes it to the others; held by so few drives that, with every drive
+// that did not answer, it would still miss the write quorum, it was never
+// acknowledged, and the heal rolls it back; the drives holding it vouch
+// for the version it replaced (versionRecord.Replaces), which therefore
+// stays visible, and whose data go only after the new version's quorum.
+// In between (drives silent) nothing is decided. quorum.go has the rules;
+// docs/durability.md states the whole contract.
+//
+// # Healing
+//
+// Three paths lead to the same repair (heal.go):
+//
+//	read finds a bad shard ─┐   (bounded, de-duplicated queue;
+//	read finds records      ├─> healer goroutine, one object at a time)
+//	  that disagree        ─┘                       │
+//	scanner pass (scan.go): every object, upload,    ├─> healObject
+//	  bucket; orphans and stale staging files       ─┘
+//
+// healObject first settles the records under the object's lock (the
+// quorum's versions to every drive, unfinished writes rolled back, the
+// upload records of a rolled back completion restored), then verifies
+// every shard stream of every part on every drive, parity included, and
+// rebuilds the bad ones from k good ones into a staging file on the bad
+// drive, which replaces the (immutable) data directory under the lock
+// after checking the version still exists. A pass is paced in objects and
+// bytes per second, keeps its progress for HealStatus, and notes its end
+// on every drive so a restart does not start the next one early.
+//
+// # Drive replacement
+//
+// A Store made by Open looks at its offline drives every few seconds
+// (monitor.go). An empty folder put where a failed drive was is formatted
+// with the identity its position expects, swapped into the set (readers
+// in flight keep the old drive: the set's drive list is copied on write),
+// given the bucket records, and filled by a heal pass started at once. A
+// drive of another cluster or position is refused with a log line.
 package storage

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"time"
 
 	"github.com/objstore/objstore/storage/drive"
 )
@@ -30,6 +31,11 @@ type Drive interface {
 	RemoveData(ctx context.Context, dataID string) error
 	// WalkData calls fn for every committed data id.
 	WalkData(ctx context.Context, fn func(dataID string) error) error
+	// DataModTime is when a data directory last changed: the orphan scan
+	// leaves directories younger than its grace period alone.
+	DataModTime(ctx context.Context, dataID string) (time.Time, error)
+	// CleanStaging removes staging files last written before before.
+	CleanStaging(ctx context.Context, before time.Time) (int, error)
 	// Check reports whether the drive is usable now.
 	Check(ctx context.Context) error
 	// Info is the drive's path and identity; it does no I/O.

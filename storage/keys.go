@@ -15,6 +15,7 @@ import (
 //	I<dataID>                          this drive's shard of an inline version
 //	U<bucket>\x00<key>\x00<uploadID>   multipart upload in progress
 //	P<uploadID>\x00<part number u32>   an uploaded part
+//	Xscan                              this drive's note of the last heal pass
 //
 // Bucket names never contain NUL and keys are refused if they do, so the
 // separator keeps keys of one bucket contiguous and in byte order.
@@ -24,6 +25,7 @@ const (
 	prefixInline = 'I'
 	prefixUpload = 'U'
 	prefixPart   = 'P'
+	prefixLocal  = 'X' // state of this process kept per drive, not replicated data
 )
 
 func bucketKey(bucket string) []byte {

@@ -101,7 +101,7 @@ func (m *mergeIter) load() bool {
 // listQuorum fails a listing when a set has lost more drives than a read
 // can do without: its keys could be missing from the result.
 func (s *Store) listQuorum(m *mergeIter) error {
-	n := len(s.sets[0].drives)
+	n := len(s.sets[0].drives())
 	for i := range s.sets {
 		if err := quorumError(ErrReadQuorum, m.errs[i*n:(i+1)*n], s.readQuorum()); err != nil {
 			return fmt.Errorf("storage: list set %d: %w", i, err)
@@ -123,7 +123,7 @@ func (m *mergeIter) close() {
 func (s *Store) allDrives() []Drive {
 	var out []Drive
 	for _, st := range s.sets {
-		out = append(out, st.drives...)
+		out = append(out, st.drives()...)
 	}
 	return out
 }
@@ -228,7 +228,7 @@ func (s *Store) resolveListed(values [][]byte) (versionRecord, bool, error) {
 	if held < q {
 		return versionRecord{}, false, nil // an unfinished or rolled-back write
 	}
-	if same >= q {
+	if same >= q && 2*same > len(values) {
 		rec, err := decodeObject(first, false)
 		if err != nil {
 			return versionRecord{}, false, err

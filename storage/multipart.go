@@ -117,7 +117,7 @@ func (s *Store) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 	if _, err := s.readUpload(ctx, st, bucket, key, uploadID); err != nil {
 		return PartInfo{}, err
 	}
-	n := len(st.drives)
+	n := len(st.drives())
 	rot := rotation(uploadID, n)
 	dataID := newID()
 	var etag string
@@ -135,6 +135,7 @@ func (s *Store) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 	if err != nil {
 		return PartInfo{}, err
 	}
+	s.crash.at("after-data")
 	part := partEntry{Number: number, Size: w.size, ETag: etag, File: partFile(1), DataID: dataID, Metadata: extra, ModTime: s.cfg.Now().UnixNano()}
 	if len(part.Metadata) == 0 {
 		part.Metadata = nil
@@ -162,11 +163,16 @@ func (s *Store) commitPart(ctx context.Context, st *set, bucket, key, uploadID s
 	pkey := partKey(uploadID, part.Number)
 	old, oldErrs := st.readAll(ctx, pkey)
 	val := encodePart(&part)
+	cc := s.crash.counter("part-commits")
 	errs := st.each(ctx, func(p int, d Drive) error {
 		if !w.ok[p] {
 			return errors.New("shard not written")
 		}
-		return d.Apply(ctx, []drive.Op{{Key: pkey, Value: val}})
+		if err := d.Apply(ctx, []drive.Op{{Key: pkey, Value: val}}); err != nil {
+			return err
+		}
+		cc.step()
+		return nil
 	})
 	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
 		st.each(context.WithoutCancel(ctx), func(p int, d Drive) error {
@@ -193,13 +199,13 @@ func (s *Store) commitPart(ctx context.Context, st *set, bucket, key, uploadID s
 // number.
 func (s *Store) readParts(ctx context.Context, st *set, uploadID string) ([]partEntry, error) {
 	lower := partKey(uploadID, 0)[:len(uploadID)+2]
-	m := newMergeIter(ctx, st.drives, lower, prefixEnd(lower))
+	m := newMergeIter(ctx, st.drives(), lower, prefixEnd(lower))
 	defer m.close()
 	if err := quorumError(ErrReadQuorum, m.errs, s.readQuorum()); err != nil {
 		return nil, err
 	}
 	var parts []partEntry
-	errs := make([]error, len(st.drives))
+	errs := make([]error, len(st.drives()))
 	for ok := m.seek(nil); ok; ok = m.next() {
 		for i, v := range m.values {
 			errs[i] = m.errs[i]
@@ -366,7 +372,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		}
 		maps.Copy(md, extra)
 	}
-	n := len(st.drives)
+	n := len(st.drives())
 	v := versionRecord{
 		VersionID:    NullVersionID,
 		DataID:       uploadID,

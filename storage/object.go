@@ -28,7 +28,7 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		return ObjectInfo{}, ErrEntityTooLarge
 	}
 	st := s.setFor(bucket, key)
-	n := len(st.drives)
+	n := len(st.drives())
 	dataID := newID()
 	rot := rotation(dataID, n)
 	inline := opts.Size >= 0 && opts.Size <= int64(s.cfg.InlineLimit)
@@ -47,6 +47,7 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if err != nil {
 		return ObjectInfo{}, err
 	}
+	s.crash.at("after-data")
 	md := make(map[string]string, len(opts.Metadata)+len(extra))
 	maps.Copy(md, opts.Metadata)
 	maps.Copy(md, extra)
@@ -110,7 +111,14 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 	if err := s.checkBucket(bucket); err != nil {
 		return err
 	}
+	for _, old := range cur.Versions {
+		if old.VersionID == v.VersionID {
+			v.Replaces = old.DataID // vouched for by drives this commit reaches, should it stop half-way
+			break
+		}
+	}
 	var replaced []versionRecord
+	cc := s.crash.counter("meta-commits")
 	errs := st.each(ctx, func(p int, d Drive) error {
 		if !w.ok[p] {
 			return errors.New("shard not written")
@@ -126,7 +134,11 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 		kept := rec.Versions[:0:0]
 		for _, old := range rec.Versions {
 			if old.VersionID == v.VersionID {
-				if old.Inline {
+				// The shard of the version being replaced stays until
+				// the commit reached its quorum (dropData): should the
+				// commit stop half-way, that version must stay readable.
+				// A stale one only this drive held can go now.
+				if old.Inline && old.DataID != v.Replaces {
 					ops = append(ops, drive.Op{Key: inlineKey(old.DataID), Delete: true})
 				}
 				continue
@@ -138,7 +150,11 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 		if v.Inline {
 			ops = append(ops, drive.Op{Key: inlineKey(v.DataID), Value: w.inline[p]})
 		}
-		return d.Apply(ctx, ops)
+		if err := d.Apply(ctx, ops); err != nil {
+			return err
+		}
+		cc.step()
+		return nil
 	})
 	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
 		s.restore(context.WithoutCancel(ctx), st, okey, raw, errs, v)
@@ -149,6 +165,7 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 			replaced = append(replaced, old)
 		}
 	}
+	s.crash.at("before-drop")
 	s.dropData(context.WithoutCancel(ctx), st, replaced)
 	return nil
 }
@@ -176,15 +193,20 @@ func (s *Store) restore(ctx context.Context, st *set, okey []byte, raw [][]byte,
 	})
 }
 
-// dropData removes the file data of versions no record refers to any
-// more. Inline data went with the records' batch.
+// dropData removes the data of versions no record refers to any more:
+// their directories, or for inline versions their shards in the drives'
+// metadata. A drive that misses it keeps an orphan: a directory for the
+// scanner, an inline shard for the next start-up scan.
 func (s *Store) dropData(ctx context.Context, st *set, vs []versionRecord) {
 	for _, v := range vs {
 		if !v.Inline {
 			for _, id := range v.dataIDs() {
 				s.removeData(ctx, st, id)
 			}
+			continue
 		}
+		ops := []drive.Op{{Key: inlineKey(v.DataID), Delete: true}}
+		st.each(ctx, func(_ int, d Drive) error { return d.Apply(ctx, ops) })
 	}
 }
 
@@ -197,7 +219,7 @@ func decodeOrEmpty(b []byte) (objectRecord, error) {
 
 // readAll reads key from every drive of the set in parallel.
 func (st *set) readAll(ctx context.Context, key []byte) ([][]byte, []error) {
-	raw := make([][]byte, len(st.drives))
+	raw := make([][]byte, len(st.drives()))
 	errs := st.each(ctx, func(p int, d Drive) error {
 		v, err := d.Get(ctx, key)
 		raw[p] = v
@@ -233,46 +255,24 @@ func (s *Store) resolve(raw [][]byte, errs []error) (objectRecord, error) {
 				same++
 			}
 		}
-		if same >= q {
+		if same >= q && 2*same > len(raw) {
+			// (A strict majority too: with k == m two variants of a
+			// version, after a half-done UpdateMetadata, can each have
+			// k copies; the slow path picks between them the same way
+			// the heal does.)
 			return decodeObject(raw[p], true)
 		}
 		break
 	}
-	type seen struct {
-		v     versionRecord
-		count int
+	recs, unknown := decodeRecords(raw, errs)
+	view := classify(recs, unknown, q, s.writeQuorum())
+	if view.uncertain {
+		return objectRecord{}, fmt.Errorf("%w: a version may exist on the drives that did not answer", ErrReadQuorum)
 	}
-	counts := map[[2]string]*seen{}
-	var order [][2]string
-	for p := range raw {
-		if raw[p] == nil {
-			continue
-		}
-		rec, err := decodeObject(raw[p], true)
-		if err != nil {
-			continue
-		}
-		for _, v := range rec.Versions {
-			id := [2]string{v.VersionID, v.DataID}
-			if c, ok := counts[id]; ok {
-				c.count++
-				continue
-			}
-			counts[id] = &seen{v: v, count: 1}
-			order = append(order, id)
-		}
+	if len(view.visible) == 0 {
+		return objectRecord{}, ErrObjectNotFound
 	}
-	var out objectRecord
-	for _, id := range order {
-		if c := counts[id]; c.count >= q {
-			out.Versions = append(out.Versions, c.v)
-		}
-	}
-	if len(out.Versions) == 0 {
-		return out, ErrObjectNotFound
-	}
-	sortVersions(out.Versions)
-	return out, nil
+	return objectRecord{Versions: view.visible}, nil
 }
 
 func readErrorsOnly(errs []error) []error {
@@ -340,7 +340,11 @@ func (s *Store) lookup(ctx context.Context, bucket, key string, opts GetOptions)
 		return nil, versionRecord{}, err
 	}
 	st := s.setFor(bucket, key)
-	rec, err := s.resolve(st.readAll(ctx, objectKey(bucket, key)))
+	raw, errs := st.readAll(ctx, objectKey(bucket, key))
+	if recordsDisagree(raw, errs) {
+		s.queueHeal(bucket, key, false)
+	}
+	rec, err := s.resolve(raw, errs)
 	if err != nil {
 		if errors.Is(err, ErrObjectNotFound) {
 			return nil, versionRecord{}, fmt.Errorf("%w: %s/%s", ErrObjectNotFound, bucket, key)
@@ -388,6 +392,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts GetOp
 	if !ok {
 		return fmt.Errorf("%w: %s/%s", ErrObjectNotFound, bucket, key)
 	}
+	cc := s.crash.counter("delete-commits")
 	errs := st.each(ctx, func(p int, d Drive) error {
 		if readErrs[p] != nil {
 			if errors.Is(readErrs[p], drive.ErrNotFound) {
@@ -416,12 +421,18 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts GetOp
 		} else {
 			ops = append(ops, drive.Op{Key: okey, Value: rec.encode()})
 		}
-		return d.Apply(ctx, ops)
+		if err := d.Apply(ctx, ops); err != nil {
+			return err
+		}
+		cc.step()
+		return nil
 	})
 	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
 		return err
 	}
-	s.dropData(context.WithoutCancel(ctx), st, []versionRecord{target})
+	if !target.Inline { // an inline shard went with the record
+		s.dropData(context.WithoutCancel(ctx), st, []versionRecord{target})
+	}
 	return nil
 }
 

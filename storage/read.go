@@ -65,10 +65,11 @@ func (r *objectReader) WriteRange(ctx context.Context, w io.Writer, offset, leng
 }
 
 func (r *objectReader) decodePart(ctx context.Context, codec *erasure.Codec, w io.Writer, part partEntry, off, n int64) error {
-	total := len(r.st.drives)
+	ds := r.st.drives()
+	total := len(ds)
 	rs := make([]io.ReaderAt, total)
 	readers := make([]*shardReader, total)
-	for p, d := range r.st.drives {
+	for p, d := range ds {
 		sr := &shardReader{ctx: ctx, d: d, inline: r.v.Inline, dataID: r.v.partDataID(&part), file: part.File}
 		readers[p] = sr
 		rs[shardOf(p, r.v.Rotation, total)] = sr
@@ -79,14 +80,10 @@ func (r *objectReader) decodePart(ctx context.Context, codec *erasure.Codec, w i
 		}
 	}()
 	res, err := codec.Decode(ctx, w, rs, off, n, part.Size)
-	bad := 0
-	for _, e := range res.Errs {
-		if e != nil {
-			bad++
-		}
-	}
-	if bad > 0 {
-		r.s.log.Warn("storage: degraded read", "bucket", r.bucket, "key", r.key, "part", part.Number, "bad_shards", bad, "err", errors.Join(res.Errs...))
+	if !onlyOffline(res.Errs) {
+		// A missing or corrupt shard on a drive that answers: repair it
+		// in the background. The bytes written were verified ones.
+		r.s.queueHeal(r.bucket, r.key, true)
 	}
 	if err != nil {
 		if errors.Is(err, erasure.ErrReadQuorum) {

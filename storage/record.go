@@ -221,6 +221,12 @@ type versionRecord struct {
 	Rotation int
 	Inline   bool        // shards live in the drives' metadata, not files
 	Parts    []partEntry // one entry for a simple PUT
+	// Replaces is the data id of the version with the same version id
+	// this one replaced when it was written. Should the write stop
+	// between the drives' commits, a drive holding this version still
+	// vouches for the one it replaced, so that version stays visible
+	// (see classify).
+	Replaces string
 }
 
 // partEntry locates one erasure-coded part of a version.
@@ -316,6 +322,7 @@ func (r *objectRecord) encode() []byte {
 			for i := range v.Parts {
 				e.nested(12, v.Parts[i].encodeFields)
 			}
+			e.str(13, v.Replaces)
 		})
 	}
 	return e.b
@@ -369,6 +376,8 @@ func decodeObject(b []byte, withMetadata bool) (objectRecord, error) {
 				var p partEntry
 				p, err = decodePartFields(x)
 				v.Parts = append(v.Parts, p)
+			case 13:
+				v.Replaces = string(x)
 			}
 			return err
 		})

@@ -9,8 +9,8 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
-	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/objstore/objstore/erasure"
@@ -40,6 +40,28 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// ScanInterval is how soon a new full heal pass starts after the
+	// last one ended; 0 means DefaultScanInterval (24h), negative
+	// disables periodic passes (StartHeal and Heal still run one).
+	ScanInterval time.Duration
+	// ScanObjectsPerSecond and ScanBytesPerSecond bound a pass: objects
+	// checked and shard bytes read per second. 0 means the defaults (100
+	// and 50 MiB), negative unbounded.
+	ScanObjectsPerSecond float64
+	ScanBytesPerSecond   float64
+	// OrphanGrace: data directories and staging files no metadata names
+	// are removed by a pass only once they are older than this, so that
+	// writes in flight are never taken for leftovers; default 1h.
+	OrphanGrace time.Duration
+	// DriveCheckInterval is how often drives that are offline are looked
+	// at, to bring them back or format an empty folder put in their
+	// place; default 5s, negative disables. Only a Store made by Open
+	// replaces drives.
+	DriveCheckInterval time.Duration
+	// HealQueueSize bounds the queue of objects reads found damaged;
+	// default 10,000. When it is full, the next pass finds the rest.
+	HealQueueSize int
 }
 
 func (c *Config) ensureDefaults() {
@@ -54,6 +76,24 @@ func (c *Config) ensureDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.ScanInterval == 0 {
+		c.ScanInterval = DefaultScanInterval
+	}
+	if c.ScanObjectsPerSecond == 0 {
+		c.ScanObjectsPerSecond = DefaultScanObjectsPerSecond
+	}
+	if c.ScanBytesPerSecond == 0 {
+		c.ScanBytesPerSecond = DefaultScanBytesPerSecond
+	}
+	if c.OrphanGrace <= 0 {
+		c.OrphanGrace = DefaultOrphanGrace
+	}
+	if c.DriveCheckInterval == 0 {
+		c.DriveCheckInterval = DefaultDriveCheckInterval
+	}
+	if c.HealQueueSize <= 0 {
+		c.HealQueueSize = DefaultHealQueueSize
 	}
 }
 
@@ -108,15 +148,55 @@ type Store struct {
 	trackMu sync.Mutex
 	tracked map[string]bool // data ids written since start, while the orphan scan runs
 
+	healq *healQueue
+	scan  scanState
+	crash crashPoints // test builds only (tag crashpoints); empty otherwise
+
+	// Drive replacement, for a Store made by Open: the cluster's id and
+	// each drive's expected identity, by set and position.
+	clusterID string
+	expect    [][]drive.Format
+	replacing bool
+	refused   map[string]string      // path -> last refusal logged
+	down      map[string]bool        // paths of open drives that failed their last check
+	empty     map[string]os.FileInfo // empty folders seen at the last check
+
 	bg     sync.WaitGroup
+	bgCtx  context.Context
 	cancel context.CancelFunc
 }
 
 // set is one erasure set: n drives, each holding one shard of every
 // object placed on the set.
 type set struct {
-	index  int
-	drives []Drive
+	index int
+	// current holds the drive of each position. Replacing a drive at run
+	// time stores a new slice (copy on write), so a caller that took the
+	// slice keeps a consistent view; positions never move.
+	current atomic.Pointer[[]Drive]
+	swapMu  sync.Mutex // serialises replacements
+}
+
+func newSet(index int, ds []Drive) *set {
+	st := &set{index: index}
+	cp := append([]Drive(nil), ds...)
+	st.current.Store(&cp)
+	return st
+}
+
+// drives returns the set's drives by position. The slice is never
+// modified; do not modify it.
+func (st *set) drives() []Drive { return *st.current.Load() }
+
+// replace puts d at position p and returns the drive it replaced.
+func (st *set) replace(p int, d Drive) Drive {
+	st.swapMu.Lock()
+	defer st.swapMu.Unlock()
+	cp := append([]Drive(nil), st.drives()...)
+	old := cp[p]
+	cp[p] = d
+	st.current.Store(&cp)
+	return old
 }
 
 // Open opens (formatting on first use) the drive folders of cfg and
@@ -154,6 +234,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.Logger.Info("storage: formatting new cluster", "cluster", clusterID, "drives", len(cfg.Drives))
 	}
 	sets := make([][]Drive, len(cfg.Drives)/n)
+	replaced := 0
 	for i, dc := range cfg.Drives {
 		want := drive.Format{Version: 1, ClusterID: clusterID, Set: i / n, Position: i % n, Zone: dc.Zone}
 		var d Drive
@@ -170,11 +251,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 				d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}}
 			} else {
 				d = dd
+				if formats[i] == nil && !fresh {
+					replaced++
+				}
 			}
 		}
 		sets[i/n] = append(sets[i/n], d)
 	}
-	s, err := New(cfg, sets)
+	s, err := newStore(cfg, sets, clusterID)
 	if err != nil {
 		for _, ds := range sets {
 			for _, d := range ds {
@@ -183,6 +267,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return nil, err
 	}
+	if replaced > 0 {
+		s.requestPass() // the new drives hold nothing yet
+	}
 	return s, nil
 }
 
@@ -190,33 +277,67 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // set, each of DataShards+ParityShards drives in position order. Tests use
 // it with fault-injecting drives.
 func New(cfg Config, sets [][]Drive) (*Store, error) {
+	return newStore(cfg, sets, "")
+}
+
+// newStore makes the Store; a non-empty clusterID (from Open) lets it
+// re-open and replace the drives of cfg.Drives at run time.
+func newStore(cfg Config, sets [][]Drive, clusterID string) (*Store, error) {
 	cfg.ensureDefaults()
 	n := cfg.DataShards + cfg.ParityShards
 	if cfg.DataShards < 1 || cfg.ParityShards < 1 || n > 256 || len(sets) == 0 {
 		return nil, fmt.Errorf("storage: invalid layout %d+%d over %d sets", cfg.DataShards, cfg.ParityShards, len(sets))
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, codecs: map[[3]int]*erasure.Codec{}, buckets: map[string]bucketRecord{}, tracked: map[string]bool{}}
+	s := &Store{cfg: cfg, log: cfg.Logger, codecs: map[[3]int]*erasure.Codec{}, buckets: map[string]bucketRecord{}, tracked: map[string]bool{},
+		healq: newHealQueue(cfg.HealQueueSize), crash: newCrashPoints(cfg.Logger), clusterID: clusterID, refused: map[string]string{}, down: map[string]bool{}, empty: map[string]os.FileInfo{}}
+	s.scan.trigger = make(chan passRequest, 1)
 	for i, ds := range sets {
 		if len(ds) != n {
 			return nil, fmt.Errorf("storage: set %d has %d drives, want %d", i, len(ds), n)
 		}
-		s.sets = append(s.sets, &set{index: i, drives: ds})
+		s.sets = append(s.sets, newSet(i, ds))
 		s.checkZones(i, ds)
 	}
 	if _, err := s.codec(cfg.DataShards, cfg.ParityShards, cfg.BlockSize); err != nil {
 		return nil, err
 	}
+	if clusterID != "" && len(cfg.Drives) == len(sets)*n {
+		s.replacing = true
+		for i := range sets {
+			var fs []drive.Format
+			for p := range n {
+				dc := cfg.Drives[i*n+p]
+				fs = append(fs, drive.Format{Version: 1, ClusterID: clusterID, Set: i, Position: p, Zone: dc.Zone})
+			}
+			s.expect = append(s.expect, fs)
+		}
+	}
 	if err := s.loadBuckets(context.Background()); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	s.bgCtx, s.cancel = context.WithCancel(context.Background())
+	// Drives that missed bucket records (replaced while the server was
+	// down) get them before the first request.
+	if err := s.healBuckets(s.bgCtx); err != nil {
+		s.log.Warn("storage: heal bucket records", "err", err)
+	}
+	s.loadScanState(s.bgCtx)
+	s.goBackground(s.removeOrphans)
+	s.goBackground(s.runHealer)
+	s.goBackground(s.runScanner)
+	if s.replacing && cfg.DriveCheckInterval > 0 {
+		s.goBackground(s.watchDrives)
+	}
+	return s, nil
+}
+
+// goBackground runs fn until Close.
+func (s *Store) goBackground(fn func(context.Context)) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		s.removeOrphans(ctx)
+		fn(s.bgCtx)
 	}()
-	return s, nil
 }
 
 // checkZones warns when a zone holds more shards of a set than parity
@@ -240,7 +361,9 @@ func (s *Store) Close() error {
 	s.bg.Wait()
 	var errs []error
 	for _, st := range s.sets {
-		for _, d := range st.drives {
+		st.swapMu.Lock() // no replacement after this
+		defer st.swapMu.Unlock()
+		for _, d := range st.drives() {
 			if err := d.Close(); err != nil {
 				errs = append(errs, err)
 			}
@@ -302,7 +425,7 @@ func (s *Store) lock(bucket, key string) func() {
 func (s *Store) Sets() [][]drive.Info {
 	out := make([][]drive.Info, len(s.sets))
 	for i, st := range s.sets {
-		for _, d := range st.drives {
+		for _, d := range st.drives() {
 			out[i] = append(out[i], d.Info())
 		}
 	}
@@ -323,9 +446,9 @@ func (s *Store) Ready(ctx context.Context) error {
 // each runs fn for every drive of the set in parallel and returns the
 // errors by position.
 func (st *set) each(ctx context.Context, fn func(i int, d Drive) error) []error {
-	errs := make([]error, len(st.drives))
+	errs := make([]error, len(st.drives()))
 	var wg sync.WaitGroup
-	for i, d := range st.drives {
+	for i, d := range st.drives() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -376,7 +499,7 @@ func (s *Store) loadBuckets(ctx context.Context) error {
 	counts := map[string]int{}
 	recs := map[string]bucketRecord{}
 	for _, st := range s.sets {
-		seen := make([]map[string]bucketRecord, len(st.drives))
+		seen := make([]map[string]bucketRecord, len(st.drives()))
 		errs := st.each(ctx, func(i int, d Drive) error {
 			m := map[string]bucketRecord{}
 			it, err := d.NewIter(ctx, []byte{prefixBucket}, []byte{prefixBucket + 1})
@@ -402,7 +525,7 @@ func (s *Store) loadBuckets(ctx context.Context) error {
 		for _, m := range seen {
 			for name, r := range m {
 				setCounts[name]++
-				if old, ok := recs[name]; !ok || r.Created < old.Created {
+				if old, ok := recs[name]; !ok || r.Updated > old.Updated || (r.Updated == old.Updated && r.Created < old.Created) {
 					recs[name] = r
 				}
 			}
@@ -423,8 +546,10 @@ func (s *Store) loadBuckets(ctx context.Context) error {
 
 // removeOrphans deletes data directories no metadata refers to: what a
 // crash left between a write's data and its metadata. It runs once, in
-// the background from start; directories of writes this process started
-// are tracked meanwhile and never taken for orphans.
+// the background from start, without a grace period: directories of
+// writes this process started are tracked meanwhile and never taken for
+// orphans, and every other one is older than this process. Later
+// passes of the scanner use the grace period instead.
 func (s *Store) removeOrphans(ctx context.Context) {
 	defer func() {
 		s.trackMu.Lock()
@@ -432,81 +557,21 @@ func (s *Store) removeOrphans(ctx context.Context) {
 		s.trackMu.Unlock()
 	}()
 	for _, st := range s.sets {
-		for _, d := range st.drives {
-			if ctx.Err() != nil {
-				return
-			}
-			if err := s.removeDriveOrphans(ctx, d); err != nil && ctx.Err() == nil {
-				s.log.Warn("storage: orphan scan failed", "drive", d.Info().Path, "err", err)
-			}
+		if ctx.Err() != nil {
+			return
+		}
+		n, err := s.removeSetOrphans(ctx, st, 0)
+		s.countOrphans(n)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("storage: orphan scan failed", "set", st.index, "err", err)
 		}
 	}
 }
 
-func (s *Store) removeDriveOrphans(ctx context.Context, d Drive) error {
-	if err := d.Check(ctx); err != nil {
-		return nil
-	}
-	used := map[string]bool{}
-	it, err := d.NewIter(ctx, []byte{prefixObject}, []byte{prefixObject + 1})
-	if err != nil {
-		return err
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		rec, err := decodeObject(it.Value(), false)
-		if err != nil {
-			continue
-		}
-		for _, v := range rec.Versions {
-			for _, id := range v.dataIDs() {
-				used[id] = true
-			}
-		}
-	}
-	if err := errors.Join(it.Err(), it.Close()); err != nil {
-		return err
-	}
-	it, err = d.NewIter(ctx, []byte{prefixPart}, []byte{prefixPart + 1})
-	if err != nil {
-		return err
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if p, err := decodePart(it.Value()); err == nil {
-			used[p.DataID] = true
-		}
-	}
-	if err := errors.Join(it.Err(), it.Close()); err != nil {
-		return err
-	}
-	var orphans []string
-	err = d.WalkData(ctx, func(id string) error {
-		if !used[id] {
-			orphans = append(orphans, id)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	sort.Strings(orphans)
-	for _, id := range orphans {
-		// Re-check under the rule that a write in flight commits its data
-		// before its metadata: skip any id that gained a record since.
-		if s.dataReferenced(ctx, d, id) {
-			continue
-		}
-		if err := d.RemoveData(ctx, id); err != nil {
-			return err
-		}
-		s.log.Info("storage: removed orphaned data", "drive", d.Info().Path, "data", id)
-	}
-	return nil
-}
-
-// dataReferenced tells the orphan scan that a data id belongs to a
-// write this process started: such writes commit data before metadata,
-// so their directories may lawfully have no record yet.
-func (s *Store) dataReferenced(_ context.Context, _ Drive, id string) bool {
+// isTracked reports whether a data id belongs to a write this process
+// started while the start-up orphan scan runs: such writes commit data
+// before metadata, so their directories may lawfully have no record yet.
+func (s *Store) isTracked(id string) bool {
 	s.trackMu.Lock()
 	defer s.trackMu.Unlock()
 	return s.tracked[id]
@@ -539,6 +604,10 @@ func (o offlineDrive) RemoveData(context.Context, string) error { return o.err()
 func (o offlineDrive) WalkData(context.Context, func(string) error) error {
 	return o.err()
 }
-func (o offlineDrive) Check(context.Context) error { return o.err() }
-func (o offlineDrive) Info() drive.Info            { return o.info }
-func (o offlineDrive) Close() error                { return nil }
+func (o offlineDrive) DataModTime(context.Context, string) (time.Time, error) {
+	return time.Time{}, o.err()
+}
+func (o offlineDrive) CleanStaging(context.Context, time.Time) (int, error) { return 0, o.err() }
+func (o offlineDrive) Check(context.Context) error                          { return o.err() }
+func (o offlineDrive) Info() drive.Info                                     { return o.info }
+func (o offlineDrive) Close() error                                         { return nil }

@@ -77,9 +77,10 @@ func (s *Store) writeData(ctx context.Context, st *set, dataID, name string, bod
 	if err != nil {
 		return written{}, err
 	}
-	n := len(st.drives)
+	n := len(st.drives())
 	w := written{ok: make([]bool, n)}
 	ws := make([]io.Writer, n) // by shard index
+	s.track(dataID)
 	if inline {
 		bufs := make([]*bytes.Buffer, n)
 		for p := range n {
@@ -102,7 +103,6 @@ func (s *Store) writeData(ctx context.Context, st *set, dataID, name string, bod
 		return w, nil
 	}
 
-	s.track(dataID)
 	files := make([]drive.StagingFile, n)
 	errs := st.each(ctx, func(p int, d Drive) error {
 		f, err := d.CreateStaging(ctx)
@@ -139,6 +139,7 @@ func (s *Store) writeData(ctx context.Context, st *set, dataID, name string, bod
 		return w, err
 	}
 	w.size = res.Size
+	cc := s.crash.counter("data-commits")
 	errs = st.each(ctx, func(p int, d Drive) error {
 		if files[p] == nil {
 			return errors.New("no staging file")
@@ -151,6 +152,7 @@ func (s *Store) writeData(ctx context.Context, st *set, dataID, name string, bod
 			files[p].Abort()
 			return err
 		}
+		cc.step()
 		return nil
 	})
 	for p, e := range errs {
@@ -182,9 +184,10 @@ func shardOf(p, rot, n int) int { return (p + rot) % n }
 // what fails: leftovers are orphans the scanner removes.
 func (s *Store) removeData(ctx context.Context, st *set, dataID string) {
 	errs := st.each(ctx, func(_ int, d Drive) error { return d.RemoveData(ctx, dataID) })
+	ds := st.drives()
 	for p, err := range errs {
 		if err != nil && !errors.Is(err, drive.ErrOffline) {
-			s.log.Warn("storage: remove data", "drive", st.drives[p].Info().Path, "data", dataID, "err", err)
+			s.log.Warn("storage: remove data", "drive", ds[p].Info().Path, "data", dataID, "err", err)
 		}
 	}
 }

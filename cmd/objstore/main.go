@@ -23,6 +23,8 @@ const usage = `objstore: an S3-compatible, erasure-coded object store.
 
 Usage:
   objstore server [flags]    run the server (objstore server -h for flags)
+  objstore bench KIND        benchmark an S3 endpoint (s3) or the data path (pipeline)
+  objstore admin COMMAND     manage a running server (objstore admin --help)
 `
 
 func main() {
@@ -34,6 +36,10 @@ func main() {
 	switch os.Args[1] {
 	case "server":
 		err = runServer(os.Args[2:], os.Stdout, os.Stderr)
+	case "bench":
+		err = runBench(os.Args[2:], os.Stdout, os.Stderr)
+	case "admin":
+		err = runAdmin(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
@@ -72,6 +78,9 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); reloaded when it changes")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	scanInterval := fs.Duration("scan-interval", 0, "how soon a new full heal pass starts after the last one ended (0: 24h; negative: only on request)")
+	kmsBackend := fs.String("kms", "keyring", "where master keys live: keyring (OBJSTORE_KMS_PASSPHRASE, _PASSPHRASE_FILE or _KEY), pkcs11 (OBJSTORE_KMS_PKCS11_MODULE, _TOKEN, _PIN) or kmip (OBJSTORE_KMS_KMIP_ENDPOINT, _CA, _CERT, _KEY)")
+	insecureSSEC := fs.Bool("insecure-sse-c", false, "accept SSE-C keys over plain HTTP (development only; AWS refuses them)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -98,8 +107,10 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 		TLSKey:       *tlsKey,
 		RootUser:     os.Getenv("OBJSTORE_ROOT_USER"),
 		RootPassword: os.Getenv("OBJSTORE_ROOT_PASSWORD"),
+		ScanInterval: *scanInterval,
 		Logger:       logger,
 	}
+	kmsConfig(&cfg, *kmsBackend, *insecureSSEC)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.Start(ctx, cfg)

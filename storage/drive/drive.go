@@ -60,6 +60,10 @@ type Options struct {
 	// Apply and Commit additionally stat, uncached, after their fsync: a
 	// write is never reported durable if the folder vanished under it.
 	OnlineCheckTTL time.Duration
+	// NoCreate makes Open fail with ErrUnformatted instead of creating a
+	// missing folder: a drive put in place at run time must be a folder
+	// someone made, not one that vanished a moment ago.
+	NoCreate bool
 }
 
 // Info describes an open drive. It is fixed at Open.
@@ -140,6 +144,11 @@ func Open(dir string, want Format, opts Options) (*Drive, error) {
 	fm, err := ReadFormat(dir)
 	switch {
 	case errors.Is(err, ErrUnformatted):
+		if opts.NoCreate {
+			if _, serr := os.Stat(dir); serr != nil {
+				return nil, fmt.Errorf("drive: open %s: %w: the folder is missing", dir, ErrUnformatted)
+			}
+		}
 		if fm, err = formatDrive(dir, want, log); err != nil {
 			return nil, err
 		}
@@ -412,7 +421,10 @@ func (d *Drive) ready(cached bool) error {
 		d.lastOK.Store(0)
 		return fmt.Errorf("%w: %s: %w", ErrOffline, d.dir, err)
 	}
-	if d.formatStat != nil && !os.SameFile(fi, d.formatStat) {
+	// Same inode and same modification time: a format.json removed and
+	// another one created may get the freed inode number back, but not
+	// its time.
+	if d.formatStat != nil && (!os.SameFile(fi, d.formatStat) || !fi.ModTime().Equal(d.formatStat.ModTime())) {
 		d.lastOK.Store(0)
 		return fmt.Errorf("%w: %s: %s was replaced since the drive was opened", ErrOffline, d.dir, fileFormat)
 	}

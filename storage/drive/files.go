@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // StagingFile is a new data file being written in the drive's staging area
@@ -311,4 +312,70 @@ func (d *Drive) WalkData(ctx context.Context, fn func(dataID string) error) erro
 		}
 	}
 	return nil
+}
+
+// DataModTime returns the modification time of the directory
+// data/<dataID[:2]>/<dataID>, or ErrNotFound. The directory changes only
+// when a file is committed into it, so its time tells a scanner how long
+// ago the data was written: a directory no metadata names is taken for an
+// orphan only once it is older than a grace period, long enough for the
+// write that made it to have committed its metadata.
+func (d *Drive) DataModTime(ctx context.Context, dataID string) (time.Time, error) {
+	if err := checkNames(dataID, "", false); err != nil {
+		return time.Time{}, fmt.Errorf("drive: data time: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, err
+	}
+	if err := d.ready(true); err != nil {
+		return time.Time{}, fmt.Errorf("drive: data time: %w", err)
+	}
+	fi, err := os.Stat(dataDir(d.dir, dataID))
+	if err != nil {
+		if isNotExist(err) {
+			if rerr := d.ready(false); rerr != nil {
+				return time.Time{}, fmt.Errorf("drive: data time: %w", rerr)
+			}
+			return time.Time{}, fmt.Errorf("drive: data time %s: %w", dataID, ErrNotFound)
+		}
+		return time.Time{}, ioError("data time", err)
+	}
+	return fi.ModTime(), nil
+}
+
+// CleanStaging removes the staging files in tmp/ last written before
+// before, and returns how many it removed. Open empties tmp/ anyway; this
+// is for a drive that stays open for months while writes die (a client
+// that vanished mid-body whose Abort failed). A staging file's time moves
+// with every write, so a live upload is never old.
+func (d *Drive) CleanStaging(ctx context.Context, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := d.ready(true); err != nil {
+		return 0, fmt.Errorf("drive: clean staging: %w", err)
+	}
+	tmp := filepath.Join(d.dir, dirTmp)
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return 0, d.pathError("clean staging", err)
+	}
+	removed := 0
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().Before(before) {
+			continue // gone meanwhile, or young
+		}
+		if err := os.RemoveAll(filepath.Join(tmp, e.Name())); err != nil {
+			return removed, d.pathError("clean staging", err)
+		}
+		removed++
+	}
+	if removed > 0 {
+		d.log.Info("drive: removed stale staging files", "count", removed)
+	}
+	return removed, nil
 }

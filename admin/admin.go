@@ -1,0 +1,423 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/objstore/objstore/audit"
+	"github.com/objstore/objstore/iam"
+	"github.com/objstore/objstore/storage"
+	"github.com/objstore/objstore/storage/drive"
+)
+
+// Prefix is the path every admin route lives under.
+const Prefix = "/admin/v1"
+
+// maxBody bounds a request body: policies are the largest documents.
+const maxBody = iam.MaxPolicySize + 4096
+
+// ObjectLayer is what the admin API needs of the object layer;
+// *storage.Store implements it.
+type ObjectLayer interface {
+	Sets() [][]drive.Info
+	Ready(ctx context.Context) error
+	ListBuckets(ctx context.Context) ([]storage.BucketInfo, error)
+	BucketInfo(ctx context.Context, bucket string) (storage.BucketInfo, error)
+	MakeBucket(ctx context.Context, bucket, location string) error
+	UpdateBucketMetadata(ctx context.Context, bucket string, fn func(md map[string]string) error) (storage.BucketInfo, error)
+	StartHeal(opts storage.HealOptions) error
+	StopHeal()
+	HealStatus() storage.HealStatus
+}
+
+// Config configures a Handler.
+type Config struct {
+	// IAM holds users, keys, policies and admin tokens. Required.
+	IAM *iam.Store
+	// Store is the object layer. Required.
+	Store ObjectLayer
+	// Audit is the audit log; nil disables the audit endpoints (503) and
+	// the recording of admin requests.
+	Audit *audit.Log
+	// Root returns the root credentials, which may mint tokens (HTTP
+	// Basic, over TLS or loopback only). Required.
+	Root func() (accessKey, secret string)
+	// Keys manages KMS master keys and bucket keys; nil answers the KMS
+	// endpoints with 503.
+	Keys KeyManager
+	// Node names this server in /cluster; default the host name.
+	Node string
+	// Logger receives one line per failed request; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the admin API under Prefix. It is safe for concurrent
+// use.
+type Handler struct {
+	cfg    Config
+	mux    *http.ServeMux
+	routes []route
+}
+
+// caller is who made an admin request.
+type caller struct {
+	root  bool
+	token iam.TokenInfo
+}
+
+func (c caller) identity() string {
+	if c.root {
+		return audit.Root
+	}
+	if c.token.ID != "" {
+		return audit.AdminToken(c.token.ID)
+	}
+	return audit.Anonymous
+}
+
+// call is one admin request in flight.
+type call struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	ctx    context.Context
+	id     string
+	who    caller
+	status int
+	code   string
+	reason string
+	bucket string
+	out    int64
+}
+
+// route is one endpoint: its method and pattern (net/http ServeMux
+// syntax, below Prefix), the scopes any one of which lets a token in
+// ("" scopes: root only; public: no authentication), the operation name
+// audited as "admin:<Name>", and the function serving it.
+type route struct {
+	Method, Path string
+	Name         string
+	Scopes       []string
+	Public       bool
+	Summary      string
+	fn           func(*call) error
+}
+
+// New checks cfg and returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	switch {
+	case cfg.IAM == nil:
+		return nil, errors.New("admin: Config.IAM is required")
+	case cfg.Store == nil:
+		return nil, errors.New("admin: Config.Store is required")
+	case cfg.Root == nil:
+		return nil, errors.New("admin: Config.Root is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	h.routes = h.table()
+	for _, rt := range h.routes {
+		h.mux.HandleFunc(rt.Method+" "+Prefix+rt.Path, h.wrap(rt))
+	}
+	return h, nil
+}
+
+// ServeHTTP serves one admin request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, pattern := h.mux.Handler(r)
+	if pattern == "" {
+		c := &call{w: w, r: r, ctx: r.Context(), id: newID()}
+		code, status := "NotFound", http.StatusNotFound
+		if h.pathKnown(r.URL.Path) {
+			code, status = "MethodNotAllowed", http.StatusMethodNotAllowed
+		}
+		h.writeError(c, &Error{Status: status, Code: code, Message: "no admin endpoint " + r.Method + " " + r.URL.Path})
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// pathKnown reports whether any method serves path.
+func (h *Handler) pathKnown(path string) bool {
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+		r, _ := http.NewRequest(m, path, nil)
+		if r == nil {
+			continue
+		}
+		if _, p := h.mux.Handler(r); p != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// wrap authenticates, authorizes, serves and audits one route.
+func (h *Handler) wrap(rt route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := &call{w: w, r: r, ctx: r.Context(), id: newID()}
+		w.Header().Set("X-Request-Id", c.id)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		err := h.authenticate(c, rt)
+		if err == nil {
+			err = rt.fn(c)
+		}
+		if err != nil {
+			h.writeError(c, err)
+		}
+		if r.Method != http.MethodGet || c.status == http.StatusUnauthorized || c.status == http.StatusForbidden {
+			h.record(c, rt)
+		}
+	}
+}
+
+// authenticate checks the caller: a bearer token holding one of the
+// route's scopes, or the root credentials by HTTP Basic over TLS or the
+// loopback interface.
+func (h *Handler) authenticate(c *call, rt route) error {
+	if rt.Public {
+		return nil
+	}
+	authz := c.r.Header.Get("Authorization")
+	if user, pass, ok := c.r.BasicAuth(); ok {
+		if c.r.TLS == nil && !loopback(c.r.RemoteAddr) {
+			c.reason = "root credentials over plain HTTP from a remote address"
+			return &Error{Status: http.StatusUnauthorized, Code: "InsecureTransport",
+				Message: "root credentials are accepted over TLS or from the loopback interface only"}
+		}
+		ak, secret := h.cfg.Root()
+		okUser := subtle.ConstantTimeCompare([]byte(user), []byte(ak))
+		okPass := subtle.ConstantTimeCompare([]byte(pass), []byte(secret))
+		if okUser&okPass != 1 {
+			c.reason = "wrong root credentials"
+			return &Error{Status: http.StatusUnauthorized, Code: "Unauthorized", Message: "invalid credentials"}
+		}
+		c.who = caller{root: true}
+		return nil
+	}
+	token, ok := strings.CutPrefix(authz, "Bearer ")
+	if !ok || token == "" {
+		c.reason = "no credentials"
+		return &Error{Status: http.StatusUnauthorized, Code: "Unauthorized", Message: "an admin token (Authorization: Bearer) is required"}
+	}
+	info, err := h.cfg.IAM.CheckToken(strings.TrimSpace(token), "")
+	if err != nil {
+		c.reason = err.Error()
+		return err
+	}
+	c.who = caller{token: info}
+	if len(rt.Scopes) == 0 {
+		c.reason = "endpoint reserved to the root credentials"
+		return &Error{Status: http.StatusForbidden, Code: "Forbidden", Message: "only the root credentials may call this endpoint"}
+	}
+	for _, s := range rt.Scopes {
+		if info.Has(s) {
+			return nil
+		}
+	}
+	c.reason = "token lacks scope " + strings.Join(rt.Scopes, " or ")
+	return fmt.Errorf("admin: %w: needs %s", iam.ErrInsufficientScope, strings.Join(rt.Scopes, " or "))
+}
+
+// record appends the audit record of a request.
+func (h *Handler) record(c *call, rt route) {
+	if h.cfg.Audit == nil {
+		return
+	}
+	status := c.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	_, err := h.cfg.Audit.Append(c.ctx, audit.Entry{
+		Identity:  c.who.identity(),
+		Source:    hostOnly(c.r.RemoteAddr),
+		Action:    "admin:" + rt.Name,
+		Bucket:    c.bucket,
+		Key:       c.r.URL.Path,
+		Status:    status,
+		Error:     c.code,
+		RequestID: c.id,
+		BytesIn:   max(c.r.ContentLength, 0),
+		BytesOut:  c.out,
+		Reason:    c.reason,
+	})
+	if err != nil {
+		h.cfg.Logger.Error("admin: audit append failed", "request_id", c.id, "err", err)
+	}
+}
+
+// Error is the admin API's error: the JSON body of every failed request
+// and what Client returns for one.
+type Error struct {
+	// Status is the HTTP status.
+	Status int `json:"-"`
+	// Code is stable: clients match on it (see the OpenAPI document).
+	Code string `json:"code"`
+	// Message is for people.
+	Message string `json:"message"`
+	// RequestID identifies the request in logs and the audit log.
+	RequestID string `json:"requestId"`
+}
+
+func (e *Error) Error() string {
+	if e.RequestID != "" {
+		return fmt.Sprintf("admin: %s: %s (request %s)", e.Code, e.Message, e.RequestID)
+	}
+	return fmt.Sprintf("admin: %s: %s", e.Code, e.Message)
+}
+
+// errorFor maps an error to the API error: the one table of codes.
+func errorFor(err error) *Error {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var mbe *http.MaxBytesError
+	e := func(status int, code string) *Error {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": iam: "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		return &Error{Status: status, Code: code, Message: msg}
+	}
+	switch {
+	case errors.As(err, &mbe):
+		return e(http.StatusRequestEntityTooLarge, "RequestTooLarge")
+	case errors.Is(err, iam.ErrInvalidToken):
+		return &Error{Status: 401, Code: "Unauthorized", Message: "invalid admin token"}
+	case errors.Is(err, iam.ErrTokenExpired):
+		return &Error{Status: 401, Code: "TokenExpired", Message: "the admin token has expired"}
+	case errors.Is(err, iam.ErrTokenRevoked):
+		return &Error{Status: 401, Code: "TokenRevoked", Message: "the admin token was revoked"}
+	case errors.Is(err, iam.ErrInsufficientScope):
+		return e(403, "Forbidden")
+	case errors.Is(err, iam.ErrNoSuchUser):
+		return e(404, "NoSuchUser")
+	case errors.Is(err, iam.ErrNoSuchAccessKey):
+		return e(404, "NoSuchAccessKey")
+	case errors.Is(err, iam.ErrNoSuchPolicy):
+		return e(404, "NoSuchPolicy")
+	case errors.Is(err, iam.ErrNoSuchToken):
+		return e(404, "NoSuchToken")
+	case errors.Is(err, storage.ErrBucketNotFound):
+		return e(404, "NoSuchBucket")
+	case errors.Is(err, iam.ErrUserExists):
+		return e(409, "UserExists")
+	case errors.Is(err, iam.ErrAccessKeyExists):
+		return e(409, "AccessKeyExists")
+	case errors.Is(err, storage.ErrBucketExists):
+		return e(409, "BucketExists")
+	case errors.Is(err, iam.ErrPolicyInUse):
+		return e(409, "PolicyInUse")
+	case errors.Is(err, iam.ErrBuiltinPolicy):
+		return e(409, "BuiltinPolicy")
+	case errors.Is(err, storage.ErrHealRunning):
+		return e(409, "HealRunning")
+	case errors.Is(err, iam.ErrMalformedPolicy):
+		return e(400, "MalformedPolicy")
+	case errors.Is(err, iam.ErrInvalidName):
+		return e(400, "InvalidName")
+	case errors.Is(err, iam.ErrInvalidScope):
+		return e(400, "InvalidScope")
+	case errors.Is(err, iam.ErrInvalidExpiry):
+		return e(400, "InvalidExpiry")
+	case errors.Is(err, iam.ErrInvalidSecret):
+		return e(400, "InvalidSecret")
+	case errors.Is(err, storage.ErrNoSuchPlacement), errors.Is(err, storage.ErrInvalidArgument):
+		return e(400, "InvalidRequest")
+	case errors.Is(err, storage.ErrWriteQuorum), errors.Is(err, storage.ErrReadQuorum):
+		return e(503, "Unavailable")
+	}
+	return &Error{Status: 500, Code: "InternalError", Message: "internal error; see the server log"}
+}
+
+// badRequest is an InvalidRequest error with a message.
+func badRequest(format string, args ...any) error {
+	return &Error{Status: http.StatusBadRequest, Code: "InvalidRequest", Message: fmt.Sprintf(format, args...)}
+}
+
+// writeError sends err as the JSON error body.
+func (h *Handler) writeError(c *call, err error) {
+	ae := *errorFor(err)
+	ae.RequestID = c.id
+	if ae.Status >= 500 {
+		h.cfg.Logger.Error("admin: request failed", "request_id", c.id, "method", c.r.Method, "path", c.r.URL.Path, "err", err)
+	}
+	c.code = ae.Code
+	if c.reason == "" && (ae.Status == 401 || ae.Status == 403) {
+		c.reason = ae.Message
+	}
+	if ae.Status == http.StatusUnauthorized {
+		c.w.Header().Set("WWW-Authenticate", `Bearer realm="objstore-admin"`)
+	}
+	_ = c.writeJSON(ae.Status, ae)
+}
+
+// writeJSON sends v with status.
+func (c *call) writeJSON(status int, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("admin: encode response: %w", err)
+	}
+	b = append(b, '\n')
+	c.w.Header().Set("Content-Type", "application/json")
+	c.status = status
+	c.w.WriteHeader(status)
+	n, _ := c.w.Write(b)
+	c.out += int64(n)
+	return nil
+}
+
+// decode reads a JSON request body into v, strictly.
+func (c *call) decode(v any) error {
+	dec := json.NewDecoder(c.r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("request body: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("request body: trailing data after the JSON document")
+	}
+	return nil
+}
+
+// loopback reports whether a remote address is on the loopback
+// interface.
+func loopback(addr string) bool {
+	ip := net.ParseIP(hostOnly(addr))
+	return ip != nil && ip.IsLoopback()
+}
+
+func hostOnly(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+// newID returns a 16-hex-digit request id.
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}

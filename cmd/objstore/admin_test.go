@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/objstore/objstore/admin"
+	"github.com/objstore/objstore/server"
+)
+
+// TestAdminCLI runs `objstore admin` in-process against a server.
+func TestAdminCLI(t *testing.T) {
+	data := t.TempDir()
+	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: data, DataShards: 2, ParityShards: 1, Zones: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	}()
+	user, secret := srv.Credentials()
+	env := map[string]string{"OBJSTORE_ROOT_USER": user, "OBJSTORE_ROOT_PASSWORD": secret}
+	aliases := filepath.Join(t.TempDir(), "aliases.json")
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		c := &adminCLI{stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }, aliasFile: aliases, poll: 10 * time.Millisecond}
+		err := c.run(context.Background(), args)
+		return out.String(), err
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, err := run(args...)
+		if err != nil {
+			t.Fatalf("objstore admin %s: %v", strings.Join(args, " "), err)
+		}
+		return out
+	}
+	base := "http://" + srv.Addr()
+
+	// Bootstrap: mint with the root credentials, keep the token in an alias.
+	var nt admin.NewToken
+	if err := json.Unmarshal([]byte(must("--url", base, "--json", "tokens", "mint", "--name", "ops", "--scopes", "identity:write,status:read,heal:write,audit:read,buckets:write")), &nt); err != nil {
+		t.Fatal(err)
+	}
+	must("alias", "set", "default", base, nt.Secret)
+	if fi, err := os.Stat(aliases); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("alias file: %v %v", fi, err)
+	}
+	if out := must("alias", "ls"); !strings.Contains(out, base) || strings.Contains(out, nt.Secret) {
+		t.Fatalf("alias ls: %q", out)
+	}
+
+	if out := must("cluster"); !strings.Contains(out, "ready true") || !strings.Contains(out, "ONLINE") {
+		t.Fatalf("cluster: %q", out)
+	}
+	must("zones")
+	must("buckets", "create", "media", "--quota", "1000")
+	if out := must("buckets", "ls"); !strings.Contains(out, "media") {
+		t.Fatalf("buckets ls: %q", out)
+	}
+	must("users", "add", "bob", "--policy", "readonly")
+	if out := must("users", "ls"); !strings.Contains(out, "bob") || !strings.Contains(out, "readonly") {
+		t.Fatalf("users ls: %q", out)
+	}
+	var nk admin.NewAccessKey
+	if err := json.Unmarshal([]byte(must("--json", "keys", "add", "bob")), &nk); err != nil || nk.Secret == "" {
+		t.Fatalf("keys add: %v", err)
+	}
+	if out := must("keys", "ls", "bob"); !strings.Contains(out, nk.ID) || strings.Contains(out, nk.Secret) {
+		t.Fatalf("keys ls: %q", out)
+	}
+	must("keys", "disable", nk.ID)
+	must("users", "disable", "bob")
+	must("users", "policy", "bob", "writeonly")
+	pol := filepath.Join(t.TempDir(), "p.json")
+	os.WriteFile(pol, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::media"}]}`), 0o600)
+	must("policies", "put", "lister", pol)
+	if out := must("policies", "get", "lister"); !strings.Contains(out, "s3:ListBucket") {
+		t.Fatalf("policies get: %q", out)
+	}
+	must("policies", "rm", "lister")
+	must("keys", "rm", nk.ID)
+	must("users", "rm", "bob")
+	must("heal", "start")
+	if out := must("heal", "status", "--watch"); !strings.Contains(out, "done") {
+		t.Fatalf("heal status --watch: %q", out)
+	}
+	if out := must("tokens", "ls"); !strings.Contains(out, nt.ID) {
+		t.Fatalf("tokens ls: %q", out)
+	}
+	if out := must("audit", "query", "--action", "admin:CreateUser"); !strings.Contains(out, "admin-token:"+nt.ID) {
+		t.Fatalf("audit query: %q", out)
+	}
+	if out := must("audit", "export"); !strings.Contains(out, `"admin:DeleteUser"`) {
+		t.Fatalf("audit export: %q", out)
+	}
+	if out := must("audit", "verify"); !strings.Contains(out, "OK") {
+		t.Fatalf("audit verify: %q", out)
+	}
+
+	// A revoked token is refused with its code.
+	must("tokens", "revoke", nt.ID)
+	_, err = run("users", "ls")
+	var ae *admin.Error
+	if !errors.As(err, &ae) || ae.Code != "TokenRevoked" {
+		t.Fatalf("revoked token: %v", err)
+	}
+
+	// Offline verification of the files, then of a tampered copy.
+	dir := filepath.Join(data, "audit")
+	if err := srv.AuditLog().Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if out := must("audit", "verify", "--dir", dir); !strings.Contains(out, "OK") {
+		t.Fatalf("offline verify: %q", out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "audit-*.jsonl"))
+	b, _ := os.ReadFile(files[0])
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	lines[1], lines[2] = lines[2], lines[1] // reorder two records
+	copyDir := t.TempDir()
+	os.WriteFile(filepath.Join(copyDir, filepath.Base(files[0])), bytes.Join(lines, nil), 0o600)
+	out, err := run("audit", "verify", "--dir", copyDir)
+	if !errors.Is(err, errTampered) || !strings.Contains(out, filepath.Base(files[0])) {
+		t.Fatalf("tampered verify: %v %q", err, out)
+	}
+}

@@ -1,0 +1,25 @@
+// Package crashtest holds the crash-safety tests of objstore: they build
+// the real binary (with the test-only crashpoints tag, see
+// storage/crash_points.go), start it on a loopback port over a temporary
+// data folder, drive concurrent load through minio-go (small inline PUTs,
+// large PUTs, multipart uploads, server-side copies, deletes), kill it
+// with SIGKILL, restart it and check the promise of the durability
+// contract (docs/durability.md):
+//
+//   - every write the client saw acknowledged reads back byte-identical
+//     (MD5 of the body, ETag, and a user metadata field holding the MD5
+//     written with it, so mismatched metadata shows too);
+//   - a write in flight at the kill is either wholly there or wholly not;
+//   - nothing is listed that was never written, and the staging areas are
+//     empty after the restart;
+//   - after the last kill, two heal passes run in-process over the same
+//     folders: the second finds nothing left to repair.
+//
+// The kills come at random times and at deterministic crash points
+// (between shard commits, between metadata commits on different drives,
+// between a commit and the removal of the replaced data, in the middle of
+// a heal). The default test run does a short version (a few kills, well
+// under a minute); OBJSTORE_SOAK=1 or -crash.long runs the long one.
+//
+// The package has no non-test code.
+package crashtest

@@ -1,0 +1,370 @@
+package encryption
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/objstore/objstore/kms"
+	"github.com/objstore/objstore/storage"
+)
+
+// Store is the part of the object layer (*storage.Store) that Keys uses:
+// bucket metadata, and listings to measure a shred's scope.
+type Store interface {
+	BucketInfo(ctx context.Context, bucket string) (storage.BucketInfo, error)
+	ListBuckets(ctx context.Context) ([]storage.BucketInfo, error)
+	UpdateBucketMetadata(ctx context.Context, bucket string, fn func(md map[string]string) error) (storage.BucketInfo, error)
+	ListObjects(ctx context.Context, bucket string, opts storage.ListOptions) (storage.ListResult, error)
+	ListMultipartUploads(ctx context.Context, bucket string, opts storage.ListUploadsOptions) (storage.ListUploadsResult, error)
+}
+
+// Metadata keys in storage.BucketInfo.Metadata.
+const (
+	mdKeyPrefix = "sse-key/"
+	mdConfig    = "sse-config"
+)
+
+var (
+	// ErrShredded means the bucket key an object, version or upload was
+	// sealed under has been destroyed (ShredBucket): it can never be read.
+	ErrShredded = errors.New("encryption: the bucket key was destroyed (crypto-shredded)")
+	// ErrKeyNotFound means a master key named by a request or a bucket
+	// configuration does not exist in the KMS. It also matches
+	// kms.ErrKeyNotFound.
+	ErrKeyNotFound = kms.ErrKeyNotFound
+	// ErrInvalidConfig means a bucket encryption configuration is not
+	// one this server applies.
+	ErrInvalidConfig = errors.New("encryption: invalid bucket encryption configuration")
+)
+
+// Options configures Keys. The zero value is usable.
+type Options struct {
+	// DefaultKeyID is the master key of SSE-S3 and SSE-C bucket keys;
+	// default kms.DefaultKeyID.
+	DefaultKeyID kms.KeyID
+	// CacheSize bounds the unsealed bucket keys kept in memory; default
+	// 4096.
+	CacheSize int
+	// Logger receives shred and rotation events; nil discards.
+	Logger *slog.Logger
+}
+
+// Keys manages bucket keys over a KMS and the object layer. It is safe for
+// concurrent use. Make one with New.
+type Keys struct {
+	kms   kms.KMS
+	store Store
+	def   kms.KeyID
+	max   int
+	log   *slog.Logger
+
+	mu    sync.Mutex
+	cache map[cacheKey]BucketKey
+}
+
+type cacheKey struct {
+	bucket string
+	master kms.KeyID
+}
+
+// BucketKey is an unsealed bucket key. Key is shared with the cache:
+// callers must not modify it.
+type BucketKey struct {
+	// ID names this bucket key; objects record it.
+	ID string
+	// Master is the KMS key that seals it.
+	Master kms.KeyID
+	// Key is the 32-byte key itself.
+	Key []byte
+}
+
+// String redacts the key.
+func (b BucketKey) String() string {
+	return fmt.Sprintf("encryption.BucketKey{ID: %s, Master: %s, Key: [redacted]}", b.ID, b.Master)
+}
+
+// LogValue redacts the key in structured logs.
+func (b BucketKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", b.ID), slog.String("master", string(b.Master)))
+}
+
+// New returns Keys over k and store. Keys does not close k.
+func New(k kms.KMS, store Store, opts Options) (*Keys, error) {
+	if k == nil || store == nil {
+		return nil, errors.New("encryption: New needs a KMS and a store")
+	}
+	if opts.DefaultKeyID == "" {
+		opts.DefaultKeyID = kms.DefaultKeyID
+	}
+	if err := opts.DefaultKeyID.Validate(); err != nil {
+		return nil, fmt.Errorf("encryption: default key: %w", err)
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = 4096
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Keys{kms: k, store: store, def: opts.DefaultKeyID, max: opts.CacheSize, log: opts.Logger,
+		cache: make(map[cacheKey]BucketKey)}, nil
+}
+
+// DefaultKeyID is the master key of SSE-S3 and SSE-C bucket keys.
+func (k *Keys) DefaultKeyID() kms.KeyID { return k.def }
+
+// KMS is the key management service the keys live in.
+func (k *Keys) KMS() kms.KMS { return k.kms }
+
+// associated is the KMS associated data of a bucket key.
+func associated(bucket string) []byte { return []byte("bucket:" + bucket) }
+
+// parseEntry splits a "sse-key/<id>" metadata value.
+func parseEntry(v string) (id string, sealed []byte, err error) {
+	id, b64, ok := strings.Cut(v, " ")
+	if !ok || len(id) != 16 {
+		return "", nil, errors.New("encryption: malformed bucket key entry")
+	}
+	sealed, err = base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return "", nil, fmt.Errorf("encryption: malformed bucket key entry: %w", err)
+	}
+	return id, sealed, nil
+}
+
+func (k *Keys) cached(bucket string, master kms.KeyID) (BucketKey, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.cache[cacheKey{bucket, master}]
+	return b, ok
+}
+
+func (k *Keys) remember(bucket string, b BucketKey) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.cache) >= k.max {
+		// Evict an arbitrary entry: a miss costs one KMS call, and the
+		// map's random order spreads evictions fairly enough.
+		for ck := range k.cache {
+			delete(k.cache, ck)
+			break
+		}
+	}
+	k.cache[cacheKey{bucket, b.Master}] = b
+}
+
+// forget drops every cached key of bucket.
+func (k *Keys) forget(bucket string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for ck := range k.cache {
+		if ck.bucket == bucket {
+			delete(k.cache, ck)
+		}
+	}
+}
+
+// unseal opens a bucket key entry with the KMS.
+func (k *Keys) unseal(ctx context.Context, bucket string, master kms.KeyID, v string) (BucketKey, error) {
+	id, sealed, err := parseEntry(v)
+	if err != nil {
+		return BucketKey{}, fmt.Errorf("encryption: bucket %s key %s: %w", bucket, master, err)
+	}
+	pt, err := k.kms.Unseal(ctx, sealed, associated(bucket))
+	if err != nil {
+		return BucketKey{}, fmt.Errorf("encryption: unseal bucket key of %s under %s: %w", bucket, master, err)
+	}
+	return BucketKey{ID: id, Master: master, Key: pt}, nil
+}
+
+// BucketKey returns the bucket's key under master key master, creating it
+// on first use. master "" means DefaultKeyID. A master key missing in the
+// KMS fails with an error matching ErrKeyNotFound.
+func (k *Keys) BucketKey(ctx context.Context, bucket string, master kms.KeyID) (BucketKey, error) {
+	if master == "" {
+		master = k.def
+	}
+	if b, ok := k.cached(bucket, master); ok {
+		return b, nil
+	}
+	info, err := k.store.BucketInfo(ctx, bucket)
+	if err != nil {
+		return BucketKey{}, fmt.Errorf("encryption: bucket key: %w", err)
+	}
+	if v, ok := info.Metadata[mdKeyPrefix+string(master)]; ok {
+		b, err := k.unseal(ctx, bucket, master, v)
+		if err != nil {
+			return BucketKey{}, err
+		}
+		k.remember(bucket, b)
+		return b, nil
+	}
+	if err := master.Validate(); err != nil {
+		return BucketKey{}, fmt.Errorf("encryption: master key: %w: %w", ErrKeyNotFound, err)
+	}
+	// Create it under the bucket's lock; a writer that got there first
+	// left its entry, which wins.
+	var entry string
+	var fresh []byte
+	_, err = k.store.UpdateBucketMetadata(ctx, bucket, func(md map[string]string) error {
+		if v, ok := md[mdKeyPrefix+string(master)]; ok {
+			entry = v
+			return errExists
+		}
+		dk, err := k.kms.GenerateDataKey(ctx, master, associated(bucket))
+		if err != nil {
+			return err
+		}
+		var idb [8]byte
+		if _, err := rand.Read(idb[:]); err != nil {
+			dk.Wipe()
+			return err
+		}
+		entry = hex.EncodeToString(idb[:]) + " " + base64.StdEncoding.EncodeToString(dk.Sealed)
+		fresh = dk.Plaintext
+		md[mdKeyPrefix+string(master)] = entry
+		return nil
+	})
+	switch {
+	case errors.Is(err, errExists):
+		b, err := k.unseal(ctx, bucket, master, entry)
+		if err != nil {
+			return BucketKey{}, err
+		}
+		k.remember(bucket, b)
+		return b, nil
+	case err != nil:
+		kms.Wipe(fresh)
+		return BucketKey{}, fmt.Errorf("encryption: create bucket key of %s under %s: %w", bucket, master, err)
+	}
+	id, _, _ := parseEntry(entry)
+	b := BucketKey{ID: id, Master: master, Key: fresh}
+	k.remember(bucket, b)
+	return b, nil
+}
+
+var errExists = errors.New("encryption: bucket key exists")
+
+// OpenBucketKey returns the existing bucket key id of bucket under master,
+// for reading an object that recorded it. A key that no longer exists, or
+// was replaced after a shred, fails with ErrShredded.
+func (k *Keys) OpenBucketKey(ctx context.Context, bucket string, master kms.KeyID, id string) (BucketKey, error) {
+	if b, ok := k.cached(bucket, master); ok && b.ID == id {
+		return b, nil
+	}
+	info, err := k.store.BucketInfo(ctx, bucket)
+	if err != nil {
+		return BucketKey{}, fmt.Errorf("encryption: bucket key: %w", err)
+	}
+	v, ok := info.Metadata[mdKeyPrefix+string(master)]
+	if !ok || !strings.HasPrefix(v, id+" ") {
+		return BucketKey{}, fmt.Errorf("%w: bucket %s, key %s under %s", ErrShredded, bucket, id, master)
+	}
+	b, err := k.unseal(ctx, bucket, master, v)
+	if err != nil {
+		return BucketKey{}, err
+	}
+	k.remember(bucket, b)
+	return b, nil
+}
+
+// CheckKey reports whether master key id exists in the KMS (an error
+// matching ErrKeyNotFound if not).
+func (k *Keys) CheckKey(ctx context.Context, id kms.KeyID) error {
+	if err := id.Validate(); err != nil {
+		return fmt.Errorf("encryption: %w: %w", ErrKeyNotFound, err)
+	}
+	if _, err := k.kms.Status(ctx, id); err != nil {
+		return fmt.Errorf("encryption: master key: %w", err)
+	}
+	return nil
+}
+
+// ListKeys describes the KMS's master keys.
+func (k *Keys) ListKeys(ctx context.Context) ([]kms.KeyStatus, error) {
+	return k.kms.ListKeys(ctx)
+}
+
+// CreateKey creates master key id in the KMS.
+func (k *Keys) CreateKey(ctx context.Context, id kms.KeyID) error {
+	return k.kms.CreateKey(ctx, id)
+}
+
+// BucketConfig is a bucket's default encryption, applied to writes that
+// name none.
+type BucketConfig struct {
+	// Algorithm is "AES256" (SSE-S3) or "aws:kms" (SSE-KMS).
+	Algorithm string `json:"algorithm"`
+	// KeyID is the SSE-KMS master key; "" means DefaultKeyID.
+	KeyID kms.KeyID `json:"keyId,omitempty"`
+	// BucketKeyEnabled is stored and reported; every bucket uses bucket
+	// keys regardless.
+	BucketKeyEnabled bool `json:"bucketKeyEnabled,omitempty"`
+}
+
+// Algorithms of BucketConfig.
+const (
+	AlgorithmAES256 = "AES256"
+	AlgorithmKMS    = "aws:kms"
+)
+
+// Config returns the bucket's default encryption; ok is false when none
+// was set (the server then applies SSE-S3).
+func (k *Keys) Config(ctx context.Context, bucket string) (cfg BucketConfig, ok bool, err error) {
+	info, err := k.store.BucketInfo(ctx, bucket)
+	if err != nil {
+		return BucketConfig{}, false, fmt.Errorf("encryption: bucket config: %w", err)
+	}
+	v, ok := info.Metadata[mdConfig]
+	if !ok {
+		return BucketConfig{}, false, nil
+	}
+	if err := json.Unmarshal([]byte(v), &cfg); err != nil {
+		return BucketConfig{}, false, fmt.Errorf("encryption: bucket %s config: %w", bucket, err)
+	}
+	return cfg, true, nil
+}
+
+// SetConfig stores the bucket's default encryption; a nil cfg removes it.
+// An SSE-KMS key must exist in the KMS.
+func (k *Keys) SetConfig(ctx context.Context, bucket string, cfg *BucketConfig) error {
+	var v []byte
+	if cfg != nil {
+		switch cfg.Algorithm {
+		case AlgorithmAES256:
+			if cfg.KeyID != "" {
+				return fmt.Errorf("%w: a key id needs aws:kms", ErrInvalidConfig)
+			}
+		case AlgorithmKMS:
+			if cfg.KeyID != "" {
+				if err := k.CheckKey(ctx, cfg.KeyID); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("%w: algorithm %q", ErrInvalidConfig, cfg.Algorithm)
+		}
+		v, _ = json.Marshal(cfg)
+	}
+	_, err := k.store.UpdateBucketMetadata(ctx, bucket, func(md map[string]string) error {
+		if cfg == nil {
+			delete(md, mdConfig)
+		} else {
+			md[mdConfig] = string(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("encryption: set bucket %s config: %w", bucket, err)
+	}
+	return nil
+}
+
+func encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -1,0 +1,454 @@
+package s3api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/objstore/objstore/iam"
+	"github.com/objstore/objstore/s3api/sigv4"
+	"github.com/objstore/objstore/storage"
+)
+
+// Identities resolves the access keys of data identities (IAM users).
+// *iam.Store implements it. Implementations must be safe for concurrent
+// use and cheap: Secret runs on every signed request.
+type Identities interface {
+	// Secret returns the secret key of accessKey and the user owning it;
+	// ok is false when the key is unknown, disabled or expired, or its
+	// user is disabled.
+	Secret(accessKey string) (secret, user string, ok bool)
+}
+
+// Authorizer decides whether an identity may perform one action on one
+// resource. *iam.Engine implements it. bucketPolicy is the policy of the
+// resource's bucket, nil when it has none.
+type Authorizer interface {
+	Authorize(r iam.Request, bucketPolicy *iam.Policy) iam.Decision
+}
+
+// Identity is who made a request.
+type Identity struct {
+	// Root marks the root credentials (Config.Credentials).
+	Root bool
+	// User is the IAM user's name; "" with Root false is anonymous.
+	User string
+	// AccessKey is the access key id the request was signed with.
+	AccessKey string
+}
+
+// String returns the identity in the audit log's form: "root",
+// "user:<name>" or "anonymous".
+func (id Identity) String() string {
+	switch {
+	case id.Root:
+		return "root"
+	case id.User != "":
+		return "user:" + id.User
+	}
+	return "anonymous"
+}
+
+// Event describes one finished S3 request, for Config.OnRequest. It
+// holds no header, body or secret: only what metrics and the audit log
+// need.
+type Event struct {
+	// Operation is the S3 operation ("PutObject"), "Unknown" when the
+	// request could not be routed.
+	Operation string
+	// Method is the HTTP method.
+	Method string
+	// Status is the HTTP status sent.
+	Status int
+	// Identity is Identity.String() of the requester.
+	Identity string
+	// AccessKey is the access key id the request was signed with, if any.
+	AccessKey string
+	// Source is the client's IP address (no port).
+	Source string
+	// Secure is true when the request came over TLS.
+	Secure bool
+	// Bucket and Key name the resource, when there is one.
+	Bucket, Key string
+	// RequestID is the x-amz-request-id sent to the client.
+	RequestID string
+	// BytesIn counts the request body bytes read (as sent, framing
+	// included); BytesOut the response body bytes written.
+	BytesIn, BytesOut int64
+	// Duration is the time from the request's arrival to the end of the
+	// response.
+	Duration time.Duration
+	// ErrorCode is the S3 error code sent, "" on success.
+	ErrorCode string
+	// Denied is true when authorization refused the request (or one key
+	// of a DeleteObjects); DenyReason then says which policy decided.
+	Denied     bool
+	DenyReason string
+}
+
+// Mutating reports whether the request was of a state-changing kind
+// (PUT, POST, DELETE), whether or not it succeeded.
+func (e Event) Mutating() bool {
+	switch e.Method {
+	case http.MethodPut, http.MethodPost, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// errAccessDenied: authorization refused the request.
+var errAccessDenied = errors.New("s3api: access denied")
+
+// bucketPolicyKey is the bucket metadata entry holding the bucket
+// policy, as the client sent it (compacted JSON).
+const bucketPolicyKey = "policy"
+
+// secret is the Verifier's lookup: the root credentials first, then the
+// IAM users' keys.
+func (h *Handler) secret(accessKey string) (string, bool) {
+	if s, ok := h.rootSecret(accessKey); ok {
+		return s, true
+	}
+	if h.identities != nil {
+		s, _, ok := h.identities.Secret(accessKey)
+		return s, ok
+	}
+	return "", false
+}
+
+// identify says who owns an access key whose signature was verified.
+// ok is false if the key vanished in between (deleted, disabled).
+func (h *Handler) identify(accessKey string) (Identity, bool) {
+	if _, ok := h.rootSecret(accessKey); ok {
+		return Identity{Root: true, AccessKey: accessKey}, true
+	}
+	if h.identities != nil {
+		if _, user, ok := h.identities.Secret(accessKey); ok {
+			return Identity{User: user, AccessKey: accessKey}, true
+		}
+	}
+	return Identity{}, false
+}
+
+// authenticate verifies the request's signature and sets rq.auth and
+// rq.identity. A request without any authentication is anonymous: it
+// proceeds to authorization, which lets it in only where a bucket policy
+// grants Principal "*".
+func (h *Handler) authenticate(rq *request) error {
+	auth, err := h.verifier.Verify(rq.r)
+	if errors.Is(err, sigv4.ErrMissingAuth) {
+		rq.identity = Identity{}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("s3api: authenticate: %w", err)
+	}
+	id, ok := h.identify(auth.AccessKey)
+	if !ok {
+		return fmt.Errorf("s3api: authenticate: %w", sigv4.ErrInvalidAccessKeyID)
+	}
+	rq.auth, rq.identity = auth, id
+	return nil
+}
+
+// authorize decides the request's operation for its identity: every
+// permission iam.Permissions lists must be allowed. Root is allowed
+// everything (and logged as root by OnRequest). ListBuckets is decided
+// per bucket by listBuckets, DeleteObjects per key by deleteObjects,
+// PostObject once the form named its key (authorizeForm).
+func (h *Handler) authorize(rq *request) error {
+	if rq.identity.Root {
+		return nil
+	}
+	switch rq.op {
+	case "ListBuckets":
+		if rq.identity.User == "" {
+			return h.deny(rq, "anonymous requests cannot list buckets")
+		}
+		d := h.decide(rq, "s3:ListAllMyBuckets", "", "")
+		if d.Explicit {
+			return h.deny(rq, d.Reason)
+		}
+		rq.listAll = d.Allowed
+		return nil
+	case "DeleteObjects", "PostObject":
+		return nil
+	}
+	t := iam.Target{Bucket: rq.bucket, Key: rq.key, VersionID: rq.query.Get("versionId")}
+	if rq.op == "CopyObject" || rq.op == "UploadPartCopy" {
+		src, err := parseCopySource(rq.r.Header.Get("x-amz-copy-source"))
+		if err != nil {
+			return err
+		}
+		t.SourceBucket, t.SourceKey, t.SourceVersionID = src.bucket, src.key, src.versionID
+	}
+	perms, err := iam.Permissions(rq.op, t)
+	if err != nil {
+		// An operation without an entry in the action table is refused:
+		// a new operation must be given its action before users reach it.
+		return h.deny(rq, "operation "+rq.op+" has no IAM action")
+	}
+	for _, p := range perms {
+		d := h.decide(rq, p.Action, p.Bucket, p.Key)
+		if !d.Allowed {
+			return h.deny(rq, d.Reason)
+		}
+	}
+	return nil
+}
+
+// authorizeKey decides one key of a DeleteObjects request. A denied key
+// fails alone, as in AWS; the request is still marked as denied for the
+// audit log.
+func (h *Handler) authorizeKey(rq *request, key, versionID string) error {
+	if rq.identity.Root {
+		return nil
+	}
+	perms, err := iam.Permissions(rq.op, iam.Target{Bucket: rq.bucket, Key: key, VersionID: versionID})
+	if err != nil {
+		return h.deny(rq, "operation "+rq.op+" has no IAM action")
+	}
+	for _, p := range perms {
+		if d := h.decide(rq, p.Action, p.Bucket, p.Key); !d.Allowed {
+			return h.deny(rq, d.Reason)
+		}
+	}
+	return nil
+}
+
+// authorizeForm identifies the signer of a browser upload form (its
+// signature already checked) and decides s3:PutObject on the form's key.
+func (h *Handler) authorizeForm(rq *request, fields map[string]string) error {
+	accessKey, _, _ := strings.Cut(fields["x-amz-credential"], "/")
+	id, ok := h.identify(accessKey)
+	if !ok {
+		return fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)
+	}
+	rq.identity = id
+	return h.authorizeKey(rq, rq.key, "")
+}
+
+// mayListBucket is ListBuckets' filter for users without
+// s3:ListAllMyBuckets: a bucket is shown when the user may list it.
+func (h *Handler) mayListBucket(rq *request, bucket string) bool {
+	if rq.identity.Root || rq.listAll {
+		return true
+	}
+	return h.decide(rq, "s3:ListBucket", bucket, "").Allowed
+}
+
+// decide asks the authorizer about one action on one resource, with the
+// bucket's policy.
+func (h *Handler) decide(rq *request, action, bucket, key string) iam.Decision {
+	var pol *iam.Policy
+	if bucket != "" {
+		p, err := h.policies.get(rq, h.store, bucket)
+		if err != nil {
+			// A stored policy that no longer parses fails closed.
+			return iam.Decision{Reason: "bucket policy of " + bucket + " is unreadable"}
+		}
+		pol = p
+	}
+	return h.authz.Authorize(iam.Request{
+		Principal:  rq.identity.User,
+		Action:     action,
+		Bucket:     bucket,
+		Key:        key,
+		Conditions: rq.conditions(),
+	}, pol)
+}
+
+// deny records a refusal for the audit log and returns AccessDenied.
+func (h *Handler) deny(rq *request, reason string) error {
+	rq.denied = true
+	if rq.denyReason == "" {
+		rq.denyReason = reason
+	}
+	return fmt.Errorf("%w: %s", errAccessDenied, reason)
+}
+
+// conditions builds the request's condition keys once.
+func (rq *request) conditions() map[string][]string {
+	if rq.conds != nil {
+		return rq.conds
+	}
+	r := rq.r
+	c := make(map[string][]string, 8)
+	set := func(k, v string) {
+		if v != "" {
+			c[k] = []string{v}
+		}
+	}
+	set(iam.KeySourceIP, clientIP(r))
+	set(iam.KeySecureTransport, strconv.FormatBool(r.TLS != nil))
+	set(iam.KeyUserAgent, r.Header.Get("User-Agent"))
+	set(iam.KeyReferer, r.Header.Get("Referer"))
+	switch rq.op {
+	case "ListObjects", "ListObjectsV2", "ListObjectVersions":
+		// Present only when sent, so that a StringLike on s3:prefix
+		// refuses a listing that names no prefix, as in AWS.
+		for _, k := range [...]struct{ param, key string }{
+			{"prefix", iam.KeyPrefix}, {"delimiter", iam.KeyDelimiter}, {"max-keys", iam.KeyMaxKeys},
+		} {
+			if v, ok := rq.query[k.param]; ok && len(v) > 0 {
+				c[k.key] = []string{v[0]}
+			}
+		}
+	}
+	set(iam.KeyVersionID, rq.query.Get("versionId"))
+	set(iam.KeyCopySource, strings.TrimPrefix(r.Header.Get("x-amz-copy-source"), "/"))
+	set(iam.KeyMetadataDirective, r.Header.Get("x-amz-metadata-directive"))
+	set(iam.KeySSE, r.Header.Get("x-amz-server-side-encryption"))
+	set(iam.KeySSEKMSKeyID, r.Header.Get("x-amz-server-side-encryption-aws-kms-key-id"))
+	set(iam.KeyStorageClass, r.Header.Get("x-amz-storage-class"))
+	if rq.auth != nil {
+		set(iam.KeySignatureVersion, "AWS4-HMAC-SHA256")
+		set(iam.KeyContentSHA256, rq.auth.PayloadHash)
+		if rq.auth.Presigned {
+			set(iam.KeyAuthType, "REST-QUERY-STRING")
+		} else {
+			set(iam.KeyAuthType, "REST-HEADER")
+		}
+		if !rq.auth.Time.IsZero() {
+			set(iam.KeySignatureAge, strconv.FormatInt(max(0, time.Since(rq.auth.Time).Milliseconds()), 10))
+		}
+	}
+	rq.conds = c
+	return c
+}
+
+// clientIP is the connection's remote address without the port.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// policyCache keeps each bucket's parsed policy, keyed by the stored
+// document: a request costs a map lookup and a string comparison (the
+// same backing bytes, so usually a pointer comparison), and a changed
+// document, from this node or another, is parsed once.
+type policyCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedPolicy
+}
+
+type cachedPolicy struct {
+	doc    string
+	policy *iam.Policy
+}
+
+// get returns bucket's policy, nil when it has none or does not exist
+// (a missing bucket is the handler's NoSuchBucket to report, after
+// authorization).
+func (c *policyCache) get(rq *request, store ObjectLayer, bucket string) (*iam.Policy, error) {
+	info, err := store.BucketInfo(rq.ctx, bucket)
+	if err != nil {
+		if errors.Is(err, storage.ErrBucketNotFound) {
+			c.forget(bucket)
+			return nil, nil
+		}
+		return nil, err
+	}
+	doc := info.Metadata[bucketPolicyKey]
+	if doc == "" {
+		return nil, nil
+	}
+	c.mu.RLock()
+	e, ok := c.m[bucket]
+	c.mu.RUnlock()
+	if ok && e.doc == doc {
+		return e.policy, nil
+	}
+	p, err := iam.ParseBucketPolicy([]byte(doc), bucket)
+	if err != nil {
+		return nil, fmt.Errorf("s3api: stored policy of %s: %w", bucket, err)
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[string]cachedPolicy)
+	}
+	c.m[bucket] = cachedPolicy{doc: doc, policy: p}
+	c.mu.Unlock()
+	return p, nil
+}
+
+// forget drops a bucket's entry (policy changed or bucket gone).
+func (c *policyCache) forget(bucket string) {
+	c.mu.Lock()
+	delete(c.m, bucket)
+	c.mu.Unlock()
+}
+
+// countingBody counts the request body bytes the handlers read.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+// event builds the OnRequest event of a finished request.
+func (h *Handler) event(rq *request, start time.Time, failure error) Event {
+	status := rq.w.status
+	if !rq.w.wrote {
+		status = http.StatusOK
+	}
+	ev := Event{
+		Operation:  rq.op,
+		Method:     rq.r.Method,
+		Status:     status,
+		Identity:   rq.identity.String(),
+		AccessKey:  rq.identity.AccessKey,
+		Source:     clientIP(rq.r),
+		Secure:     rq.r.TLS != nil,
+		Bucket:     rq.bucket,
+		Key:        rq.key,
+		RequestID:  rq.id,
+		BytesOut:   rq.w.bytes,
+		Duration:   time.Since(start),
+		Denied:     rq.denied,
+		DenyReason: rq.denyReason,
+	}
+	if rq.in != nil {
+		ev.BytesIn = rq.in.n
+	}
+	if failure != nil {
+		ae, known := apiErrorFor(failure)
+		if !known {
+			ae = errInternal
+		}
+		ev.ErrorCode = ae.Code
+	}
+	return ev
+}
+
+// countedRequest returns a shallow copy of the request whose Body counts
+// what is read, for Event.BytesIn. The original request keeps its own
+// Body: net/http looks at its type after the handler to decide whether
+// an unread body may be drained or the connection must close, and a
+// wrapper there would make it wait for a body the client never sends.
+func (rq *request) countedRequest() *http.Request {
+	if rq.in == nil {
+		body := rq.r.Body
+		if body == nil {
+			body = http.NoBody
+		}
+		rq.in = &countingBody{ReadCloser: body}
+	}
+	r := *rq.r
+	r.Body = rq.in
+	return &r
+}

@@ -1,0 +1,480 @@
+package s3api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/objstore/objstore/s3api/sigv4"
+	"github.com/objstore/objstore/storage"
+)
+
+// POST Object: browser-based uploads. The request is a multipart/form-data
+// body, not a signed request: the form carries a base64 JSON policy, the
+// policy's SigV4 signature and the fields the policy constrains, then the
+// file. The order on the wire is
+//
+//	field, field, ..., file, [fields after the file are ignored]
+//
+// so everything that authorises the upload is known before the first
+// byte of the file is read, and the file streams into storage like a PUT
+// body.
+
+const (
+	// maxPostFieldsBytes bounds the form fields before the file, names
+	// and values together. AWS's limit is 20 KB for the policy document;
+	// a form with long metadata stays well under this.
+	maxPostFieldsBytes = 64 << 10
+	postDateFormat     = "20060102T150405Z"
+)
+
+// postExempt reports whether a form field needs no policy condition.
+func postExempt(name string) bool {
+	switch name {
+	case "policy", "x-amz-signature", "file":
+		return true
+	}
+	return strings.HasPrefix(name, "x-ignore-")
+}
+
+// postObject answers POST /<bucket> with a multipart/form-data body.
+func (h *Handler) postObject(rq *request) error {
+	mt, params, err := mime.ParseMediaType(rq.r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return withMessage(errMalformedPOSTRequest, "Bucket POST must be of the enclosure-type multipart/form-data.")
+	}
+	fields, file, err := readPostFields(multipart.NewReader(rq.countedRequest().Body, params["boundary"]))
+	if err != nil {
+		return err
+	}
+	pol, err := h.authorizePost(fields)
+	if err != nil {
+		return err
+	}
+	key := fields["key"]
+	if key == "" {
+		return withMessage(errInvalidArgument, "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.")
+	}
+	// ${filename} is the browser's name for the file, as AWS substitutes
+	// it; the policy is checked against the resulting key.
+	key = strings.ReplaceAll(key, "${filename}", file.FileName())
+	if err := checkObjectKey(key); err != nil {
+		return err
+	}
+	fields["key"] = key
+	rq.key = key
+	if err := pol.check(fields, rq.bucket); err != nil {
+		return err
+	}
+	// The signature proves who signed the policy; whether that identity
+	// may write this key is IAM's decision, as for a PUT.
+	if err := h.authorizeForm(rq, fields); err != nil {
+		return err
+	}
+	if err := h.authorizeForm(rq, fields); err != nil {
+		return err
+	}
+
+	hdr := postHeaders(fields)
+	if err := checkWriteHeaders(hdr); err != nil {
+		return err
+	}
+	md, err := objectMetadata(hdr)
+	if err != nil {
+		return err
+	}
+	requested, err := requestedAlgorithm(hdr)
+	if err != nil {
+		return err
+	}
+	body := &boundedReader{r: file, max: maxSinglePutSize}
+	if pol.maxSize >= 0 {
+		body.max = min(body.max, pol.maxSize)
+	}
+	in, err := newIngest(hdr, body, nil, requested)
+	if err != nil {
+		return err
+	}
+	finish := func() (string, map[string]string, error) {
+		if body.n < pol.minSize {
+			return "", nil, fmt.Errorf("%w: %d bytes, the policy's content-length-range starts at %d", errEntityTooSmall, body.n, pol.minSize)
+		}
+		return in.finish()
+	}
+	// Encrypted like a PUT (sse*.go): the form's SSE fields, else the
+	// bucket's default.
+	enc, err := h.newEncryptionFrom(rq, hdr, key)
+	if err != nil {
+		return err
+	}
+	if md, err = enc.seal(md); err != nil {
+		return err
+	}
+	stored, _, err := enc.encrypt(in.hr, 0, -1)
+	if err != nil {
+		return err
+	}
+	info, err := h.store.PutObject(rq.ctx, rq.bucket, key, stored, storage.PutOptions{
+		Metadata: md,
+		Size:     -1, // a form part has no length of its own
+		Finish:   enc.finish(finish),
+	})
+	if err != nil {
+		return fmt.Errorf("s3api: post %q: %w", key, err)
+	}
+	enc.setHeaders(rq.w.Header())
+	return h.postResponse(rq, fields, info, in.stored)
+}
+
+// postResponse answers a successful POST as the form asked: a redirect
+// (success_action_redirect), or success_action_status 200, 201 (with a
+// PostResponse document) or, by default, 204.
+func (h *Handler) postResponse(rq *request, fields map[string]string, info storage.ObjectInfo, stored map[string]string) error {
+	out := rq.w.Header()
+	etag := quoteETag(info.ETag)
+	out.Set("ETag", etag)
+	setChecksumHeaders(out, stored)
+	setVersionHeader(out, info.VersionID)
+	location := objectURL(rq, h.domain)
+	out.Set("Location", location)
+
+	redirect := fields["success_action_redirect"]
+	if redirect == "" {
+		redirect = fields["redirect"]
+	}
+	if u, err := url.Parse(redirect); redirect != "" && err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		q := u.Query()
+		q.Set("bucket", rq.bucket)
+		q.Set("key", rq.key)
+		q.Set("etag", etag)
+		u.RawQuery = q.Encode()
+		out.Set("Location", u.String())
+		return rq.writeEmpty(http.StatusSeeOther)
+	}
+	switch fields["success_action_status"] {
+	case "200":
+		return rq.writeEmpty(http.StatusOK)
+	case "201":
+		return rq.writeXML(http.StatusCreated, postResponse{
+			Location: location, Bucket: rq.bucket, Key: rq.key, ETag: etag,
+		})
+	}
+	return rq.writeEmpty(http.StatusNoContent)
+}
+
+// postResponse is the document of success_action_status 201.
+type postResponse struct {
+	XMLName  xml.Name `xml:"PostResponse"`
+	Location string   `xml:"Location"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	ETag     string   `xml:"ETag"`
+}
+
+// objectURL is the absolute URL of the request's object, in the style
+// the request used (virtual host or path).
+func objectURL(rq *request, domain string) string {
+	scheme := "http"
+	if rq.r.TLS != nil {
+		scheme = "https"
+	}
+	p := "/" + rq.bucket + "/" + rq.key
+	if hostBucket(domain, rq.r.Host) != "" {
+		p = "/" + rq.key
+	}
+	return (&url.URL{Scheme: scheme, Host: rq.r.Host, Path: p}).String()
+}
+
+// readPostFields reads the form up to the file part and returns the
+// fields by lower-case name, and the file part positioned at its first
+// byte. A field given twice is refused, so that no field can say one
+// thing to the policy check and another to the upload.
+func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, error) {
+	fields := make(map[string]string)
+	budget := maxPostFieldsBytes
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, nil, withMessage(errInvalidArgument, "POST requires exactly one file upload per request.")
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", errMalformedPOSTRequest, err)
+		}
+		name := strings.ToLower(p.FormName())
+		if name == "" {
+			// A part without a field name (a file input with no name)
+			// is not a form AWS accepts.
+			return nil, nil, fmt.Errorf("%w: a part without a form field name", errMalformedPOSTRequest)
+		}
+		if name == "file" {
+			return fields, p, nil
+		}
+		b, err := io.ReadAll(io.LimitReader(p, int64(budget)+1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: field %q: %v", errMalformedPOSTRequest, name, err)
+		}
+		budget -= len(b) + len(name)
+		if budget < 0 {
+			return nil, nil, withMessage(errMalformedPOSTRequest, "Your POST request fields preceding the upload file were too large.")
+		}
+		if _, dup := fields[name]; dup {
+			return nil, nil, withMessage(errInvalidArgument, "The form field "+strconv.Quote(name)+" is given more than once.")
+		}
+		fields[name] = string(b)
+	}
+}
+
+// postHeaders turns the form fields that describe the object into the
+// request headers a PUT would carry, so that the PUT path's checks and
+// metadata rules apply unchanged.
+func postHeaders(fields map[string]string) http.Header {
+	hdr := make(http.Header)
+	for name, v := range fields {
+		switch name {
+		case "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature", "x-amz-security-token":
+			continue
+		case "content-type", "cache-control", "content-disposition", "content-encoding",
+			"content-language", "expires", "content-md5":
+		default:
+			if !strings.HasPrefix(name, "x-amz-") {
+				continue
+			}
+		}
+		hdr.Set(name, v)
+	}
+	return hdr
+}
+
+// authorizePost checks the policy's SigV4 signature and returns the
+// decoded policy. A form without a policy is anonymous: AccessDenied.
+func (h *Handler) authorizePost(f map[string]string) (*postPolicy, error) {
+	if f["awsaccesskeyid"] != "" || f["signature"] != "" {
+		return nil, fmt.Errorf("s3api: POST form: %w: Signature Version 2 fields", sigv4.ErrUnsupportedAlgorithm)
+	}
+	policy := f["policy"]
+	if policy == "" {
+		return nil, fmt.Errorf("s3api: POST form without a policy: %w", sigv4.ErrMissingAuth)
+	}
+	if alg := f["x-amz-algorithm"]; alg != "AWS4-HMAC-SHA256" {
+		return nil, fmt.Errorf("s3api: POST form x-amz-algorithm %q: %w", alg, sigv4.ErrUnsupportedAlgorithm)
+	}
+	cred := strings.Split(f["x-amz-credential"], "/")
+	if len(cred) != 5 || cred[0] == "" || len(cred[1]) != 8 || cred[2] == "" || cred[3] != "s3" || cred[4] != "aws4_request" {
+		return nil, withMessage(sigv4.ErrAuthorizationHeaderMalformed,
+			"The x-amz-credential form field is malformed; it must be <access key>/<YYYYMMDD>/<region>/s3/aws4_request.")
+	}
+	date, err := time.Parse(postDateFormat, f["x-amz-date"])
+	if err != nil || date.Format("20060102") != cred[1] {
+		return nil, withMessage(sigv4.ErrAuthorizationHeaderMalformed,
+			"The x-amz-date form field is missing, malformed, or not the day of x-amz-credential.")
+	}
+	secret, ok := h.verifier.Secret(cred[0])
+	if !ok {
+		return nil, fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)
+	}
+	got, err := hex.DecodeString(f["x-amz-signature"])
+	if err != nil || len(got) != sha256.Size {
+		return nil, fmt.Errorf("s3api: POST form x-amz-signature: %w", sigv4.ErrSignatureDoesNotMatch)
+	}
+	// The string to sign of a POST is the base64 policy itself.
+	key := []byte("AWS4" + secret)
+	for _, part := range []string{cred[1], cred[2], "s3", "aws4_request", policy} {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(part))
+		key = m.Sum(nil)
+	}
+	if !hmac.Equal(key, got) {
+		return nil, fmt.Errorf("s3api: POST form: %w", sigv4.ErrSignatureDoesNotMatch)
+	}
+	doc, err := base64.StdEncoding.DecodeString(policy)
+	if err != nil {
+		return nil, withMessage(errInvalidPolicyDocument, "Invalid Policy: Invalid Base64 Encoding.")
+	}
+	pol, err := parsePostPolicy(doc)
+	if err != nil {
+		return nil, err
+	}
+	if !h.verifier.Now().Before(pol.expiration) {
+		return nil, withMessage(errPolicyViolation, "Invalid according to Policy: Policy expired.")
+	}
+	return pol, nil
+}
+
+// postPolicy is a decoded POST policy document:
+//
+//	{"expiration": "2030-01-01T00:00:00.000Z",
+//	 "conditions": [{"bucket": "b"}, ["starts-with", "$key", "uploads/"],
+//	                ["eq", "$Content-Type", "image/png"],
+//	                ["content-length-range", 1, 1048576]]}
+type postPolicy struct {
+	expiration time.Time
+	conds      []policyCond
+	// content-length-range; maxSize is -1 without one.
+	minSize, maxSize int64
+}
+
+// policyCond is one eq or starts-with condition.
+type policyCond struct {
+	op    string // "eq" or "starts-with"
+	field string // lower-case form field name, without the '$'
+	value string
+	text  string // the condition as errors quote it: [eq, $key, value]
+}
+
+// parsePostPolicy decodes a policy document. It never panics on bad
+// input; anything it does not understand is InvalidPolicyDocument.
+func parsePostPolicy(doc []byte) (*postPolicy, error) {
+	var raw struct {
+		Expiration string            `json:"expiration"`
+		Conditions []json.RawMessage `json:"conditions"`
+	}
+	bad := func(why string) error { return withMessage(errInvalidPolicyDocument, "Invalid Policy: "+why) }
+	if err := json.Unmarshal(doc, &raw); err != nil {
+		return nil, bad("Invalid JSON.")
+	}
+	if raw.Expiration == "" {
+		return nil, bad("Policy missing expiration.")
+	}
+	exp, err := time.Parse(time.RFC3339Nano, raw.Expiration)
+	if err != nil {
+		return nil, bad("Invalid 'expiration' value: " + strconv.Quote(raw.Expiration) + ".")
+	}
+	p := &postPolicy{expiration: exp, maxSize: -1}
+	for _, c := range raw.Conditions {
+		var obj map[string]string
+		if err := json.Unmarshal(c, &obj); err == nil {
+			names := make([]string, 0, len(obj))
+			for k := range obj {
+				names = append(names, k)
+			}
+			slices.Sort(names)
+			for _, k := range names {
+				p.conds = append(p.conds, policyCond{
+					op: "eq", field: strings.ToLower(strings.TrimPrefix(k, "$")), value: obj[k],
+					text: policyText("eq", "$"+strings.TrimPrefix(k, "$"), obj[k]),
+				})
+			}
+			continue
+		}
+		var arr []json.RawMessage
+		if err := json.Unmarshal(c, &arr); err != nil || len(arr) != 3 {
+			return nil, bad("Invalid condition " + truncateText(string(c)) + ".")
+		}
+		var op string
+		if err := json.Unmarshal(arr[0], &op); err != nil {
+			return nil, bad("Invalid condition " + truncateText(string(c)) + ".")
+		}
+		switch op = strings.ToLower(op); op {
+		case "content-length-range":
+			lo, err1 := policyInt(arr[1])
+			hi, err2 := policyInt(arr[2])
+			if err1 != nil || err2 != nil || lo < 0 || hi < lo {
+				return nil, bad("Invalid content-length-range " + truncateText(string(c)) + ".")
+			}
+			p.minSize, p.maxSize = lo, hi
+		case "eq", "starts-with":
+			var field, value string
+			if json.Unmarshal(arr[1], &field) != nil || json.Unmarshal(arr[2], &value) != nil || !strings.HasPrefix(field, "$") {
+				return nil, bad("Invalid condition " + truncateText(string(c)) + ".")
+			}
+			p.conds = append(p.conds, policyCond{
+				op: op, field: strings.ToLower(field[1:]), value: value,
+				text: policyText(op, field, value),
+			})
+		default:
+			return nil, bad("Invalid condition operator " + strconv.Quote(truncateText(op)) + ".")
+		}
+	}
+	return p, nil
+}
+
+// policyText renders a condition for an error message. Unlike AWS it
+// leaves out the JSON quotes, as MinIO does: XML would escape them to
+// &#34; and clients that match the message text (minio-go's functional
+// tests do) expect them either literal or absent.
+func policyText(op, field, value string) string {
+	return "[" + op + ", " + field + ", " + value + "]"
+}
+
+// policyInt reads a content-length-range bound, a JSON number or a
+// string of digits.
+func policyInt(m json.RawMessage) (int64, error) {
+	var s string
+	if json.Unmarshal(m, &s) != nil {
+		s = string(m)
+	}
+	return strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+}
+
+func truncateText(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// check evaluates every condition against the form and requires every
+// field to be named by some condition, as AWS does.
+func (p *postPolicy) check(fields map[string]string, bucket string) error {
+	covered := map[string]bool{}
+	for _, c := range p.conds {
+		covered[c.field] = true
+		v := fields[c.field]
+		if c.field == "bucket" {
+			v = bucket
+		}
+		ok := false
+		switch c.op {
+		case "eq":
+			ok = v == c.value
+		case "starts-with":
+			ok = strings.HasPrefix(v, c.value)
+		}
+		if !ok {
+			return withMessage(errPolicyViolation, "Invalid according to Policy: Policy Condition failed: "+c.text)
+		}
+	}
+	var extra []string
+	for name := range fields {
+		if !covered[name] && !postExempt(name) {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		return withMessage(errPolicyViolation, "Invalid according to Policy: Extra input fields: "+strings.Join(extra, ", "))
+	}
+	return nil
+}
+
+// boundedReader counts what it passes and fails once more than max
+// bytes came through: the policy's content-length-range, or the largest
+// single PUT.
+type boundedReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.n > b.max {
+		return n, fmt.Errorf("%w: the file is larger than %d bytes", errEntityTooLarge, b.max)
+	}
+	return n, err
+}

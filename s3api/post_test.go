@@ -1,0 +1,432 @@
+package s3api
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math/rand"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// postForm is a hand-built POST Object form. fields go in order, then
+// the file (unless noFile), then after.
+type postForm struct {
+	fields   [][2]string
+	fileName string
+	fileData []byte
+	noFile   bool
+	after    [][2]string
+}
+
+func (f postForm) encode(t *testing.T) (body []byte, contentType string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for _, kv := range f.fields {
+		if err := w.WriteField(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !f.noFile {
+		fw, err := w.CreateFormFile("file", f.fileName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(f.fileData)
+	}
+	for _, kv := range f.after {
+		w.WriteField(kv[0], kv[1])
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), w.FormDataContentType()
+}
+
+// signedPostFields returns the authentication fields for a policy with
+// the given conditions, signed with the test credentials.
+func signedPostFields(t *testing.T, expiration time.Time, conds []any, secret string) [][2]string {
+	t.Helper()
+	now := time.Now().UTC()
+	cred := testAccessKey + "/" + now.Format("20060102") + "/" + testRegion + "/s3/aws4_request"
+	amzDate := now.Format(postDateFormat)
+	conds = append(conds,
+		[]string{"eq", "$x-amz-algorithm", "AWS4-HMAC-SHA256"},
+		[]string{"eq", "$x-amz-credential", cred},
+		[]string{"eq", "$x-amz-date", amzDate})
+	doc, err := json.Marshal(map[string]any{"expiration": expiration.UTC().Format(s3TimeFormat), "conditions": conds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := base64.StdEncoding.EncodeToString(doc)
+	key := []byte("AWS4" + secret)
+	for _, p := range []string{now.Format("20060102"), testRegion, "s3", "aws4_request", policy} {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(p))
+		key = m.Sum(nil)
+	}
+	return [][2]string{
+		{"policy", policy},
+		{"x-amz-algorithm", "AWS4-HMAC-SHA256"},
+		{"x-amz-credential", cred},
+		{"x-amz-date", amzDate},
+		{"x-amz-signature", hex.EncodeToString(key)},
+	}
+}
+
+func (e *testEnv) post(t *testing.T, bucket string, f postForm) (*http.Response, []byte) {
+	t.Helper()
+	body, ct := f.encode(t)
+	// Never follow a redirect: the 303's target is not ours to visit.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Post(e.srv.URL+"/"+bucket, ct, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// TestPostObjectMinioGo is the browser upload as minio-go builds it,
+// which is an independent implementation of the policy signature.
+func TestPostObjectMinioGo(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustMakeBucket("forms")
+	data := randomBytes(t, 21, 5000)
+	p := minio.NewPostPolicy()
+	p.SetBucket("forms")
+	p.SetKey("up/loaded.bin")
+	p.SetExpires(time.Now().Add(time.Hour))
+	p.SetContentType("application/x-test")
+	p.SetContentLengthRange(10, 1<<20)
+	p.SetUserMetadata("origin", "browser")
+	u, fields, err := e.client.PresignedPostPolicy(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var form postForm
+	for k, v := range fields {
+		form.fields = append(form.fields, [2]string{k, v})
+	}
+	form.fileName, form.fileData = "local.bin", data
+	body, ct := form.encode(t)
+	resp, err := http.Post(u.String(), ct, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if loc := resp.Header.Get("Location"); loc != e.srv.URL+"/forms/up/loaded.bin" {
+		t.Fatalf("Location %q", loc)
+	}
+	if et := resp.Header.Get("ETag"); et != `"`+md5hex(data)+`"` {
+		t.Fatalf("ETag %q", et)
+	}
+	o := e.store.buckets["forms"].objects["up/loaded.bin"]
+	if o == nil || !bytes.Equal(o.data, data) {
+		t.Fatal("object not stored as sent")
+	}
+	if o.info.Metadata["content-type"] != "application/x-test" || o.info.Metadata["x-amz-meta-origin"] != "browser" {
+		t.Fatalf("metadata %v", o.info.Metadata)
+	}
+}
+
+func TestPostObject(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustMakeBucket("forms")
+	data := randomBytes(t, 22, 3000)
+	future := time.Now().Add(time.Hour)
+	base := []any{map[string]string{"bucket": "forms"}, []any{"content-length-range", 100, 10000}}
+	with := func(conds ...any) []any { return append(append([]any{}, base...), conds...) }
+
+	tests := []struct {
+		name      string
+		conds     []any
+		expires   time.Time
+		secret    string      // signing secret; default the right one
+		fields    [][2]string // after the auth fields
+		file      []byte
+		fileName  string
+		noFile    bool
+		status    int
+		code      string
+		message   string // substring of the error message
+		storedKey string // key that must hold file afterwards
+	}{
+		{name: "default 204", conds: with([]string{"eq", "$key", "a"}), fields: [][2]string{{"key", "a"}},
+			status: http.StatusNoContent, storedKey: "a"},
+		{name: "status 201 document", conds: with([]string{"eq", "$key", "b"}, []string{"eq", "$success_action_status", "201"}),
+			fields: [][2]string{{"key", "b"}, {"success_action_status", "201"}}, status: http.StatusCreated, storedKey: "b"},
+		{name: "status 200", conds: with([]string{"eq", "$key", "c"}, []string{"eq", "$success_action_status", "200"}),
+			fields: [][2]string{{"key", "c"}, {"success_action_status", "200"}}, status: http.StatusOK, storedKey: "c"},
+		{name: "redirect 303", conds: with([]string{"eq", "$key", "d"}, []string{"starts-with", "$success_action_redirect", "https://example.test/"}),
+			fields: [][2]string{{"key", "d"}, {"success_action_redirect", "https://example.test/done"}}, status: http.StatusSeeOther, storedKey: "d"},
+		{name: "filename substitution", conds: with([]string{"starts-with", "$key", "user/"}),
+			fields: [][2]string{{"key", "user/${filename}"}}, fileName: "photo.jpg", status: http.StatusNoContent, storedKey: "user/photo.jpg"},
+		{name: "field case and starts-with", conds: with([]string{"eq", "$key", "e"}, []string{"starts-with", "$Content-Type", "image/"}),
+			fields: [][2]string{{"key", "e"}, {"Content-Type", "image/png"}}, status: http.StatusNoContent, storedKey: "e"},
+		{name: "wrong signature", conds: with([]string{"eq", "$key", "f"}), secret: "not-the-secret",
+			fields: [][2]string{{"key", "f"}}, status: http.StatusForbidden, code: "SignatureDoesNotMatch"},
+		{name: "expired", conds: with([]string{"eq", "$key", "g"}), expires: time.Now().Add(-time.Minute),
+			fields: [][2]string{{"key", "g"}}, status: http.StatusForbidden, code: "AccessDenied", message: "Policy expired"},
+		{name: "condition fails", conds: with([]string{"eq", "$key", "h"}),
+			fields: [][2]string{{"key", "other"}}, status: http.StatusForbidden, code: "AccessDenied", message: "Policy Condition failed: [eq, $key, h]"},
+		{name: "bucket condition fails", conds: []any{map[string]string{"bucket": "elsewhere"}, []string{"eq", "$key", "i"}},
+			fields: [][2]string{{"key", "i"}}, status: http.StatusForbidden, code: "AccessDenied", message: "$bucket"},
+		{name: "field not in policy", conds: with([]string{"eq", "$key", "j"}),
+			fields: [][2]string{{"key", "j"}, {"x-amz-meta-sneaky", "1"}}, status: http.StatusForbidden, code: "AccessDenied", message: "Extra input fields: x-amz-meta-sneaky"},
+		{name: "x-ignore fields are free", conds: with([]string{"eq", "$key", "k"}),
+			fields: [][2]string{{"key", "k"}, {"x-ignore-note", "1"}}, status: http.StatusNoContent, storedKey: "k"},
+		{name: "too large", conds: with([]string{"eq", "$key", "l"}), file: randomBytes(t, 23, 10001),
+			fields: [][2]string{{"key", "l"}}, status: http.StatusBadRequest, code: "EntityTooLarge"},
+		{name: "too small", conds: with([]string{"eq", "$key", "m"}), file: []byte("tiny"),
+			fields: [][2]string{{"key", "m"}}, status: http.StatusBadRequest, code: "EntityTooSmall"},
+		{name: "no key", conds: with(), status: http.StatusBadRequest, code: "InvalidArgument"},
+		{name: "no file", conds: with([]string{"eq", "$key", "n"}), fields: [][2]string{{"key", "n"}}, noFile: true,
+			status: http.StatusBadRequest, code: "InvalidArgument"},
+		{name: "duplicate field", conds: with([]string{"eq", "$key", "o"}), fields: [][2]string{{"key", "o"}, {"key", "o2"}},
+			status: http.StatusBadRequest, code: "InvalidArgument"},
+		// Form fields pass the same write-header checks as a PUT's.
+		{name: "unsupported header field refused", conds: with([]string{"eq", "$key", "p"}, []string{"eq", "$x-amz-object-lock-legal-hold", "ON"}),
+			fields: [][2]string{{"key", "p"}, {"x-amz-object-lock-legal-hold", "ON"}}, status: http.StatusNotImplemented, code: "NotImplemented"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			exp, secret, file := tc.expires, tc.secret, tc.file
+			if exp.IsZero() {
+				exp = future
+			}
+			if secret == "" {
+				secret = testSecretKey
+			}
+			if file == nil {
+				file = data
+			}
+			form := postForm{
+				fields:   append(signedPostFields(t, exp, tc.conds, secret), tc.fields...),
+				fileName: tc.fileName, fileData: file, noFile: tc.noFile,
+				// Fields after the file are ignored, whatever they say.
+				after: [][2]string{{"key", "after-the-file"}},
+			}
+			resp, body := e.post(t, "forms", form)
+			if tc.code != "" {
+				wantError(t, resp, body, tc.status, tc.code)
+				if !strings.Contains(string(body), xmlEscaped(tc.message)) {
+					t.Fatalf("message lacks %q: %s", tc.message, body)
+				}
+				if e.store.buckets["forms"].objects["after-the-file"] != nil {
+					t.Fatal("a field after the file was used")
+				}
+				return
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			o := e.store.buckets["forms"].objects[tc.storedKey]
+			if o == nil || !bytes.Equal(o.data, file) {
+				t.Fatalf("%q not stored as sent", tc.storedKey)
+			}
+			switch tc.status {
+			case http.StatusCreated:
+				var pr postResponse
+				if err := xml.Unmarshal(body, &pr); err != nil || pr.Key != tc.storedKey || pr.Bucket != "forms" || pr.ETag != `"`+md5hex(file)+`"` {
+					t.Fatalf("PostResponse %+v (%v) from %s", pr, err, body)
+				}
+			case http.StatusSeeOther:
+				u, err := url.Parse(resp.Header.Get("Location"))
+				if err != nil || u.Host != "example.test" || u.Query().Get("key") != tc.storedKey || u.Query().Get("bucket") != "forms" {
+					t.Fatalf("redirect Location %q", resp.Header.Get("Location"))
+				}
+			}
+		})
+	}
+
+	t.Run("anonymous", func(t *testing.T) {
+		resp, body := e.post(t, "forms", postForm{fields: [][2]string{{"key", "anon"}}, fileData: data})
+		wantError(t, resp, body, http.StatusForbidden, "AccessDenied")
+	})
+	t.Run("SigV2 form", func(t *testing.T) {
+		resp, body := e.post(t, "forms", postForm{fields: [][2]string{{"key", "v2"}, {"AWSAccessKeyId", testAccessKey},
+			{"policy", "e30="}, {"signature", "x"}}, fileData: data})
+		wantError(t, resp, body, http.StatusBadRequest, "InvalidRequest")
+	})
+	t.Run("not a form", func(t *testing.T) {
+		resp, err := http.Post(e.srv.URL+"/forms", "application/octet-stream", bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantError(t, resp, body, http.StatusBadRequest, "MalformedPOSTRequest")
+	})
+	t.Run("unnamed part", func(t *testing.T) {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		fw, _ := w.CreateFormFile("", "x.bin")
+		fw.Write(data)
+		w.Close()
+		resp, err := http.Post(e.srv.URL+"/forms", w.FormDataContentType(), &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantError(t, resp, body, http.StatusBadRequest, "MalformedPOSTRequest")
+	})
+	t.Run("oversized fields", func(t *testing.T) {
+		resp, body := e.post(t, "forms", postForm{fields: [][2]string{{"x-ignore-pad", strings.Repeat("p", maxPostFieldsBytes)}}, fileData: data})
+		wantError(t, resp, body, http.StatusBadRequest, "MalformedPOSTRequest")
+	})
+}
+
+// xmlEscaped is s as encoding/xml writes it in character data.
+func xmlEscaped(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+func TestParsePostPolicy(t *testing.T) {
+	tests := []struct {
+		name    string
+		doc     string
+		wantErr bool
+		conds   int
+		min     int64
+		max     int64
+	}{
+		{name: "minimal", doc: `{"expiration":"2030-01-01T00:00:00Z","conditions":[]}`, max: -1},
+		{name: "all forms", doc: `{"expiration":"2030-01-01T00:00:00.000Z","conditions":[{"bucket":"b"},["starts-with","$key","u/"],["EQ","$Content-Type","t"],["content-length-range","1",2]]}`,
+			conds: 3, min: 1, max: 2},
+		{name: "object with two pairs", doc: `{"expiration":"2030-01-01T00:00:00Z","conditions":[{"bucket":"b","key":"k"}]}`, conds: 2, max: -1},
+		{name: "not JSON", doc: `expiration`, wantErr: true},
+		{name: "no expiration", doc: `{"conditions":[]}`, wantErr: true},
+		{name: "bad expiration", doc: `{"expiration":"tomorrow","conditions":[]}`, wantErr: true},
+		{name: "unknown operator", doc: `{"expiration":"2030-01-01T00:00:00Z","conditions":[["ends-with","$key","x"]]}`, wantErr: true},
+		{name: "field without $", doc: `{"expiration":"2030-01-01T00:00:00Z","conditions":[["eq","key","x"]]}`, wantErr: true},
+		{name: "two elements", doc: `{"expiration":"2030-01-01T00:00:00Z","conditions":[["eq","$key"]]}`, wantErr: true},
+		{name: "inverted range", doc: `{"expiration":"2030-01-01T00:00:00Z","conditions":[["content-length-range",5,1]]}`, wantErr: true},
+		{name: "negative range", doc: `{"expiration":"2030-01-01T00:00:00Z","conditions":[["content-length-range",-1,1]]}`, wantErr: true},
+		{name: "non-string value", doc: `{"expiration":"2030-01-01T00:00:00Z","conditions":[{"bucket":1}]}`, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := parsePostPolicy([]byte(tc.doc))
+			if tc.wantErr {
+				if !errors.Is(err, errInvalidPolicyDocument) {
+					t.Fatalf("err %v, want InvalidPolicyDocument", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.conds) != tc.conds || p.minSize != tc.min || p.maxSize != tc.max {
+				t.Fatalf("policy %+v", p)
+			}
+		})
+	}
+}
+
+// FuzzParsePostPolicy: any policy document parses or fails cleanly, and
+// a parsed one checks any form without panicking.
+func FuzzParsePostPolicy(f *testing.F) {
+	f.Add([]byte(`{"expiration":"2030-01-01T00:00:00.000Z","conditions":[{"bucket":"b"},["starts-with","$key","u/"],["content-length-range",1,2]]}`))
+	f.Add([]byte(`{"expiration":"2030-01-01T00:00:00Z","conditions":[["eq","$x-amz-meta-a","v"],{"key":"k"}]}`))
+	f.Add([]byte(`{"conditions":[[]]}`))
+	f.Add([]byte(`{"expiration":"2030-01-01T00:00:00Z","conditions":[["content-length-range","9999999999999999999999",1]]}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		p, err := parsePostPolicy(doc)
+		if err != nil {
+			if _, known := apiErrorFor(err); !known {
+				t.Fatalf("error outside the table: %v", err)
+			}
+			return
+		}
+		fields := map[string]string{"key": string(doc), "bucket": "b", "x-amz-meta-a": "v"}
+		if err := p.check(fields, "b"); err != nil && !errors.Is(err, errPolicyViolation) {
+			t.Fatalf("check: %v", err)
+		}
+	})
+}
+
+// FuzzReadPostFields: any body under a fixed boundary yields fields and
+// a file part, or an error from the table; never a panic.
+func FuzzReadPostFields(f *testing.F) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	w.SetBoundary("fuzzboundary")
+	w.WriteField("key", "k")
+	fw, _ := w.CreateFormFile("file", "f")
+	fw.Write([]byte("data"))
+	w.Close()
+	f.Add(buf.Bytes())
+	f.Add([]byte("--fuzzboundary\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nx\r\n--fuzzboundary--\r\n"))
+	f.Add([]byte("--fuzzboundary--\r\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fields, file, err := readPostFields(multipart.NewReader(bytes.NewReader(body), "fuzzboundary"))
+		if err != nil {
+			if _, known := apiErrorFor(err); !known {
+				t.Fatalf("error outside the table: %v", err)
+			}
+			return
+		}
+		if file == nil || fields == nil {
+			t.Fatal("no error and no file")
+		}
+		_, _ = io.Copy(io.Discard, file)
+	})
+}
+
+// TestPostPolicyProperty: for random forms and random eq/starts-with
+// conditions built from them, check agrees with a direct evaluation.
+func TestPostPolicyProperty(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	word := func() string {
+		b := make([]byte, rng.Intn(4))
+		for i := range b {
+			b[i] = "ab/$"[rng.Intn(4)]
+		}
+		return string(b)
+	}
+	for i := 0; i < 2000; i++ {
+		fields := map[string]string{"key": word(), "x-amz-meta-m": word()}
+		p := &postPolicy{maxSize: -1}
+		want := true
+		for name, v := range fields {
+			op, val := "eq", word()
+			if rng.Intn(2) == 0 {
+				op = "starts-with"
+			}
+			ok := v == val
+			if op == "starts-with" {
+				ok = strings.HasPrefix(v, val)
+			}
+			want = want && ok
+			p.conds = append(p.conds, policyCond{op: op, field: name, value: val, text: policyText(op, "$"+name, val)})
+		}
+		err := p.check(fields, "b")
+		if (err == nil) != want {
+			t.Fatalf("fields %v conds %+v: err %v, want ok=%v", fields, p.conds, err, want)
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/objstore/objstore/encryption"
+	"github.com/objstore/objstore/kms"
+	"github.com/objstore/objstore/kms/kmip"
+	"github.com/objstore/objstore/kms/pkcs11"
+)
+
+// KMS backends of Config.KMSBackend.
+const (
+	KMSKeyring = "keyring"
+	KMSPKCS11  = "pkcs11"
+	KMSKMIP    = "kmip"
+)
+
+// openKMS opens the configured key management service and makes sure the
+// default master key exists. A KMS given in Config.KMS is used as is and
+// not closed by the server.
+func (s *Server) openKMS(ctx context.Context) error {
+	cfg := s.cfg
+	if cfg.KMS != nil {
+		s.kms = cfg.KMS
+	} else {
+		var k kms.KMS
+		var err error
+		switch cfg.KMSBackend {
+		case "", KMSKeyring:
+			var kc kms.KeyringConfig
+			if kc, err = kms.KeyringFromEnv(cfg.DataDir, cfg.Logger); err == nil {
+				k, err = kms.NewKeyring(ctx, kc)
+			}
+		case KMSPKCS11:
+			k, err = pkcs11.Open(ctx, cfg.PKCS11)
+		case KMSKMIP:
+			k, err = kmip.Open(ctx, cfg.KMIP)
+		default:
+			err = fmt.Errorf("unknown backend %q (want keyring, pkcs11 or kmip)", cfg.KMSBackend)
+		}
+		if err != nil {
+			return fmt.Errorf("server: kms: %w", err)
+		}
+		s.kms, s.ownKMS = k, true
+	}
+	if err := kms.EnsureKey(ctx, s.kms, kms.DefaultKeyID); err != nil {
+		s.closeKMS()
+		return fmt.Errorf("server: kms: default key: %w", err)
+	}
+	keys, err := encryption.New(s.kms, s.store, encryption.Options{Logger: cfg.Logger})
+	if err != nil {
+		s.closeKMS()
+		return fmt.Errorf("server: %w", err)
+	}
+	s.keys = keys
+	return nil
+}
+
+// closeKMS closes a KMS the server opened.
+func (s *Server) closeKMS() error {
+	if s.kms == nil || !s.ownKMS {
+		return nil
+	}
+	err := s.kms.Close()
+	s.kms = nil
+	if err != nil {
+		return fmt.Errorf("server: close kms: %w", err)
+	}
+	return nil
+}
+
+// Keys is the server's key management: bucket keys, crypto-shredding
+// (ShredBucket) and master key rotation (RotateMasterKey), for the admin
+// layer and operator tools.
+func (s *Server) Keys() *encryption.Keys { return s.keys }

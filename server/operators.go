@@ -1,0 +1,133 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/objstore/objstore/admin"
+	"github.com/objstore/objstore/audit"
+	"github.com/objstore/objstore/iam"
+	"github.com/objstore/objstore/metrics"
+	"github.com/objstore/objstore/s3api"
+)
+
+// operators is the operators' side of a server: identities and
+// policies (<data>/iam), the audit log (<data>/audit), the Prometheus
+// registry (/metrics, unauthenticated like most exporters: it names
+// operations and drives, never buckets, keys or identities) and the
+// admin API (/admin/v1), all on the S3 listener.
+type operators struct {
+	iam     *iam.Store
+	engine  *iam.Engine
+	audit   *audit.Log
+	metrics *metrics.Metrics
+	admin   *admin.Handler
+}
+
+// openOperators opens the IAM store and the audit log and builds the
+// metrics registry and the admin API. On error nothing stays open.
+func (s *Server) openOperators() error {
+	ids, err := iam.Open(filepath.Join(s.cfg.DataDir, "iam"), iam.Options{RootAccessKey: s.user})
+	if err != nil {
+		return fmt.Errorf("server: identities: %w", err)
+	}
+	log, err := audit.Open(filepath.Join(s.cfg.DataDir, "audit"), audit.Options{Logger: s.log})
+	if err != nil {
+		ids.Close()
+		return fmt.Errorf("server: audit log: %w", err)
+	}
+	op := &operators{iam: ids, engine: iam.NewEngine(ids, iam.EngineOptions{}), audit: log, metrics: metrics.New()}
+	op.admin, err = admin.New(admin.Config{
+		IAM:    ids,
+		Store:  s.store,
+		Audit:  log,
+		Root:   s.Credentials,
+		Logger: s.log,
+	})
+	if err != nil {
+		log.Close()
+		ids.Close()
+		return err
+	}
+	op.metrics.WatchDrives(func() []metrics.DriveStat {
+		var out []metrics.DriveStat
+		for _, set := range op.admin.Drives() {
+			for _, d := range set {
+				out = append(out, metrics.DriveStat{Set: d.Set, Position: d.Position, Path: d.Path, Zone: d.Zone,
+					Online: d.Online, Total: d.Total, Free: d.Free})
+			}
+		}
+		return out
+	})
+	op.metrics.WatchHeal(func() metrics.HealStat {
+		h := s.store.HealStatus()
+		return metrics.HealStat{Running: h.Running, Passes: int64(h.Pass), ObjectsScanned: h.ObjectsScanned,
+			ObjectsHealed: h.ObjectsHealed, ObjectsFailed: h.ObjectsFailed, BytesScanned: h.BytesScanned}
+	})
+	s.ops = op
+	return nil
+}
+
+// closeOperators flushes the audit log and releases the IAM store.
+func (s *Server) closeOperators() error {
+	if s.ops == nil {
+		return nil
+	}
+	return errors.Join(s.ops.audit.Close(), s.ops.iam.Close())
+}
+
+// onRequest feeds every finished S3 request to the metrics, and the
+// state-changing and refused ones to the audit log.
+func (s *Server) onRequest(ev s3api.Event) {
+	op := s.ops
+	op.metrics.ObserveRequest(ev.Operation, ev.Status, ev.Duration, ev.BytesIn, ev.BytesOut)
+	if !ev.Mutating() && !ev.Denied && ev.Status != http.StatusForbidden {
+		return
+	}
+	_, err := op.audit.Append(context.Background(), audit.Entry{
+		Identity:  ev.Identity,
+		AccessKey: ev.AccessKey,
+		Source:    ev.Source,
+		Action:    ev.Operation,
+		Bucket:    ev.Bucket,
+		Key:       ev.Key,
+		Status:    ev.Status,
+		Error:     ev.ErrorCode,
+		RequestID: ev.RequestID,
+		BytesIn:   ev.BytesIn,
+		BytesOut:  ev.BytesOut,
+		Reason:    ev.DenyReason,
+	})
+	if err != nil {
+		s.log.Error("server: audit append failed", "request_id", ev.RequestID, "err", err)
+	}
+}
+
+// serveOperators answers /metrics and /admin/v1 requests; false leaves
+// the request to S3. A request signed for S3 (SigV4 header or presigned
+// query) always goes to S3, so a bucket named "admin" or "metrics"
+// stays reachable by signed clients.
+func (s *Server) serveOperators(w http.ResponseWriter, r *http.Request) bool {
+	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") || r.URL.Query().Has("X-Amz-Credential") {
+		return false
+	}
+	switch {
+	case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		s.ops.metrics.Handler().ServeHTTP(w, r)
+		return true
+	case r.URL.Path == admin.Prefix || strings.HasPrefix(r.URL.Path, admin.Prefix+"/"):
+		s.ops.admin.ServeHTTP(w, r)
+		return true
+	}
+	return false
+}
+
+// IAM is the identity store (users, keys, policies, admin tokens).
+func (s *Server) IAM() *iam.Store { return s.ops.iam }
+
+// AuditLog is the audit log.
+func (s *Server) AuditLog() *audit.Log { return s.ops.audit }

@@ -1,0 +1,187 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/objstore/objstore/storage/drive"
+)
+
+// watchDrives looks at the drives that are offline every
+// DriveCheckInterval and brings each back when its folder is usable
+// again: the same drive remounted, or an empty folder put in place of a
+// failed one, which is formatted with the identity the position expects.
+// A drive of another cluster or position is refused (and logged once).
+// Every drive that comes back gets the bucket records, then a heal pass
+// restores its shards and object records.
+func (s *Store) watchDrives(ctx context.Context) {
+	t := time.NewTicker(s.cfg.DriveCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s.checkDrives(ctx) > 0 {
+			if err := s.healBuckets(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("storage: heal bucket records", "err", err)
+			}
+			s.requestPass()
+		}
+	}
+}
+
+// checkDrives tries to bring back every offline drive and returns how
+// many came back.
+func (s *Store) checkDrives(ctx context.Context) int {
+	back := 0
+	for i, st := range s.sets {
+		for p, d := range st.drives() {
+			if ctx.Err() != nil {
+				return back
+			}
+			path := d.Info().Path
+			if _, offline := d.(offlineDrive); !offline {
+				err := d.Check(ctx)
+				if err == nil && s.down[path] {
+					// Usable again; but is it the same drive? (Another
+					// folder moved in could look like it to the checks.)
+					if fm, ferr := drive.ReadFormat(path); ferr != nil || fm.DriveID != d.Info().Format.DriveID {
+						err = fmt.Errorf("%w: another drive is in its folder now", drive.ErrOffline)
+					}
+				}
+				if err == nil {
+					if s.down[path] {
+						// Back by itself (space freed, folder back on the
+						// same file system): it missed writes meanwhile.
+						delete(s.down, path)
+						delete(s.refused, path)
+						s.log.Warn("storage: drive back online; healing it", "path", path, "set", i, "position", p)
+						back++
+					}
+					continue
+				}
+				if !s.down[path] {
+					s.down[path] = true
+					s.log.Warn("storage: drive failed its check", "path", path, "set", i, "position", p, "err", err)
+				}
+				if !errors.Is(err, drive.ErrOffline) || errors.Is(err, drive.ErrDiskFull) ||
+					errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) {
+					// Full, a passing error, or a device that reports
+					// errors: a reopen mends none of them, and a
+					// read-only or failing drive may still serve reads.
+					continue
+				}
+			}
+			if s.reopenDrive(ctx, st, p, d, s.expect[i][p]) {
+				back++
+			}
+		}
+	}
+	return back
+}
+
+// reopenDrive replaces the offline drive d at position p of st by the
+// drive its folder holds now, when that folder is this position's drive
+// or empty. It reports whether it did.
+func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want drive.Format) bool {
+	path := d.Info().Path
+	refuse := func(reason string, args ...any) {
+		if s.refused[path] == reason {
+			return
+		}
+		s.refused[path] = reason
+		s.log.Error("storage: "+reason, append([]any{"path", path, "set", want.Set, "position", want.Position}, args...)...)
+	}
+	if _, err := os.Stat(path); err != nil {
+		refuse("drive folder missing; the drive stays offline until an empty folder or the drive is put back")
+		return false
+	}
+	fm, err := drive.ReadFormat(path)
+	fresh := errors.Is(err, drive.ErrUnformatted)
+	switch {
+	case errors.Is(err, drive.ErrUnformatted):
+		// An empty folder in place of a failed drive. It is formatted
+		// only once two checks in a row found the same empty folder: a
+		// folder in the middle of an rm -rf is neither.
+		fi, ok := emptyFolder(path)
+		prev, seen := s.empty[path]
+		if !ok {
+			delete(s.empty, path)
+			refuse("drive folder holds files but no format; it stays offline")
+			return false
+		}
+		s.empty[path] = fi
+		if !seen || !os.SameFile(prev, fi) {
+			return false
+		}
+	case err != nil:
+		refuse("drive unreadable; it stays offline", "err", err)
+		return false
+	case fm.ClusterID != want.ClusterID:
+		refuse("refusing a drive of another cluster put in place of a failed drive", "disk_cluster", fm.ClusterID, "want_cluster", want.ClusterID)
+		return false
+	case fm.Set != want.Set || fm.Position != want.Position:
+		refuse("refusing a drive of this cluster formatted for another position", "disk_set", fm.Set, "disk_position", fm.Position)
+		return false
+	}
+	// The old drive must be closed first: its pebble database holds the
+	// folder's lock even after the folder was removed.
+	if err := d.Close(); err != nil {
+		s.log.Warn("storage: close failed drive", "path", path, "err", err)
+	}
+	delete(s.empty, path)
+	nd, err := drive.Open(path, want, drive.Options{Logger: s.log, NoCreate: true})
+	if err != nil {
+		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}})
+		refuse("drive refused; it stays offline", "err", err)
+		return false
+	}
+	if err := nd.Check(ctx); err != nil {
+		nd.Close()
+		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}})
+		refuse("reopened drive is not usable; it stays offline", "err", err)
+		return false
+	}
+	st.replace(p, nd)
+	delete(s.refused, path)
+	delete(s.down, path)
+	what := "drive back online"
+	if fresh {
+		what = "empty folder formatted in place of a failed drive"
+	}
+	s.log.Warn(fmt.Sprintf("storage: %s; healing it", what), "path", path, "set", want.Set, "position", want.Position, "drive_id", nd.Info().Format.DriveID)
+	return true
+}
+
+// emptyFolder reports whether path is a folder holding nothing (a fresh
+// file system's lost+found, and the empty tmp/ and data/ of a format
+// that was interrupted, aside), with its FileInfo.
+func emptyFolder(path string) (os.FileInfo, bool) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.IsDir() {
+		return nil, false
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, false
+	}
+	for _, e := range entries {
+		switch e.Name() {
+		case "lost+found":
+		case "tmp", "data":
+			if sub, err := os.ReadDir(filepath.Join(path, e.Name())); err != nil || len(sub) > 0 {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+	return fi, true
+}
