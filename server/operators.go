@@ -46,6 +46,7 @@ func (s *Server) openOperators() error {
 		Store:  s.store,
 		Audit:  log,
 		Root:   s.Credentials,
+		Keys:   s.keysForAdmin(),
 		Logger: s.log,
 	})
 	if err != nil {
@@ -131,3 +132,12 @@ func (s *Server) IAM() *iam.Store { return s.ops.iam }
 
 // AuditLog is the audit log.
 func (s *Server) AuditLog() *audit.Log { return s.ops.audit }
+
+// keysForAdmin hands the key manager to the admin API, or nil (not a
+// typed nil) when the server has none.
+func (s *Server) keysForAdmin() admin.KeyManager {
+	if s.keys == nil {
+		return nil
+	}
+	return s.keys
+}
