@@ -120,23 +120,13 @@ func (s *Store) PutObjectPart(ctx context.Context, bucket, key, uploadID string,
 	n := len(st.drives())
 	rot := rotation(uploadID, n)
 	dataID := newID()
-	var etag string
-	extra := map[string]string{}
-	finish := func() error {
-		if opts.Finish == nil {
-			return nil
-		}
-		e, x, err := opts.Finish()
-		etag = e
-		maps.Copy(extra, x)
-		return err
-	}
-	w, err := s.writeData(ctx, st, dataID, partFile(1), newSizedReader(body, opts.Size, MaxPartSize), opts.Size, false, rot, finish)
+	fin := &finisher{fn: opts.Finish}
+	w, err := s.writeData(ctx, st, dataID, partFile(1), newSizedReader(body, opts.Size, MaxPartSize), opts.Size, false, rot, fin.finish)
 	if err != nil {
 		return PartInfo{}, err
 	}
 	s.crash.at("after-data")
-	part := partEntry{Number: number, Size: w.size, ETag: etag, File: partFile(1), DataID: dataID, Metadata: extra, ModTime: s.cfg.Now().UnixNano()}
+	part := partEntry{Number: number, Size: w.size, ETag: fin.etag, File: partFile(1), DataID: dataID, Metadata: maps.Clone(fin.extra), ModTime: s.cfg.Now().UnixNano()}
 	if len(part.Metadata) == 0 {
 		part.Metadata = nil
 	}

@@ -32,38 +32,28 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	dataID := newID()
 	rot := rotation(dataID, n)
 	inline := opts.Size >= 0 && opts.Size <= int64(s.cfg.InlineLimit)
-	var etag string
-	extra := map[string]string{}
-	finish := func() error {
-		if opts.Finish == nil {
-			return nil
-		}
-		e, x, err := opts.Finish()
-		etag = e
-		maps.Copy(extra, x)
-		return err
-	}
-	w, err := s.writeData(ctx, st, dataID, partFile(1), newSizedReader(body, opts.Size, MaxObjectSize), opts.Size, inline, rot, finish)
+	fin := &finisher{fn: opts.Finish}
+	w, err := s.writeData(ctx, st, dataID, partFile(1), newSizedReader(body, opts.Size, MaxObjectSize), opts.Size, inline, rot, fin.finish)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
 	s.crash.at("after-data")
-	md := make(map[string]string, len(opts.Metadata)+len(extra))
+	md := make(map[string]string, len(opts.Metadata)+len(fin.extra))
 	maps.Copy(md, opts.Metadata)
-	maps.Copy(md, extra)
+	maps.Copy(md, fin.extra)
 	v := versionRecord{
 		VersionID:    NullVersionID,
 		DataID:       dataID,
 		ModTime:      s.cfg.Now().UnixNano(),
 		Size:         w.size,
-		ETag:         etag,
+		ETag:         fin.etag,
 		Metadata:     md,
 		DataShards:   s.cfg.DataShards,
 		ParityShards: s.cfg.ParityShards,
 		BlockSize:    s.cfg.BlockSize,
 		Rotation:     rot,
 		Inline:       inline,
-		Parts:        []partEntry{{Number: 1, Size: w.size, ETag: etag, File: partFile(1)}},
+		Parts:        []partEntry{{Number: 1, Size: w.size, ETag: fin.etag, File: partFile(1)}},
 	}
 	if err := s.commitVersion(ctx, st, bucket, key, v, w, nil, opts.Precondition); err != nil {
 		if !inline {

@@ -165,6 +165,23 @@ func (s *Store) writeData(ctx context.Context, st *set, dataID, name string, bod
 	return w, nil
 }
 
+// finisher runs a PUT's Finish once the body reached EOF and keeps what
+// it returned for the version or part record.
+type finisher struct {
+	fn    func() (etag string, extra map[string]string, err error)
+	etag  string
+	extra map[string]string
+}
+
+func (f *finisher) finish() error {
+	if f.fn == nil {
+		return nil
+	}
+	var err error
+	f.etag, f.extra, err = f.fn()
+	return err
+}
+
 // blockPool returns the pool of block-sized read-ahead buffers.
 func (s *Store) blockPool() *sync.Pool {
 	s.poolOnce.Do(func() {
