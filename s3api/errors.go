@@ -184,6 +184,8 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("InvalidPolicyDocument", 400, "Invalid Policy: Invalid JSON.")
 	case errors.Is(err, errEntityTooSmall):
 		return e("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
+	case errors.Is(err, errQuotaExceeded):
+		return e("QuotaExceeded", 403, "The bucket's quota does not leave room for this upload.")
 	case errors.Is(err, errInvalidArgument):
 		return e("InvalidArgument", 400, "Invalid Argument.")
 	case errors.Is(err, errInvalidRequest):
