@@ -56,6 +56,9 @@ type Config struct {
 	// Keys manages KMS master keys and bucket keys; nil answers the KMS
 	// endpoints with 503.
 	Keys KeyManager
+	// Usage counts bucket usage; nil leaves usage out of bucket
+	// responses and answers the usage endpoint with 503.
+	Usage UsageSource
 	// Node names this server in /cluster; default the host name.
 	Node string
 	// Logger receives one line per failed request; nil discards.
@@ -111,6 +114,7 @@ type route struct {
 	Name         string
 	Scopes       []string
 	Public       bool
+	Query        []string // query parameters, for the OpenAPI document
 	Summary      string
 	fn           func(*call) error
 }

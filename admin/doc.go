@@ -43,6 +43,16 @@
 // A drive is reported online when its format.json is readable and still
 // names the drive the server opened; capacity is the file system's
 // (statfs). Bucket quotas and free-form settings are stored in the
-// bucket's metadata ("quota", "setting.<name>") and reported; the S3
-// path does not enforce quotas yet.
+// bucket's metadata ("quota", "setting.<name>"). The S3 path enforces
+// the quota (s3api.Quotas, QuotaExceeded on a write that would pass it).
+//
+// # Bucket usage
+//
+// Buckets report their usage (Config.Usage): objects, versions, logical
+// bytes of current and of all versions, multipart uploads in progress and
+// their bytes, and when the count was taken. A count is a walk over the
+// bucket's metadata plus the changes this server made since; GET
+// /buckets/{name} and /buckets/{name}/usage wait for a first walk,
+// ?refresh=true walks again, and GET /buckets shows only counts already
+// made (starting the others in the background).
 package admin

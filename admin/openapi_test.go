@@ -47,10 +47,8 @@ func openAPIFor(routes []route) map[string]any {
 		for _, m := range param.FindAllStringSubmatch(rt.Path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
-		if rt.Path == "/audit" || rt.Path == "/audit/export" {
-			for _, q := range []string{"from", "to", "identity", "bucket", "action", "limit", "after"} {
-				params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
-			}
+		for _, q := range rt.Query {
+			params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
 		}
 		if params != nil {
 			op["parameters"] = params
@@ -70,7 +68,7 @@ func openAPIFor(routes []route) map[string]any {
 				"codes: Unauthorized, TokenExpired, TokenRevoked, InsecureTransport (401); Forbidden (403); NotFound, NoSuchUser, NoSuchAccessKey, NoSuchPolicy, " +
 				"NoSuchToken, NoSuchBucket (404); MethodNotAllowed (405); UserExists, AccessKeyExists, BucketExists, PolicyInUse, BuiltinPolicy, HealRunning (409); " +
 				"InvalidRequest, InvalidName, InvalidScope, InvalidExpiry, InvalidSecret, MalformedPolicy (400); RequestTooLarge (413); InternalError (500); " +
-				"Unavailable, AuditUnavailable (503).",
+				"Unavailable, AuditUnavailable, KMSUnavailable, UsageUnavailable (503).",
 		},
 		"components": map[string]any{
 			"securitySchemes": map[string]any{

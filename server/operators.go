@@ -26,6 +26,7 @@ type operators struct {
 	audit   *audit.Log
 	metrics *metrics.Metrics
 	admin   *admin.Handler
+	quotas  *s3api.Quotas
 }
 
 // openOperators opens the IAM store and the audit log and builds the
@@ -41,15 +42,18 @@ func (s *Server) openOperators() error {
 		return fmt.Errorf("server: audit log: %w", err)
 	}
 	op := &operators{iam: ids, engine: iam.NewEngine(ids, iam.EngineOptions{}), audit: log, metrics: metrics.New()}
+	op.quotas = s3api.NewQuotas(s.store, s3api.QuotaOptions{Encrypted: s.keys != nil, Logger: s.log})
 	op.admin, err = admin.New(admin.Config{
 		IAM:    ids,
 		Store:  s.store,
 		Audit:  log,
 		Root:   s.Credentials,
 		Keys:   s.keysForAdmin(),
+		Usage:  op.quotas,
 		Logger: s.log,
 	})
 	if err != nil {
+		op.quotas.Close()
 		log.Close()
 		ids.Close()
 		return err
@@ -78,7 +82,7 @@ func (s *Server) closeOperators() error {
 	if s.ops == nil {
 		return nil
 	}
-	return errors.Join(s.ops.audit.Close(), s.ops.iam.Close())
+	return errors.Join(s.ops.quotas.Close(), s.ops.audit.Close(), s.ops.iam.Close())
 }
 
 // onRequest feeds every finished S3 request to the metrics, and the

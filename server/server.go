@@ -180,7 +180,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	api, err := s3api.New(s3api.Config{
-		Store:       store,
+		Store:       s.ops.quotas, // enforces quotas, counts usage (operators.go)
 		Credentials: s.lookup,
 		Identities:  s.ops.iam,
 		Authorizer:  s.ops.engine,

@@ -27,7 +27,9 @@ Usage: objstore admin [--alias NAME] [--json] COMMAND ...
 
   alias set NAME URL [TOKEN] | alias ls | alias rm NAME
   cluster | zones
-  buckets ls | buckets create NAME [--location L] [--quota BYTES] [--setting k=v]... | buckets info NAME
+  buckets ls | buckets create NAME [--location L] [--quota SIZE] [--setting k=v]... | buckets info NAME
+  buckets quota NAME SIZE               (0 removes it; SIZE in bytes or 10GiB, 500MB...)
+  buckets usage NAME [--refresh]
   buckets shred NAME --confirm NAME     (destroys the bucket's keys: its data is gone for good)
   kms ls | kms create ID | kms rotate ID
   users ls | users add NAME [--policy P,...] | users info NAME | users rm NAME
@@ -112,7 +114,7 @@ func flag1(f map[string][]string, name string) string {
 }
 
 func (c *adminCLI) run(ctx context.Context, args []string) error {
-	pos, flags, err := cliArgs(args, "json", "watch", "help", "h")
+	pos, flags, err := cliArgs(args, "json", "watch", "help", "h", "refresh")
 	if err != nil {
 		return err
 	}
@@ -353,13 +355,17 @@ func (c *adminCLI) buckets(ctx context.Context, sub string, args []string, flags
 		if err := c.client.Do(ctx, "GET", "/buckets", nil, &bs); err != nil {
 			return err
 		}
-		return c.table([]string{"BUCKET", "CREATED", "LOCATION", "QUOTA", "POLICY"}, len(bs), func(i int) []string {
+		return c.table([]string{"BUCKET", "CREATED", "LOCATION", "QUOTA", "USED", "OBJECTS", "POLICY"}, len(bs), func(i int) []string {
 			b := bs[i]
 			q := "-"
 			if b.Quota > 0 {
 				q = human(uint64(b.Quota))
 			}
-			return []string{b.Name, when(b.Created), b.Location, q, strconv.FormatBool(b.HasPolicy)}
+			used, objects := "…", "…" // not counted yet: the server counts in the background
+			if b.Usage != nil {
+				used, objects = human(uint64(b.Usage.TotalBytes+b.Usage.UploadBytes)), strconv.FormatInt(b.Usage.Objects, 10)
+			}
+			return []string{b.Name, when(b.Created), b.Location, q, used, objects, strconv.FormatBool(b.HasPolicy)}
 		}, bs)
 	case "create":
 		if err := need(args, 1, "buckets create NAME [--location L] [--quota BYTES] [--setting k=v]"); err != nil {
@@ -367,9 +373,9 @@ func (c *adminCLI) buckets(ctx context.Context, sub string, args []string, flags
 		}
 		req := admin.CreateBucketRequest{Name: args[0], Location: flag1(flags, "location")}
 		if q := flag1(flags, "quota"); q != "" {
-			n, err := strconv.ParseInt(q, 10, 64)
+			n, err := parseSize(q)
 			if err != nil {
-				return fmt.Errorf("admin: --quota %q: %w", q, err)
+				return fmt.Errorf("admin: --quota: %w", err)
 			}
 			req.Quota = n
 		}
@@ -396,8 +402,12 @@ func (c *adminCLI) buckets(ctx context.Context, sub string, args []string, flags
 		if err := c.client.Do(ctx, "GET", "/buckets/"+url.PathEscape(args[0]), nil, &b); err != nil {
 			return err
 		}
-		return c.fields(b, "bucket", b.Name, "created", when(b.Created), "location", b.Location,
-			"quota bytes", strconv.FormatInt(b.Quota, 10), "policy", strconv.FormatBool(b.HasPolicy))
+		kv := []string{"bucket", b.Name, "created", when(b.Created), "location", b.Location,
+			"quota bytes", strconv.FormatInt(b.Quota, 10), "policy", strconv.FormatBool(b.HasPolicy)}
+		if b.Usage != nil {
+			kv = append(kv, usageFields(*b.Usage)...)
+		}
+		return c.fields(b, kv...)
 	case "shred":
 		if err := need(args, 1, "buckets shred NAME --confirm NAME"); err != nil {
 			return err
@@ -413,8 +423,10 @@ func (c *adminCLI) buckets(ctx context.Context, sub string, args []string, flags
 		return c.fields(rep, "shredded bucket", rep.Bucket, "keys destroyed", strings.Join(keys, ","),
 			"objects unreadable", strconv.FormatInt(rep.Objects, 10), "bytes", human(uint64(rep.Bytes)),
 			"uploads unusable", strconv.FormatInt(rep.Uploads, 10))
+	case "quota", "usage":
+		return c.bucketQuota(ctx, sub, args, flags)
 	}
-	return errors.New("admin: usage: buckets ls|create|info|shred")
+	return errors.New("admin: usage: buckets ls|create|info|quota|usage|shred")
 }
 
 func (c *adminCLI) users(ctx context.Context, sub string, args []string, flags map[string][]string) error {

@@ -64,8 +64,17 @@ func TestAdminCLI(t *testing.T) {
 	}
 	must("zones")
 	must("buckets", "create", "media", "--quota", "1000")
-	if out := must("buckets", "ls"); !strings.Contains(out, "media") {
+	if out := must("buckets", "ls"); !strings.Contains(out, "media") || !strings.Contains(out, "USED") {
 		t.Fatalf("buckets ls: %q", out)
+	}
+	if out := must("buckets", "quota", "media", "2KiB"); !strings.Contains(out, "2048 bytes") {
+		t.Fatalf("buckets quota: %q", out)
+	}
+	if out := must("buckets", "usage", "media", "--refresh"); !strings.Contains(out, "2.0 KiB, 0.0% used") || !strings.Contains(out, "objects:") {
+		t.Fatalf("buckets usage: %q", out)
+	}
+	if out := must("buckets", "info", "media"); !strings.Contains(out, "2048") || !strings.Contains(out, "all versions:") {
+		t.Fatalf("buckets info: %q", out)
 	}
 	must("users", "add", "bob", "--policy", "readonly")
 	if out := must("users", "ls"); !strings.Contains(out, "bob") || !strings.Contains(out, "readonly") {
