@@ -70,8 +70,9 @@
 //
 // # Store
 //
-// One JSON document, <dir>/iam.json, mode 0600 in a 0700 directory,
-// locked (flock on <dir>/LOCK) against a second process:
+// One JSON document (sealed by the KMS, see Sealing), <dir>/iam.json,
+// mode 0600 in a 0700 directory, locked (flock on <dir>/LOCK) against a
+// second process:
 //
 //	{
 //	  "version": 1,
@@ -93,11 +94,35 @@
 // atomic pointer swap, so Secret and Authorize cost a pointer load and a
 // few map lookups. Open refuses versions it does not know and documents
 // that break the invariants (a key whose user is missing, an attached
-// policy that does not exist). Secret keys must be stored (HMAC needs
-// them); they are protected by the file mode and never appear in errors
-// or logs (NewAccessKey redacts itself). Sealing the file with the KMS is
-// future work. Built-in policies readwrite, readonly and writeonly exist
-// in every store and cannot change.
+// policy that does not exist). Built-in policies readwrite, readonly and
+// writeonly exist in every store and cannot change.
+//
+// # Sealing
+//
+// Secret keys must be stored, not hashed: SigV4 is an HMAC keyed by
+// them, so the server needs each secret itself. They never appear in
+// errors or logs (NewAccessKey redacts itself), and with Options.Keys
+// (the server always sets it: a data key source over its KMS) the file
+// is sealed, so a copy of the data directory yields neither secrets nor
+// names nor policies:
+//
+//	+-----------+---------+------------+------------+----------+--------------------+
+//	| OBJSIAM\0 | version | key length | sealed key | nonce    | AES-256-GCM(JSON   |
+//	| 8 bytes   | 1 (u8)  | u16, BE    | (KMS blob) | 12 bytes | document) + 16 tag |
+//	+-----------+---------+------------+------------+----------+--------------------+
+//	\_________________ GCM additional data ______________/
+//
+// Every write takes a fresh data key from the KMS (bound to the
+// associated data "objstore/iam/iam.json"), encrypts the document above
+// and replaces the file atomically as before. Open tells the two forms
+// apart by the magic: a plaintext file (version 1, before sealing, or a
+// store without Keys) is read and, with Keys, rewritten sealed at once;
+// a sealed file without Keys, or one whose key or bytes do not
+// authenticate, fails with ErrStoreSealed. Rotating the KMS master key
+// needs nothing here: the next change seals under the new version, and
+// old versions keep unsealing. Sealing does not stop someone with write
+// access to the directory from putting back an older sealed copy of the
+// file; the audit log records every change made through the server.
 //
 // Admin tokens are stored as the SHA-256 of their secret part (see
 // MintToken for why that is enough) and compared in constant time;

@@ -30,6 +30,11 @@ type Options struct {
 	// Now returns the current time (expiries, creation times); nil means
 	// time.Now.
 	Now func() time.Time
+	// Keys, when set, seals the store file with a data key of the KMS
+	// (AES-256-GCM, a fresh key per write). A plaintext file found at
+	// Open is read and at once rewritten sealed; a sealed file cannot be
+	// opened without Keys.
+	Keys KeySource
 }
 
 // Store holds users, access keys, named policies and admin tokens in one
@@ -114,15 +119,26 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{dir: dir, opts: opts, lock: lock}
-	st, err := load(filepath.Join(dir, StoreFile))
+	st, plaintext, err := load(context.Background(), filepath.Join(dir, StoreFile), opts.Keys)
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
 	st.resolve()
+	if plaintext && opts.Keys != nil {
+		// Migrate: the secrets must not stay readable on disk a moment
+		// longer than needed.
+		if err := s.persist(context.Background(), st); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("iam: seal the plaintext store: %w", err)
+		}
+	}
 	s.snap.Store(st)
 	return s, nil
 }
+
+// Sealed reports whether the store file is sealed by the KMS.
+func (s *Store) Sealed() bool { return s.opts.Keys != nil }
 
 // Close releases the directory lock. Changes after Close fail with
 // ErrClosed; reads keep working on the last snapshot.
@@ -136,19 +152,35 @@ func (s *Store) Close() error {
 	return s.lock.Close()
 }
 
-func load(path string) (*state, error) {
-	st := &state{
+// load reads the store file at path, opening it with keys if it is
+// sealed; plaintext reports a plaintext (or absent) file.
+func load(ctx context.Context, path string, keys KeySource) (st *state, plaintext bool, err error) {
+	st = &state{
 		users: map[string]*userRec{}, keys: map[string]*keyRec{},
 		policies: map[string]*policyRec{}, tokens: map[string]*tokenRec{},
 		builtins: builtinPolicies(),
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return st, nil
+		return st, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("iam: read store: %w", err)
+		return nil, false, fmt.Errorf("iam: read store: %w", err)
 	}
+	plaintext = !isSealed(b)
+	if !plaintext {
+		if b, err = openStore(ctx, keys, b); err != nil {
+			return nil, false, fmt.Errorf("%w (file %s)", err, path)
+		}
+	}
+	st, err = decodeStore(st, path, b)
+	return st, plaintext, err
+}
+
+// decodeStore parses the JSON document b into st, checking its
+// invariants.
+func decodeStore(st *state, path string, b []byte) (*state, error) {
+	var err error
 	var doc storeDoc
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -224,7 +256,7 @@ func (s *Store) update(ctx context.Context, fn func(st *state, now time.Time) er
 		return err
 	}
 	next.resolve()
-	if err := s.persist(next); err != nil {
+	if err := s.persist(ctx, next); err != nil {
 		return err
 	}
 	s.snap.Store(next)
@@ -255,16 +287,26 @@ func (st *state) policy(name string) *policyRec {
 	return st.policies[name]
 }
 
-// persist writes the snapshot: a temporary file (mode 0600, it holds
-// secret keys), fsync, rename over the store file, fsync of the
-// directory. A crash leaves either the old or the new document.
-func (s *Store) persist(st *state) error {
+// persist writes the snapshot, sealed when the store has Keys: a
+// temporary file (mode 0600, it holds secret keys), fsync, rename over
+// the store file, fsync of the directory. A crash leaves either the old
+// or the new document.
+func (s *Store) persist(ctx context.Context, st *state) error {
 	doc := storeDoc{Version: StoreVersion, Users: st.users, AccessKeys: st.keys, Policies: st.policies, Tokens: st.tokens}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return fmt.Errorf("iam: encode store: %w", err)
 	}
-	return writeFileAtomic(s.dir, StoreFile, append(b, '\n'))
+	b = append(b, '\n')
+	if s.opts.Keys != nil {
+		sealed, err := sealStore(ctx, s.opts.Keys, b)
+		clear(b) // the plaintext document holds every secret key
+		if err != nil {
+			return err
+		}
+		b = sealed
+	}
+	return writeFileAtomic(s.dir, StoreFile, b)
 }
 
 func writeFileAtomic(dir, name string, data []byte) error {

@@ -32,7 +32,12 @@ type operators struct {
 // openOperators opens the IAM store and the audit log and builds the
 // metrics registry and the admin API. On error nothing stays open.
 func (s *Server) openOperators() error {
-	ids, err := iam.Open(filepath.Join(s.cfg.DataDir, "iam"), iam.Options{RootAccessKey: s.user})
+	keys := s.operatorKeySource()
+	iamOpts := iam.Options{RootAccessKey: s.user}
+	if keys != nil {
+		iamOpts.Keys = keys // iam.json sealed by the KMS
+	}
+	ids, err := iam.Open(filepath.Join(s.cfg.DataDir, "iam"), iamOpts)
 	if err != nil {
 		return fmt.Errorf("server: identities: %w", err)
 	}
