@@ -15,6 +15,14 @@
 //   - after the last kill, two heal passes run in-process over the same
 //     folders: the second finds nothing left to repair.
 //
+// The model keeps, per key, the last acknowledged state and the target of
+// the one operation whose outcome the client never learnt (cut by a kill
+// or a cancel). Such an operation may still take effect, so it is settled
+// by a restart and a verify before the key is used again; the harness
+// refuses (panics) to start an operation on an unsettled key, because
+// forgetting that target once made a write that had really committed look
+// like lost data.
+//
 // The kills come at random times and at deterministic crash points
 // (between shard commits, between metadata commits on different drives,
 // between a commit and the removal of the replaced data, in the middle of

@@ -337,6 +337,11 @@ func oneOp(ctx context.Context, c *minio.Client, m *model, w int, key string, ke
 		target = state{}
 		do = func() error { return c.RemoveObject(ctx, bucket, key, minio.RemoveObjectOptions{}) }
 	}
+	if km.pending != nil {
+		// An operation whose outcome no restart settled: overwriting it
+		// would make the model forget a write that may exist.
+		panic(fmt.Sprintf("crashtest: %s still has an unsettled operation (%s); verify after every cut", key, km.pending))
+	}
 	km.pending = &target
 	if err := do(); err != nil {
 		return err
