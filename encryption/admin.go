@@ -69,6 +69,13 @@ func (k *Keys) ShredBucket(ctx context.Context, bucket string) (ShredReport, err
 	sort.Slice(rep.Keys, func(i, j int) bool { return rep.Keys[i].Master < rep.Keys[j].Master })
 	k.log.LogAttrs(ctx, slog.LevelWarn, "encryption: bucket keys destroyed",
 		slog.String("bucket", bucket), slog.Int("keys", len(rep.Keys)))
+	// The record without the keys is committed, but the metadata store
+	// keeps the one it replaced in its older files until a compaction
+	// reaches them: rewrite them now, so the sealed keys are gone from
+	// the drives and not merely hidden.
+	if err := k.store.PurgeBucketMetadata(ctx, bucket); err != nil {
+		return rep, fmt.Errorf("encryption: shred %s: the keys are destroyed, but old copies may remain on some drives until their metadata compacts: %w", bucket, err)
+	}
 
 	after := ""
 	for {

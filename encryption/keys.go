@@ -22,6 +22,7 @@ type Store interface {
 	BucketInfo(ctx context.Context, bucket string) (storage.BucketInfo, error)
 	ListBuckets(ctx context.Context) ([]storage.BucketInfo, error)
 	UpdateBucketMetadata(ctx context.Context, bucket string, fn func(md map[string]string) error) (storage.BucketInfo, error)
+	PurgeBucketMetadata(ctx context.Context, bucket string) error
 	ListObjects(ctx context.Context, bucket string, opts storage.ListOptions) (storage.ListResult, error)
 	ListMultipartUploads(ctx context.Context, bucket string, opts storage.ListUploadsOptions) (storage.ListUploadsResult, error)
 }

@@ -31,6 +31,9 @@ func (m *memStore) BucketInfo(_ context.Context, b string) (storage.BucketInfo, 
 	return storage.BucketInfo{Name: b, Metadata: maps.Clone(md)}, nil
 }
 
+// PurgeBucketMetadata has nothing to do: memStore keeps no old copies.
+func (m *memStore) PurgeBucketMetadata(context.Context, string) error { return nil }
+
 func (m *memStore) ListBuckets(ctx context.Context) ([]storage.BucketInfo, error) {
 	m.mu.Lock()
 	names := make([]string, 0, len(m.buckets))

@@ -143,6 +143,31 @@ func (s *Store) UpdateBucketMetadata(ctx context.Context, bucket string, fn func
 	return bucketInfo(rec), nil
 }
 
+// PurgeBucketMetadata rewrites every drive's metadata files around the
+// record of bucket, so that the values UpdateBucketMetadata replaced or
+// deleted no longer lie in them: a crypto-shred removes sealed keys that
+// must not survive in an old table file. It is slow (a flush and a
+// compaction per drive) and meant for rare operator actions. Every drive
+// that answers is purged; the error names those that did not.
+func (s *Store) PurgeBucketMetadata(ctx context.Context, bucket string) error {
+	lower := bucketKey(bucket)
+	upper := append(append([]byte(nil), lower...), 0)
+	var errs []error
+	for _, st := range s.sets {
+		res := st.each(ctx, func(_ int, d Drive) error { return d.Compact(ctx, lower, upper) })
+		ds := st.drives()
+		for p, err := range res {
+			if err != nil {
+				errs = append(errs, fmt.Errorf("drive %s: %w", ds[p].Info().Path, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("storage: purge bucket metadata %s: %w", bucket, err)
+	}
+	return nil
+}
+
 // checkBucket returns ErrBucketNotFound for a bucket that does not exist.
 func (s *Store) checkBucket(bucket string) error {
 	s.bucketMu.RLock()

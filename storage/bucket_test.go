@@ -1,8 +1,13 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,4 +61,67 @@ func reopen(t *testing.T, dirs []string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestPurgeBucketMetadata checks that a value removed from a bucket's
+// metadata is gone from the drives' table files after the purge, not
+// only hidden behind a newer record.
+func TestPurgeBucketMetadata(t *testing.T) {
+	s, dirs := testStore(t)
+	ctx := context.Background()
+	s.MakeBucket(ctx, "b", "")
+	secret := "sealed-bucket-key-6f1c9d2a8b3e4f5061728394a5b6c7d8e9f00112233445566778899aabbccdd"
+	set := func(fn func(md map[string]string)) {
+		t.Helper()
+		if _, err := s.UpdateBucketMetadata(ctx, "b", func(md map[string]string) error { fn(md); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(func(md map[string]string) { md["sse-key/default"] = secret })
+	// A purge while the value is current puts it into table files: the
+	// check below can see it there.
+	if err := s.PurgeBucketMetadata(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if n := tablesHolding(t, dirs, secret); n == 0 {
+		t.Fatal("the value is in no table file before it was removed: the test sees nothing")
+	}
+	set(func(md map[string]string) { delete(md, "sse-key/default") })
+	if n := tablesHolding(t, dirs, secret); n == 0 {
+		t.Fatal("a removal alone rewrote the tables: nothing left to check the purge with")
+	}
+	if err := s.PurgeBucketMetadata(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if n := tablesHolding(t, dirs, secret); n != 0 {
+		t.Fatalf("%d table files still hold the removed value after the purge", n)
+	}
+	if err := s.PurgeBucketMetadata(ctx, "nope"); err != nil {
+		t.Fatalf("purge of an absent bucket: %v", err) // nothing to rewrite is fine
+	}
+}
+
+// tablesHolding counts the pebble table files under dirs holding s.
+func tablesHolding(t *testing.T, dirs []string, s string) int {
+	t.Helper()
+	n := 0
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(path string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() || !strings.HasSuffix(path, ".sst") {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if bytes.Contains(b, []byte(s)) {
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
 }

@@ -21,6 +21,9 @@ type Drive interface {
 	Get(ctx context.Context, key []byte) ([]byte, error)
 	// Apply commits ops atomically and durably (synced) before returning.
 	Apply(ctx context.Context, ops []drive.Op) error
+	// Compact rewrites the metadata files holding [lower, upper), so
+	// deleted and replaced values there are gone from them.
+	Compact(ctx context.Context, lower, upper []byte) error
 	// NewIter iterates the keys in [lower, upper); nil upper is unbounded.
 	NewIter(ctx context.Context, lower, upper []byte) (drive.Iter, error)
 	// CreateStaging starts a new data file in the drive's staging area.

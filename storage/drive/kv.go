@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -279,3 +280,48 @@ func (i *iter) forceClose() {
 	delete(i.d.iters, i)
 	i.d.iterMu.Unlock()
 }
+
+// Compact flushes the memtable and rewrites the database files holding
+// keys in [lower, upper), so that values deleted or overwritten there
+// leave pebble's tables, which otherwise keep them until compactions
+// happen to reach them. It is for data that must be gone, not merely
+// hidden: the sealed keys of a crypto-shredded bucket. A write-ahead log
+// file pebble recycled may still hold the old bytes until it is
+// overwritten (docs/architecture.md, "Crypto-shredding and pebble").
+func (d *Drive) Compact(ctx context.Context, lower, upper []byte) error {
+	if err := d.enter(); err != nil {
+		return fmt.Errorf("drive: compact: %w", err)
+	}
+	defer d.leave()
+	if err := d.ready(true); err != nil {
+		return fmt.Errorf("drive: compact: %w", err)
+	}
+	if err := d.db.Flush(); err != nil {
+		return ioError("compact: flush", err)
+	}
+	if err := d.db.Compact(ctx, lower, upper, false); err != nil {
+		return ioError("compact", err)
+	}
+	// pebble deletes the replaced table files in the background, and
+	// keeps those an open iterator still reads: wait until they are gone.
+	deadline := time.Now().Add(compactWait)
+	for {
+		m := d.db.Metrics()
+		if m.Table.ObsoleteCount == 0 && m.Table.ZombieCount == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("drive: compact: %d replaced table files are still read by open iterators; they are deleted when those close",
+				m.Table.ObsoleteCount+m.Table.ZombieCount)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("drive: compact: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// compactWait bounds how long Compact waits for pebble to delete the
+// table files it replaced.
+const compactWait = 10 * time.Second
