@@ -19,6 +19,8 @@
 //
 //	<dir>/
 //	├── LOCK                                 flock: one appender per log
+//	├── ANCHOR                               the anchored head (see Anchors)
+//	├── ANCHOR.mismatch-<unix ns>            only if Open found ANCHOR not to match
 //	├── audit-00000000000000000001.jsonl     records 1 … 81,920
 //	├── audit-00000000000000081921.jsonl     records 81,921 …, named by first seq
 //	└── audit-00000000000000081921.1.jsonl   only after a crash left the file
@@ -45,9 +47,42 @@
 //
 // What a chain cannot detect alone: someone who rewrites every record
 // from some point on with fresh hashes, or removes the newest records.
-// Anchors close that gap: Head returns the last durable (seq, hash), the
-// KMS will record it periodically (later work), and Verify checks each
-// anchor (VerifyOptions.Anchors) against the log.
+// Anchors close that gap.
+//
+// # Anchors
+//
+// With Options.AnchorKeys (a data key source over the KMS; the server
+// always sets it), Open takes a data key from the KMS and keeps it in
+// memory; the head (sequence number and hash of the last durable record)
+// is then written to ANCHOR with a MAC under that key, at Open, every
+// AnchorInterval while the head moves, and at Close:
+//
+//	{"v":1,"seq":N,"hash":"<hex>","time":"…","key":"<sealed data key, base64>","mac":"<hex>"}
+//	mac = HMAC-SHA256(data key, "objstore audit anchor v1" 0x00 ‖ seq ‖ hash ‖ time ‖ sealed key)
+//
+// Only the KMS can unseal the key, so only the server can write an anchor
+// that authenticates: Verify (VerifyOptions.AnchorKeys) authenticates
+// ANCHOR and checks that record N is in the log with that hash. Cutting
+// the tail leaves the log ending before N; rewriting the chain changes
+// record N's hash; forging the anchor fails its MAC; deleting it leaves a
+// log with records and no anchor. All four are IssueAnchor. Only durable
+// records are anchored (Head), so a crash never makes an honest log look
+// truncated. The anchor costs two fsyncs per interval and no KMS call
+// (one at Open).
+//
+// Open checks the anchor a previous run left before anchoring anew: one
+// that does not authenticate or match is renamed ANCHOR.mismatch-<time>
+// and logged as an error, and Verify reports it until an operator removes
+// it, so restarting the server does not launder a tampered log. Log.Verify
+// (the admin API's) also checks the anchor the process holds in memory,
+// which catches the file being deleted or replaced while it runs.
+//
+// What the anchor does not stop: someone who can write the directory
+// while the server is stopped may put back an older ANCHOR and cut the
+// log to match it, or delete both log and anchor. Catching that needs the
+// head stored beyond their reach: the server logs each anchor (debug
+// level) for a log collector to keep, and HeadHex in a verification
+// report can be compared with a copy kept elsewhere.
 //
 // # Durability
 //

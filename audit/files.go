@@ -65,7 +65,7 @@ func listFiles(dir string) (files []logFile, others []string, err error) {
 	for _, e := range entries {
 		if f, ok := parseFileName(e.Name()); ok && e.Type().IsRegular() {
 			files = append(files, f)
-		} else if e.Name() != lockName {
+		} else if e.Name() != lockName && !isAnchorName(e.Name()) {
 			others = append(others, e.Name())
 		}
 	}

@@ -49,6 +49,13 @@ type Options struct {
 	// Logger receives warnings (a crash-truncated tail found by Open);
 	// nil discards them.
 	Logger *slog.Logger
+	// AnchorKeys, when set, anchors the chain's head (see Anchor): Open
+	// takes a data key from it, checks the anchor a previous run left,
+	// and anchors the head every AnchorInterval and at Close.
+	AnchorKeys KeySource
+	// AnchorInterval is how often a changed head is anchored; default
+	// DefaultAnchorInterval.
+	AnchorInterval time.Duration
 }
 
 func (o *Options) ensureDefaults() {
@@ -66,6 +73,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.AnchorInterval <= 0 {
+		o.AnchorInterval = DefaultAnchorInterval
 	}
 }
 
@@ -99,6 +109,14 @@ type Log struct {
 	done chan struct{} // closed when the flusher has exited
 	file *os.File      // the flusher's open file
 	name string        // its name
+
+	// Anchoring (anchor.go), with Options.AnchorKeys only.
+	anchorKey    []byte // plaintext data key the anchors are MACed with
+	anchorSealed []byte // its sealed form, stored in each anchor
+	anchorMu     sync.Mutex
+	anchored     SignedAnchor // the last anchor written, under anchorMu
+	anchorStop   chan struct{}
+	anchorDone   chan struct{}
 }
 
 // segment is pending bytes for one file.
@@ -130,6 +148,15 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := l.recover(); err != nil {
 		lock.Close()
 		return nil, err
+	}
+	if opts.AnchorKeys != nil {
+		if err := l.startAnchoring(context.Background()); err != nil {
+			l.file.Close()
+			lock.Close()
+			return nil, err
+		}
+		l.anchorStop, l.anchorDone = make(chan struct{}), make(chan struct{})
+		go l.anchorer()
 	}
 	go l.flusher()
 	return l, nil
@@ -309,8 +336,9 @@ func (l *Log) Head() (seq uint64, hash [32]byte) {
 // Dir returns the log's directory.
 func (l *Log) Dir() string { return l.dir }
 
-// Close writes and fsyncs everything appended, stops the flusher and
-// releases the directory. Appends after Close fail with ErrClosed.
+// Close writes and fsyncs everything appended, stops the flusher,
+// anchors the final head (with Options.AnchorKeys) and releases the
+// directory. Appends after Close fail with ErrClosed.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -326,6 +354,15 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	if cerr := l.file.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("audit: close: %w", cerr)
+	}
+	if l.anchorStop != nil {
+		close(l.anchorStop)
+		<-l.anchorDone
+		// The last anchor covers everything the flusher wrote above.
+		if _, aerr := l.writeAnchor(); err == nil && aerr != nil {
+			err = aerr
+		}
+		clear(l.anchorKey)
 	}
 	l.lock.Close()
 	return err

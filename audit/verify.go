@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // IssueKind classifies what Verify found.
@@ -80,7 +83,14 @@ type Anchor struct {
 // VerifyOptions configures Verify.
 type VerifyOptions struct {
 	// Anchors are heads recorded elsewhere; each must be in the log.
+	// An anchor of record 0 (an empty log) asks nothing.
 	Anchors []Anchor
+	// AnchorKeys authenticates the anchor files in the directory
+	// (AnchorFile, and the mismatching ones Open kept) and checks them
+	// like Anchors. With it, a log that has records but no anchor file,
+	// an anchor that does not authenticate and every kept mismatching
+	// anchor are issues.
+	AnchorKeys KeySource
 	// MaxIssues caps the issues reported (default 1000); the rest are
 	// counted in Report.Dropped.
 	MaxIssues int
@@ -97,7 +107,10 @@ type Report struct {
 	Head        [32]byte
 	Issues      []Issue
 	Dropped     int      // issues beyond MaxIssues
-	Ignored     []string // entries in the directory that are not log files
+	Ignored     []string // entries in the directory that are not log or anchor files
+	// Anchor is the authenticated AnchorFile, when AnchorKeys was given
+	// and it authenticates.
+	Anchor *SignedAnchor
 }
 
 // OK reports whether nothing but crash-truncated tails was found.
@@ -125,7 +138,16 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*Report, error
 	v := &verifier{rep: &Report{Files: len(files), Ignored: others}, max: opts.MaxIssues,
 		anchors: map[uint64][32]byte{}, fileIndex: map[string]int{}}
 	for _, a := range opts.Anchors {
-		v.anchors[a.Seq] = a.Hash
+		if a.Seq > 0 {
+			v.anchors[a.Seq] = a.Hash
+		}
+	}
+	noAnchor := false
+	if opts.AnchorKeys != nil {
+		var err error
+		if noAnchor, err = v.loadAnchors(ctx, dir, opts.AnchorKeys); err != nil {
+			return nil, err
+		}
 	}
 	for i, f := range files {
 		if err := ctx.Err(); err != nil {
@@ -136,8 +158,54 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*Report, error
 			return nil, err
 		}
 	}
+	if noAnchor && v.rep.Records > 0 {
+		v.issue(Issue{Kind: IssueAnchor, File: AnchorFile, Detail: "the log has records but no anchor file: the anchor was deleted " +
+			"(or the log was never anchored: run the server once to anchor it)"})
+	}
 	v.finish()
 	return v.rep, nil
+}
+
+// loadAnchors authenticates the anchor files in dir and adds them to the
+// anchors checked; missing reports that AnchorFile does not exist.
+func (v *verifier) loadAnchors(ctx context.Context, dir string, keys KeySource) (missing bool, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, fmt.Errorf("audit: verify: %w", err)
+	}
+	missing = true
+	for _, e := range entries {
+		name := e.Name()
+		kept := strings.HasPrefix(name, anchorMismatchPrefix)
+		if name != AnchorFile && !kept {
+			continue
+		}
+		if name == AnchorFile {
+			missing = false
+		}
+		sa, err := readAnchor(ctx, keys, filepath.Join(dir, name))
+		if err != nil {
+			if !errors.Is(err, ErrAnchor) {
+				return false, err
+			}
+			v.issue(Issue{Kind: IssueAnchor, File: name, Detail: err.Error()})
+			continue
+		}
+		if kept {
+			v.issue(Issue{Kind: IssueAnchor, File: name, Seq: sa.Seq, Detail: fmt.Sprintf(
+				"an anchor of record %d (written %s) that did not match the log when the server started; kept as evidence: "+
+					"remove it once investigated", sa.Seq, sa.Time.Format(time.RFC3339))})
+		} else {
+			v.rep.Anchor = &sa
+		}
+		if sa.Seq > 0 {
+			if h, dup := v.anchors[sa.Seq]; dup && h != sa.Hash {
+				v.issue(Issue{Kind: IssueAnchor, File: name, Seq: sa.Seq, Detail: "two anchors of the same record disagree"})
+			}
+			v.anchors[sa.Seq] = sa.Hash
+		}
+	}
+	return missing, nil
 }
 
 type location struct {

@@ -41,7 +41,11 @@ func (s *Server) openOperators() error {
 	if err != nil {
 		return fmt.Errorf("server: identities: %w", err)
 	}
-	log, err := audit.Open(filepath.Join(s.cfg.DataDir, "audit"), audit.Options{Logger: s.log})
+	auditOpts := audit.Options{Logger: s.log}
+	if keys != nil {
+		auditOpts.AnchorKeys = keys // the chain's head anchored under a KMS data key
+	}
+	log, err := audit.Open(filepath.Join(s.cfg.DataDir, "audit"), auditOpts)
 	if err != nil {
 		ids.Close()
 		return fmt.Errorf("server: audit log: %w", err)

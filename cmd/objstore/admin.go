@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/objstore/objstore/admin"
-	"github.com/objstore/objstore/audit"
 	"github.com/objstore/objstore/encryption"
 )
 
@@ -39,7 +38,7 @@ Usage: objstore admin [--alias NAME] [--json] COMMAND ...
   tokens ls | tokens mint --name N --scopes S[,S...] [--ttl 720h] | tokens revoke ID
   heal start [--objects-per-second N] | heal stop | heal status [--watch]
   audit query [--from T] [--to T] [--identity I] [--bucket B] [--action A] [--limit N] [--after SEQ]
-  audit export [filters] | audit verify [--dir DATA/audit]
+  audit export [filters] | audit verify [--dir DATA/audit [--kms keyring|pkcs11|kmip] [--no-anchor]]
 
 The server and token come from --url/--token, else OBJSTORE_ADMIN_URL and
 OBJSTORE_ADMIN_TOKEN, else the alias (default "default") in
@@ -114,7 +113,7 @@ func flag1(f map[string][]string, name string) string {
 }
 
 func (c *adminCLI) run(ctx context.Context, args []string) error {
-	pos, flags, err := cliArgs(args, "json", "watch", "help", "h", "refresh")
+	pos, flags, err := cliArgs(args, "json", "watch", "help", "h", "refresh", "no-anchor")
 	if err != nil {
 		return err
 	}
@@ -128,7 +127,7 @@ func (c *adminCLI) run(ctx context.Context, args []string) error {
 		return c.aliasCmd(pos[1:])
 	}
 	if pos[0] == "audit" && len(pos) > 1 && pos[1] == "verify" && flag1(flags, "dir") != "" {
-		return c.verifyOffline(ctx, flag1(flags, "dir"))
+		return c.verifyOffline(ctx, flag1(flags, "dir"), flags)
 	}
 	if err := c.connect(flags); err != nil {
 		return err
@@ -789,16 +788,6 @@ func (c *adminCLI) audit(ctx context.Context, sub string, flags map[string][]str
 	return errors.New("admin: usage: audit query|export|verify")
 }
 
-// verifyOffline checks the log files in dir directly, without a server
-// (the server may be stopped, or not trusted).
-func (c *adminCLI) verifyOffline(ctx context.Context, dir string) error {
-	rep, err := audit.Verify(ctx, dir, audit.VerifyOptions{})
-	if err != nil {
-		return fmt.Errorf("admin: verify: %w", err)
-	}
-	return c.verifyResult(admin.VerificationOf(rep))
-}
-
 // errTampered makes the command exit non-zero when verification fails.
 var errTampered = errors.New("admin: the audit log failed verification")
 
@@ -809,6 +798,9 @@ func (c *adminCLI) verifyResult(v admin.AuditVerification) error {
 		}
 	} else {
 		fmt.Fprintf(c.stdout, "%d records (%d..%d) in %d files, head %s\n", v.Records, v.First, v.Last, v.Files, v.Head)
+		if !v.AnchorTime.IsZero() {
+			fmt.Fprintf(c.stdout, "anchored at record %d, %s\n", v.AnchorSeq, when(v.AnchorTime))
+		}
 		for _, is := range v.Issues {
 			fmt.Fprintln(c.stdout, is)
 		}
