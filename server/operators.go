@@ -91,7 +91,15 @@ func (s *Server) closeOperators() error {
 	if s.ops == nil {
 		return nil
 	}
-	return errors.Join(s.ops.quotas.Close(), s.ops.audit.Close(), s.ops.iam.Close())
+	return errors.Join(s.ops.audit.Close(), s.ops.iam.Close())
+}
+
+// closeQuotas stops the usage walks, before the store they read closes.
+func (s *Server) closeQuotas() error {
+	if s.ops == nil {
+		return nil
+	}
+	return s.ops.quotas.Close()
 }
 
 // onRequest feeds every finished S3 request to the metrics, and the

@@ -280,7 +280,9 @@ func (s *Server) Close(ctx context.Context) error {
 		if herr != nil {
 			s.http.Close()
 		}
-		err = errors.Join(herr, s.store.Close(), s.closeKMS(), s.closeOperators())
+		// Usage walks read the store, and the audit log and IAM store
+		// seal with the KMS: each closes before what it uses.
+		err = errors.Join(herr, s.closeQuotas(), s.store.Close(), s.closeOperators(), s.closeKMS())
 	})
 	return err
 }

@@ -24,8 +24,19 @@ import (
 // loopback port in a temporary folder.
 func startServer(t testing.TB) (*Server, *minio.Client) {
 	t.Helper()
-	dir := t.TempDir()
-	srv, err := Start(context.Background(), Config{Address: "127.0.0.1:0", DataDir: dir})
+	return startServerWith(t, Config{})
+}
+
+// startServerWith runs a server with cfg on a random loopback port (and
+// in a temporary folder when cfg names none), stopped when the test ends,
+// and a minio-go client of its root credentials.
+func startServerWith(t testing.TB, cfg Config) (*Server, *minio.Client) {
+	t.Helper()
+	cfg.Address = "127.0.0.1:0"
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	srv, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

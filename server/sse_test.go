@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 	miniosse "github.com/minio/minio-go/v7/pkg/sse"
 
@@ -26,21 +25,7 @@ import (
 // HTTP (the tests have no TLS) in dir.
 func startSSEServer(t testing.TB, dir string, insecureSSEC bool) (*Server, *minio.Client) {
 	t.Helper()
-	srv, err := Start(context.Background(), Config{Address: "127.0.0.1:0", DataDir: dir, InsecureSSEC: insecureSSEC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-	})
-	user, secret := srv.Credentials()
-	c, err := minio.New(srv.Addr(), &minio.Options{Creds: credentials.NewStaticV4(user, secret, ""), Region: "us-east-1", MaxRetries: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, c
+	return startServerWith(t, Config{DataDir: dir, InsecureSSEC: insecureSSEC})
 }
 
 func errCode(err error) string {
