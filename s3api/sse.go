@@ -488,17 +488,30 @@ func (p *plainReader) WriteRange(ctx context.Context, w io.Writer, offset, lengt
 	if err != nil {
 		return fmt.Errorf("s3api: range %d+%d: %w", offset, length, err)
 	}
+	// The pipeline opens packages on storage's goroutine, the one that
+	// reads the shards, and writes the plaintext to w (the socket) from
+	// its own, so the two overlap on two cores; one pipeline serves every
+	// part the range touches, so it does not drain at part boundaries.
+	pl := sse.NewDecryptPipeline(w)
+	// Close also on failure: it stops the pipeline's writer, which must
+	// not touch w once the handler has returned. It is idempotent.
+	defer pl.Close()
 	for _, ps := range spans {
-		dw, err := sse.DecryptWriter(w, p.enc.key, ps.Number, ps.Span)
+		dw, err := pl.DecryptWriter(p.enc.key, ps.Number, ps.Span)
 		if err != nil {
 			return fmt.Errorf("s3api: decrypt part %d: %w", ps.Number, err)
 		}
-		if err := p.rd.WriteRange(ctx, dw, ps.Base+ps.CipherOffset, ps.CipherLength); err != nil {
-			return err
+		werr := p.rd.WriteRange(ctx, dw, ps.Base+ps.CipherOffset, ps.CipherLength)
+		cerr := dw.Close()
+		if werr != nil {
+			return werr
 		}
-		if err := dw.Close(); err != nil {
-			return fmt.Errorf("s3api: decrypt part %d: %w", ps.Number, err)
+		if cerr != nil {
+			return fmt.Errorf("s3api: decrypt part %d: %w", ps.Number, cerr)
 		}
+	}
+	if err := pl.Close(); err != nil {
+		return fmt.Errorf("s3api: decrypt: %w", err)
 	}
 	return nil
 }

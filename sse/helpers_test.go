@@ -3,6 +3,7 @@ package sse
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand"
 	"testing"
@@ -92,10 +93,49 @@ func encrypt(t testing.TB, key ObjectKey, part int, plain []byte, readSize int) 
 
 // decrypt feeds ct to a DecryptWriter for span in chunks of chunk bytes (0:
 // all at once) and returns what reached the writer and the first error of
-// Write or Close.
+// Write or Close. It does the same through NewDecryptPipeline and fails
+// (with an error that wraps no sentinel, so callers' checks notice) unless
+// both wrote the same bytes and failed or succeeded alike.
 func decrypt(key ObjectKey, part int, span Span, ct []byte, chunk int) ([]byte, error) {
+	got, err := decryptWith(DecryptWriter, key, part, span, ct, chunk)
+	piped, perr := decryptWith(pipelined, key, part, span, ct, chunk)
+	switch {
+	case !bytes.Equal(got, piped):
+		return got, fmt.Errorf("DecryptWriter wrote %d bytes, NewDecryptPipeline %d different ones", len(got), len(piped))
+	case (err == nil) != (perr == nil) || errors.Is(err, ErrAuthentication) != errors.Is(perr, ErrAuthentication):
+		return got, fmt.Errorf("DecryptWriter: %v; NewDecryptPipeline: %v", err, perr)
+	}
+	return got, err
+}
+
+// pipelined opens the one stream of a new DecryptPipeline; its Close
+// closes both.
+func pipelined(w io.Writer, key ObjectKey, part int, span Span) (io.WriteCloser, error) {
+	p := NewDecryptPipeline(w)
+	dw, err := p.DecryptWriter(key, part, span)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	return &pipeStream{dw, p}, nil
+}
+
+type pipeStream struct {
+	io.WriteCloser
+	p *DecryptPipeline
+}
+
+func (s *pipeStream) Close() error {
+	err := s.WriteCloser.Close()
+	if perr := s.p.Close(); err == nil {
+		err = perr
+	}
+	return err
+}
+
+func decryptWith(open func(io.Writer, ObjectKey, int, Span) (io.WriteCloser, error), key ObjectKey, part int, span Span, ct []byte, chunk int) ([]byte, error) {
 	var out bytes.Buffer
-	w, err := DecryptWriter(&out, key, part, span)
+	w, err := open(&out, key, part, span)
 	if err != nil {
 		return nil, err
 	}
@@ -106,17 +146,23 @@ func decrypt(key ObjectKey, part int, span Span, ct []byte, chunk int) ([]byte, 
 		n := min(chunk, len(ct))
 		m, err := w.Write(ct[:n])
 		if err != nil {
+			cerr := w.Close() // a pipeline's goroutine must be stopped before out is read
 			if m >= n {
 				return out.Bytes(), errors.New("Write returned an error with a full count")
+			}
+			if !errors.Is(cerr, err) && cerr != err {
+				return out.Bytes(), fmt.Errorf("Close after a failed Write: %v, want %v", cerr, err)
 			}
 			return out.Bytes(), err
 		}
 		if m != n {
+			w.Close()
 			return out.Bytes(), errors.New("short Write without an error")
 		}
 		ct = ct[n:]
 	}
-	return out.Bytes(), w.Close()
+	err = w.Close() // before out is read: a pipeline may still be writing
+	return out.Bytes(), err
 }
 
 // decryptRange reads plaintext [off, off+n) of the stream whose whole
