@@ -28,6 +28,10 @@ type faultDrive struct {
 	fail     map[string]error // per operation name: inject this error
 	allow    map[string]int   // per operation name: calls that pass before fail applies
 	calls    map[string]int   // per operation name: how often called
+	// settle waits for the store's commits still reaching their last
+	// drives (Store.settle): a fault a test sets applies to what it does
+	// next, not to the tail of a write it already saw acknowledged.
+	settle func()
 }
 
 func newFaultDrive(d Drive) *faultDrive {
@@ -36,6 +40,9 @@ func newFaultDrive(d Drive) *faultDrive {
 
 // set changes the faults under the lock.
 func (f *faultDrive) set(fn func(f *faultDrive)) {
+	if f.settle != nil {
+		f.settle()
+	}
 	f.mu.Lock()
 	fn(f)
 	f.mu.Unlock()
@@ -139,7 +146,9 @@ func (s *faultStaging) Commit(ctx context.Context, dataID, name string) error {
 	if err := s.StagingFile.Commit(ctx, dataID, name); err != nil {
 		return err
 	}
-	s.f.set(func(f *faultDrive) { delete(f.badIDs, dataID) }) // new file, new sectors
+	s.f.mu.Lock()
+	delete(s.f.badIDs, dataID) // new file, new sectors
+	s.f.mu.Unlock()
 	return nil
 }
 
@@ -242,6 +251,9 @@ func faultStore(t testing.TB, mod func(*Config)) (*Store, []*faultDrive, []strin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	for _, fd := range fds {
+		fd.settle = s.settle
+	}
 	return s, fds, dirs
 }
 

@@ -76,7 +76,11 @@ func partFile(n int) string { return fmt.Sprintf("part.%d", n) }
 // quorum it restores what each drive held and fails.
 func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, v versionRecord, w written, extraOps []drive.Op, precondition func(*ObjectInfo) error) error {
 	unlock := s.lock(bucket, key)
-	defer unlock()
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
 	okey := objectKey(bucket, key)
 	raw, readErrs := st.readAll(ctx, okey)
 	cur, err := s.resolve(raw, readErrs)
@@ -109,7 +113,11 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 	}
 	var replaced []versionRecord
 	cc := s.crash.counter("meta-commits")
-	errs := st.each(ctx, func(p int, d Drive) error {
+	// The drives past the quorum finish in the background, holding the
+	// key's lock, so the next change of this key sees their records.
+	commitCtx := context.WithoutCancel(ctx)
+	round := st.eachUntilQuorum(s.writeQuorum(), func(p int, d Drive) error {
+		ctx := commitCtx
 		if !w.ok[p] {
 			return errors.New("shard not written")
 		}
@@ -146,10 +154,19 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 		cc.step()
 		return nil
 	})
-	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
-		s.restore(context.WithoutCancel(ctx), st, okey, raw, errs, v)
+	if err := quorumError(ErrWriteQuorum, round.errs, s.writeQuorum()); err != nil {
+		// Below the quorum the round waited for every drive.
+		s.restore(context.WithoutCancel(ctx), st, okey, raw, round.errs, v)
 		return err
 	}
+	keyUnlock := unlock
+	unlock = nil
+	s.afterRound(round, func(final []error) {
+		if countNil(final) < len(final) {
+			s.queueHeal(bucket, key, false) // a drive missed the record
+		}
+		keyUnlock()
+	})
 	for _, old := range cur.Versions {
 		if old.VersionID == v.VersionID && old.DataID != v.DataID {
 			replaced = append(replaced, old)

@@ -162,6 +162,7 @@ type Store struct {
 	empty     map[string]os.FileInfo // empty folders seen at the last check
 
 	bg     sync.WaitGroup
+	rounds sync.WaitGroup // commits whose last drives are still answering (afterRound)
 	bgCtx  context.Context
 	cancel context.CancelFunc
 }
@@ -357,6 +358,7 @@ func (s *Store) checkZones(index int, ds []Drive) {
 // Close stops background work, then closes the drives. In-flight calls
 // must have returned before Close is called.
 func (s *Store) Close() error {
+	s.settle()
 	s.cancel()
 	s.bg.Wait()
 	var errs []error
@@ -458,6 +460,97 @@ func (st *set) each(ctx context.Context, fn func(i int, d Drive) error) []error 
 	wg.Wait()
 	return errs
 }
+
+// errNotYet stands, in the errors eachUntilQuorum returns early, for a
+// drive whose call has not finished.
+var errNotYet = errors.New("storage: drive has not answered yet")
+
+// commitRound is a call sent to every drive of a set whose caller waits
+// only for a quorum of successes.
+type commitRound struct {
+	// errs has one entry per drive when eachUntilQuorum returned:
+	// errNotYet for a drive still working.
+	errs []error
+	// all is closed once every drive answered; final then holds every
+	// drive's result.
+	all   chan struct{}
+	final []error
+}
+
+// pending reports whether some drive has not answered yet.
+func (r *commitRound) pending() bool {
+	select {
+	case <-r.all:
+		return false
+	default:
+		return true
+	}
+}
+
+// eachUntilQuorum calls fn on every drive in parallel, like each, but
+// returns as soon as quorum of them succeeded: a commit is durable once
+// its quorum is, and waiting for the slowest drive would put the slowest
+// fsync of six into every write's latency. When the quorum is not
+// reached it waits for every drive, so the caller can undo with every
+// result known. The calls go on after it returned; fn must not use a
+// context that ends with the request.
+func (st *set) eachUntilQuorum(quorum int, fn func(i int, d Drive) error) *commitRound {
+	ds := st.drives()
+	type result struct {
+		i   int
+		err error
+	}
+	results := make(chan result, len(ds))
+	for i, d := range ds {
+		go func() { results <- result{i, fn(i, d)} }()
+	}
+	r := &commitRound{errs: make([]error, len(ds)), all: make(chan struct{}), final: make([]error, len(ds))}
+	for i := range r.errs {
+		r.errs[i] = errNotYet
+	}
+	ok, got := 0, 0
+	for got < len(ds) {
+		res := <-results
+		got++
+		r.errs[res.i], r.final[res.i] = res.err, res.err
+		if res.err == nil {
+			ok++
+		}
+		if ok >= quorum && got < len(ds) {
+			r.errs = append([]error(nil), r.errs...)
+			go func() {
+				for ; got < len(ds); got++ {
+					res := <-results
+					r.final[res.i] = res.err
+				}
+				close(r.all)
+			}()
+			return r
+		}
+	}
+	close(r.all)
+	return r
+}
+
+// afterRound runs then once every drive of r answered, in the
+// background (Close waits for it), or now when they all have.
+func (s *Store) afterRound(r *commitRound, then func(final []error)) {
+	if !r.pending() {
+		then(r.final)
+		return
+	}
+	s.rounds.Add(1)
+	go func() {
+		defer s.rounds.Done()
+		<-r.all
+		then(r.final)
+	}()
+}
+
+// settle waits until the drives past the quorum of every commit so far
+// have answered. Close does it; tests that go to the drives directly
+// after a write do it first.
+func (s *Store) settle() { s.rounds.Wait() }
 
 func countNil(errs []error) int {
 	n := 0

@@ -112,6 +112,7 @@ func TestBucketUsageDegraded(t *testing.T) {
 	for i := range 20 {
 		want += int64(10 * i)
 	}
+	s.settle() // every drive holds every record before two go
 	fds[0].set(func(f *faultDrive) { f.offline = true })
 	fds[3].set(func(f *faultDrive) { f.offline = true })
 	got, err := s.BucketUsage(ctx, "b", UsageOptions{})
