@@ -6,12 +6,18 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/objstore/objstore/storage/drive"
 )
 
 func TestListObjects(t *testing.T) {
@@ -327,5 +333,285 @@ func TestInvalidKeys(t *testing.T) {
 		if got, err := get(t, s, "b", k, 0, -1); err != nil || string(got) != k {
 			t.Fatalf("key %q: %v", k, err)
 		}
+	}
+}
+
+// TestListQuorumSubsets checks the listing, which iterates only a read
+// quorum of each set's drives and reads the others for keys those do
+// not settle, against what a read of every drive resolves (the rules
+// GET applies), on random placements of a key's record over the
+// drives: missing, the version, the same version with other metadata
+// (a partial UpdateMetadata), an overwrite that replaced it (a partial
+// PUT), an empty record. Pages of random sizes start the listing at
+// different keys and so iterate different subsets of drives; rounds
+// take up to two drives offline, and three must fail the listing.
+func TestListQuorumSubsets(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := mrand.New(mrand.NewPCG(seed, 3))
+	s, fds, _ := faultStore(t, nil)
+	ctx := context.Background()
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	part := func(size int64, etag string) []partEntry {
+		return []partEntry{{Number: 1, Size: size, ETag: etag, File: partFile(1)}}
+	}
+	a := versionRecord{VersionID: "", DataID: "aaaa", ModTime: 100, Size: 10, ETag: "ea", DataShards: 4, ParityShards: 2,
+		BlockSize: 1 << 20, Inline: true, Parts: part(10, "ea")}
+	a2 := a
+	a2.ModTime, a2.Metadata = 150, map[string]string{"content-type": "text/x"}
+	bv := versionRecord{VersionID: "", DataID: "bbbb", ModTime: 200, Size: 20, ETag: "eb-2", DataShards: 4, ParityShards: 2,
+		BlockSize: 1 << 20, Replaces: "aaaa", Parts: []partEntry{{Number: 1, Size: 5 << 20, ETag: "p1", File: "part.1", DataID: "p1"},
+			{Number: 2, Size: 7, ETag: "p2", File: "part.2", DataID: "p2"}}}
+	pool := [][]byte{nil, nil, nil, nil, nil, // weight towards a key missing on a drive
+		(&objectRecord{Versions: []versionRecord{a}}).encode(),
+		(&objectRecord{Versions: []versionRecord{a}}).encode(),
+		(&objectRecord{Versions: []versionRecord{a}}).encode(),
+		(&objectRecord{Versions: []versionRecord{a2}}).encode(),
+		(&objectRecord{Versions: []versionRecord{bv}}).encode(),
+		(&objectRecord{}).encode(),
+	}
+	const keys = 400
+	ds := s.sets[0].drives()
+	ops := make([][]drive.Op, len(ds))
+	for i := range keys {
+		k := objectKey("b", fmt.Sprintf("k%04d", i))
+		same := pool[5+r.IntN(len(pool)-5)]
+		for p := range ds {
+			v := pool[r.IntN(len(pool))]
+			if r.IntN(3) > 0 {
+				v = same // most keys mostly agree
+			}
+			if v != nil {
+				ops[p] = append(ops[p], drive.Op{Key: k, Value: v})
+			}
+		}
+	}
+	for p, d := range ds {
+		if err := d.Apply(ctx, ops[p]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// want is what a read of every drive resolves, key by key.
+	want := func() []ObjectInfo {
+		var out []ObjectInfo
+		for i := range keys {
+			key := fmt.Sprintf("k%04d", i)
+			raw, errs := s.sets[0].readAll(ctx, objectKey("b", key))
+			rec, err := s.resolve(raw, errs)
+			if errors.Is(err, ErrObjectNotFound) || errors.Is(err, ErrReadQuorum) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, ok := rec.latest(); ok {
+				oi := v.info("b", key)
+				oi.Metadata = nil // a listing shows none
+				out = append(out, oi)
+			}
+		}
+		return out
+	}
+	list := func() ([]ObjectInfo, error) {
+		var out []ObjectInfo
+		opts := ListOptions{}
+		for {
+			opts.MaxKeys = 1 + r.IntN(60)
+			res, err := s.ListObjects(ctx, "b", opts)
+			if err != nil {
+				return nil, err
+			}
+			for _, o := range res.Objects {
+				o.Metadata = nil
+				out = append(out, o)
+			}
+			if !res.IsTruncated {
+				return out, nil
+			}
+			opts.After = res.NextAfter
+		}
+	}
+	for round := range 12 {
+		offline := r.IntN(3)
+		if round == 11 {
+			offline = 3
+		}
+		down := r.Perm(len(fds))[:offline]
+		for _, p := range down {
+			fds[p].set(func(f *faultDrive) { f.offline = true })
+		}
+		t.Run(fmt.Sprintf("round %d offline %v", round, down), func(t *testing.T) {
+			got, err := list()
+			if offline > 2 {
+				if !errors.Is(err, ErrReadQuorum) {
+					t.Fatalf("listing with %d drives offline: %v, want ErrReadQuorum", offline, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := want()
+			if len(exp) == 0 || len(exp) == keys {
+				t.Fatalf("%d of %d keys visible: the placements test nothing", len(exp), keys)
+			}
+			if !reflect.DeepEqual(got, exp) {
+				for i := range min(len(got), len(exp)) {
+					if !reflect.DeepEqual(got[i], exp[i]) {
+						t.Fatalf("listed %d keys, resolved %d; first difference at %d:\n got %+v\nwant %+v", len(got), len(exp), i, got[i], exp[i])
+					}
+				}
+				t.Fatalf("listed %d keys, resolved %d", len(got), len(exp))
+			}
+		})
+		for _, f := range fds {
+			f.clear()
+		}
+	}
+}
+
+// TestDecodeLatest checks the listing's decoder against decodeObject on
+// records of random shape, and on every truncation of them.
+func TestDecodeLatest(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := mrand.New(mrand.NewPCG(seed, 5))
+	if listedPartFile != partFile(1) {
+		t.Fatalf("listedPartFile %q, partFile(1) %q", listedPartFile, partFile(1))
+	}
+	for i := range 500 {
+		rec := randObjectRecord(r)
+		b := rec.encode()
+		checkDecodeLatest(t, fmt.Sprintf("record %d", i), b)
+		for cut := range len(b) {
+			checkDecodeLatest(t, fmt.Sprintf("record %d cut at %d", i, cut), b[:cut])
+		}
+	}
+}
+
+// checkDecodeLatest fails unless decodeLatest(b) fails when decodeObject
+// does and otherwise yields the same listed object.
+func checkDecodeLatest(t *testing.T, name string, b []byte) {
+	t.Helper()
+	rec, werr := decodeObject(b, false)
+	v, found, err := decodeLatest(b)
+	if (err != nil) != (werr != nil) {
+		t.Fatalf("%s: decodeLatest error %v, decodeObject error %v", name, err, werr)
+	}
+	if err != nil {
+		return
+	}
+	wv, wfound := rec.latest()
+	if found != wfound {
+		t.Fatalf("%s: found %v, want %v", name, found, wfound)
+	}
+	if got, want := v.info("b", "k"), wv.info("b", "k"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got %+v\nwant %+v", name, got, want)
+	}
+}
+
+func randObjectRecord(r *mrand.Rand) objectRecord {
+	str := func() string {
+		return []string{"", "x", "null", "part.1", "part.2", "0123456789abcdef0123456789abcdef", "é\x00\xff"}[r.IntN(7)]
+	}
+	md := func() map[string]string {
+		if r.IntN(2) == 0 {
+			return nil
+		}
+		return map[string]string{str(): str(), "content-type": str()}
+	}
+	var rec objectRecord
+	for range r.IntN(4) {
+		v := versionRecord{VersionID: str(), DataID: str(), ModTime: r.Int64N(1 << 62), Size: r.Int64N(1 << 40),
+			ETag: str(), Metadata: md(), DataShards: r.IntN(17), ParityShards: r.IntN(17), BlockSize: r.IntN(1 << 22),
+			Rotation: r.IntN(16), Inline: r.IntN(2) == 0, Replaces: str()}
+		for n := range r.IntN(4) {
+			v.Parts = append(v.Parts, partEntry{Number: n + 1, Size: r.Int64N(1 << 33), ETag: str(), File: str(),
+				Metadata: md(), ModTime: r.Int64N(1 << 62), DataID: str()})
+		}
+		rec.Versions = append(rec.Versions, v)
+	}
+	return rec
+}
+
+// FuzzDecodeLatest holds decodeLatest to decodeObject on arbitrary
+// bytes: the records come from the drives, which may be damaged.
+func FuzzDecodeLatest(f *testing.F) {
+	r := mrand.New(mrand.NewPCG(1, 2))
+	for range 20 {
+		rec := randObjectRecord(r)
+		f.Add(rec.encode())
+	}
+	f.Add([]byte{})
+	f.Add([]byte{recordVersion})
+	f.Add([]byte{2, 1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) { checkDecodeLatest(t, "fuzz", b) })
+}
+
+// TestListStaleDrive: a drive that missed writes (offline while they
+// happened, not healed yet) must not make a listing read the other
+// drives key by key: the listing widens to every drive at the first key
+// the stale one lacks and lists every object without a point read. The
+// records go straight to the drives, so no heal mends the stale one
+// meanwhile.
+func TestListStaleDrive(t *testing.T) {
+	s, fds, _ := faultStore(t, nil)
+	ctx := context.Background()
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	v := versionRecord{DataID: "dddd", ModTime: 1, Size: 3, ETag: "e", DataShards: 4, ParityShards: 2, BlockSize: 1 << 20,
+		Inline: true, Parts: []partEntry{{Number: 1, Size: 3, ETag: "e", File: partFile(1)}}}
+	rec := (&objectRecord{Versions: []versionRecord{v}}).encode()
+	for stale := range fds {
+		t.Run(fmt.Sprintf("drive %d", stale), func(t *testing.T) {
+			prefix := fmt.Sprintf("s%d/", stale)
+			var want []string
+			var ops []drive.Op
+			for i := range 60 {
+				k := fmt.Sprintf("%sk%02d", prefix, i)
+				want = append(want, k)
+				ops = append(ops, drive.Op{Key: objectKey("b", k), Value: rec})
+			}
+			for p, d := range s.sets[0].drives() {
+				if p == stale {
+					continue
+				}
+				if err := d.Apply(ctx, ops); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range fds {
+				f.set(func(f *faultDrive) { f.calls = map[string]int{} })
+			}
+			var got []string
+			opts := ListOptions{Prefix: prefix, MaxKeys: 7}
+			for {
+				res, err := s.ListObjects(ctx, "b", opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range res.Objects {
+					got = append(got, o.Key)
+				}
+				if !res.IsTruncated {
+					break
+				}
+				opts.After = res.NextAfter
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("listed %q, want %q", got, want)
+			}
+			for p, f := range fds {
+				f.mu.Lock()
+				gets := f.calls["get"]
+				f.mu.Unlock()
+				if gets != 0 {
+					t.Errorf("drive %d: %d point reads during the listing", p, gets)
+				}
+			}
+		})
 	}
 }

@@ -444,3 +444,121 @@ func decodePart(b []byte) (partEntry, error) {
 	}
 	return decodePartFields(fields)
 }
+
+// decodeLatest is decodeObject(b, false).latest() for listings, which
+// show only the latest version's time, size, ETag and parts: it builds
+// no strings or maps for the other versions, nor for the metadata of
+// parts, data ids or Replaces, and returns a version holding only the
+// fields versionRecord.info reads (VersionID, ModTime, Size, ETag,
+// Parts with Number, Size, ETag and File). It accepts and refuses
+// exactly the records decodeObject does, so a listing fails on a
+// corrupt record as a read would.
+func decodeLatest(b []byte) (versionRecord, bool, error) {
+	fields, err := openRecord(b)
+	if err != nil {
+		return versionRecord{}, false, err
+	}
+	var v versionRecord
+	found := false
+	err = eachField(fields, func(tag uint64, vb []byte) error {
+		if tag != 1 {
+			return nil
+		}
+		keep := !found
+		found = true
+		return decodeListedVersion(vb, &v, keep)
+	})
+	if err != nil || !found {
+		return versionRecord{}, false, err
+	}
+	return v, true, nil
+}
+
+// decodeListedVersion checks one version's fields as decodeObject does
+// and, with keep, stores what a listing shows in v.
+func decodeListedVersion(vb []byte, v *versionRecord, keep bool) error {
+	return eachField(vb, func(tag uint64, x []byte) error {
+		var err error
+		switch tag {
+		case 1:
+			if keep {
+				v.VersionID = string(x)
+			}
+		case 3:
+			var t int64
+			t, err = fieldInt(x)
+			if keep {
+				v.ModTime = t
+			}
+		case 4:
+			var n int64
+			n, err = fieldInt(x)
+			if keep {
+				v.Size = n
+			}
+		case 5:
+			if keep {
+				v.ETag = string(x)
+			}
+		case 7, 8, 9, 10:
+			_, err = fieldUint(x)
+		case 12:
+			var p partEntry
+			p, err = decodeListedPart(x, keep)
+			if keep && err == nil {
+				v.Parts = append(v.Parts, p)
+			}
+		}
+		return err
+	})
+}
+
+// listedPartFile is the data file of a simple PUT's only part, returned
+// without an allocation for the common case.
+const listedPartFile = "part.1"
+
+// decodeListedPart checks a part's fields as decodePartFields does and,
+// with keep, returns the ones a listing shows.
+func decodeListedPart(x []byte, keep bool) (partEntry, error) {
+	var p partEntry
+	err := eachField(x, func(tag uint64, f []byte) error {
+		var err error
+		switch tag {
+		case 1:
+			var u uint64
+			u, err = fieldUint(f)
+			p.Number = int(u)
+		case 2:
+			p.Size, err = fieldInt(f)
+		case 3:
+			if keep {
+				p.ETag = string(f)
+			}
+		case 4:
+			switch {
+			case !keep:
+			case string(f) == listedPartFile:
+				p.File = listedPartFile
+			default:
+				p.File = string(f)
+			}
+		case 5:
+			err = checkMetadata(f)
+		case 6:
+			_, err = fieldInt(f)
+		}
+		return err
+	})
+	return p, err
+}
+
+// checkMetadata accepts exactly the metadata fields decodeMetadata does,
+// without building the map.
+func checkMetadata(v []byte) error {
+	return eachField(v, func(tag uint64, pair []byte) error {
+		if tag != 1 {
+			return nil
+		}
+		return eachField(pair, func(uint64, []byte) error { return nil })
+	})
+}
