@@ -65,12 +65,20 @@ func (e listEncoder) enc(s string) string {
 // '+' as a space still get the right key).
 func s3URLEncode(s string) string {
 	const hexDigits = "0123456789ABCDEF"
+	i := 0
+	for i < len(s) && urlUnreserved(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s // the usual key: nothing to escape, nothing to allocate
+	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	b.Grow(len(s) + 2*(len(s)-i))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9',
-			c == '-', c == '_', c == '.', c == '~', c == '/':
+		case urlUnreserved(c):
 			b.WriteByte(c)
 		default:
 			b.WriteByte('%')
@@ -79,6 +87,12 @@ func s3URLEncode(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// urlUnreserved reports whether s3URLEncode leaves c as it is.
+func urlUnreserved(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+		c == '-' || c == '_' || c == '.' || c == '~' || c == '/'
 }
 
 // continuationToken makes the opaque NextContinuationToken from the
@@ -108,13 +122,18 @@ func objectItems(objs []storage.ObjectInfo, e listEncoder, own *owner) []objectI
 			Owner:        own,
 			StorageClass: "STANDARD",
 		}
-		for _, a := range checksumAlgorithms {
-			if o.Metadata[a.Header()] != "" {
-				it.ChecksumAlgorithm = append(it.ChecksumAlgorithm, a.String())
+		// Listings usually carry no metadata (storage lists from the
+		// version records without decoding it): skip building the
+		// five header names per object then.
+		if len(o.Metadata) > 0 {
+			for _, a := range checksumAlgorithms {
+				if o.Metadata[a.Header()] != "" {
+					it.ChecksumAlgorithm = append(it.ChecksumAlgorithm, a.String())
+				}
 			}
-		}
-		if len(it.ChecksumAlgorithm) > 0 {
-			it.ChecksumType = o.Metadata[mdChecksumType]
+			if len(it.ChecksumAlgorithm) > 0 {
+				it.ChecksumType = o.Metadata[mdChecksumType]
+			}
 		}
 		items = append(items, it)
 	}
@@ -206,7 +225,7 @@ func (h *Handler) listObjectsV1(rq *request) error {
 	if lr.IsTruncated && delim != "" {
 		res.NextMarker = e.enc(lr.NextAfter)
 	}
-	return rq.writeXML(http.StatusOK, res)
+	return rq.writeListing(appendListV1(make([]byte, 0, listSizeHint(len(res.Contents), len(res.CommonPrefixes))), &res))
 }
 
 // listObjectsV2 answers GET /<bucket>?list-type=2.
@@ -267,7 +286,21 @@ func (h *Handler) listObjectsV2(rq *request) error {
 	if lr.IsTruncated {
 		res.NextContinuationToken = continuationToken(lr.NextAfter)
 	}
-	return rq.writeXML(http.StatusOK, res)
+	return rq.writeListing(appendListV2(make([]byte, 0, listSizeHint(len(res.Contents), len(res.CommonPrefixes))), &res))
+}
+
+// writeListing sends a listing document from the listing encoder
+// (appendListV1, appendListV2) as writeXML sends the others: 200, an
+// XML content type and length, no body for HEAD.
+func (rq *request) writeListing(doc []byte) error {
+	h := rq.w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", strconv.Itoa(len(doc)))
+	rq.w.WriteHeader(http.StatusOK)
+	if rq.r.Method != http.MethodHead {
+		_, _ = rq.w.Write(doc) // a failed write means the client left
+	}
+	return nil
 }
 
 // listObjectVersions answers GET /<bucket>?versions. Versioning is not
