@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/objstore/objstore/s3api/sigv4"
 	"github.com/objstore/objstore/storage"
@@ -309,4 +313,40 @@ func FuzzListEncoder(f *testing.F) {
 			EncodingType: meta, Contents: []objectItem{it}, CommonPrefixes: []commonPrefix{{Prefix: prefix + delim}}}
 		checkListEncoders(t, v1, v2)
 	})
+}
+
+// BenchmarkListObjectsV2Client measures the other end: minio-go's
+// Core.ListObjectsV2 (what `objstore bench s3 --workload list` calls)
+// against a server that answers every request with one pre-rendered
+// 1,000-key page. Its objects/s is the most one such client can list
+// on this machine however fast the server is.
+func BenchmarkListObjectsV2Client(b *testing.B) {
+	h := listHandler(b, benchPage())
+	w := &recordingWriter{h: http.Header{}}
+	h.ServeHTTP(w, listRequest(b, "/list?list-type=2&encoding-type=url&prefix=bench%2F0f3a9c2e%2Fobj%2F"))
+	if w.code != http.StatusOK {
+		b.Fatalf("status %d", w.code)
+	}
+	page := w.body.Bytes()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+		_, _ = w.Write(page)
+	}))
+	defer srv.Close()
+	c, err := minio.NewCore(srv.Listener.Addr().String(), &minio.Options{
+		Creds: credentials.NewStaticV4(testAccessKey, testSecretKey, ""), Region: testRegion})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	start := time.Now()
+	for b.Loop() {
+		res, err := c.ListObjectsV2("list", "bench/0f3a9c2e/obj/", "", "", "", 1000)
+		if err != nil || len(res.Contents) != 1000 {
+			b.Fatalf("%d objects, %v", len(res.Contents), err)
+		}
+	}
+	b.ReportMetric(float64(1000*b.N)/time.Since(start).Seconds(), "objects/s")
 }
