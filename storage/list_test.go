@@ -615,3 +615,59 @@ func TestListStaleDrive(t *testing.T) {
 		})
 	}
 }
+
+// TestListTwoSets lists a store of two erasure sets: each key lives on
+// one set, each set is iterated on its own quorum of drives, and a
+// drive gone from one set changes nothing.
+func TestListTwoSets(t *testing.T) {
+	root := t.TempDir()
+	var dirs []string
+	var drives []DriveConfig
+	for i := range 12 {
+		dir := filepath.Join(root, fmt.Sprintf("drive%d", i))
+		dirs = append(dirs, dir)
+		drives = append(drives, DriveConfig{Path: dir, Zone: fmt.Sprintf("zone-%c", 'a'+i%3)})
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, Config{Drives: drives, DataShards: 4, ParityShards: 2, ScanInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if len(s.sets) != 2 {
+		t.Fatalf("%d sets, want 2", len(s.sets))
+	}
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 50 {
+		k := fmt.Sprintf("k%02d", i)
+		put(t, s, "b", k, []byte(k))
+		want = append(want, k)
+	}
+	walk := func() []string {
+		var got []string
+		opts := ListOptions{MaxKeys: 7}
+		for {
+			res, err := s.ListObjects(ctx, "b", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range res.Objects {
+				got = append(got, o.Key)
+			}
+			if !res.IsTruncated {
+				return got
+			}
+			opts.After = res.NextAfter
+		}
+	}
+	if got := walk(); !slices.Equal(got, want) {
+		t.Fatalf("listed %q, want %q", got, want)
+	}
+	os.RemoveAll(dirs[7])
+	if got := walk(); !slices.Equal(got, want) {
+		t.Fatalf("with a drive gone, listed %q, want %q", got, want)
+	}
+}
