@@ -40,6 +40,9 @@ const (
 	// DefaultOnlineCheckTTL is how long a successful stat of format.json is
 	// trusted before the next write-path call stats it again.
 	DefaultOnlineCheckTTL = 250 * time.Millisecond
+	// DefaultSyncGap is the least time between two fsyncs of the
+	// metadata write-ahead log (pebble's WALMinSyncInterval).
+	DefaultSyncGap = 500 * time.Microsecond
 )
 
 // Options tunes a Drive. The zero value is ready to use.
@@ -60,6 +63,13 @@ type Options struct {
 	// Apply and Commit additionally stat, uncached, after their fsync: a
 	// write is never reported durable if the folder vanished under it.
 	OnlineCheckTTL time.Duration
+	// SyncGap is the least time between two fsyncs of the metadata
+	// write-ahead log: commits that arrive meanwhile wait and share the
+	// next one. 0 means DefaultSyncGap; negative syncs at once. Without
+	// a gap the log syncs as soon as one commit waits, so under many
+	// small concurrent writes nearly every commit pays an fsync of its
+	// own, and the syncs, not the disk's bandwidth, bound the rate.
+	SyncGap time.Duration
 	// NoCreate makes Open fail with ErrUnformatted instead of creating a
 	// missing folder: a drive put in place at run time must be a folder
 	// someone made, not one that vanished a moment ago.

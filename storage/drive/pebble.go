@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -17,7 +18,8 @@ import (
 const pebbleFormat = pebble.FormatValueSeparation
 
 // pebbleOptions returns the database options for this drive: a modest block
-// cache, pebble's default memtable, and pebble's logging and events routed
+// cache, pebble's default memtable, a short gap between WAL syncs so
+// concurrent commits share them, and pebble's logging and events routed
 // to the drive's logger.
 func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 	cacheSize := opts.CacheSize
@@ -52,6 +54,13 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 			// Logger.Fatalf: a corrupt metadata store takes the drive
 			// offline (see pebbleLogger.Fatalf).
 		},
+	}
+	gap := opts.SyncGap
+	if gap == 0 {
+		gap = DefaultSyncGap
+	}
+	if gap > 0 {
+		po.WALMinSyncInterval = func() time.Duration { return gap }
 	}
 	po.EnsureDefaults()
 	return po
