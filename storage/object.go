@@ -116,35 +116,32 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 	// The drives past the quorum finish in the background, holding the
 	// key's lock, so the next change of this key sees their records.
 	commitCtx := context.WithoutCancel(ctx)
+	// Each drive's new record is its old one with v in front; drives
+	// holding the same old record (the healthy case: all of them) share
+	// one decode and one encode.
+	recOps := make([][]drive.Op, len(raw))
+	recErrs := make([]error, len(raw))
+	for p := range raw {
+		if readErrs[p] != nil && !errors.Is(readErrs[p], drive.ErrNotFound) {
+			recErrs[p] = readErrs[p]
+			continue
+		}
+		if q := sameRecordAs(raw, readErrs, p); q >= 0 {
+			recOps[p], recErrs[p] = recOps[q], recErrs[q]
+			continue
+		}
+		recOps[p], recErrs[p] = newRecordOps(raw[p], okey, v)
+	}
 	round := st.eachUntilQuorum(s.writeQuorum(), func(p int, d Drive) error {
 		ctx := commitCtx
 		if !w.ok[p] {
 			return errors.New("shard not written")
 		}
-		if readErrs[p] != nil && !errors.Is(readErrs[p], drive.ErrNotFound) {
-			return readErrs[p]
+		if recErrs[p] != nil {
+			return recErrs[p]
 		}
-		rec, err := decodeOrEmpty(raw[p])
-		if err != nil {
-			return err
-		}
-		ops := append([]drive.Op(nil), extraOps...)
-		kept := rec.Versions[:0:0]
-		for _, old := range rec.Versions {
-			if old.VersionID == v.VersionID {
-				// The shard of the version being replaced stays until
-				// the commit reached its quorum (dropData): should the
-				// commit stop half-way, that version must stay readable.
-				// A stale one only this drive held can go now.
-				if old.Inline && old.DataID != v.Replaces {
-					ops = append(ops, drive.Op{Key: inlineKey(old.DataID), Delete: true})
-				}
-				continue
-			}
-			kept = append(kept, old)
-		}
-		rec.Versions = append([]versionRecord{v}, kept...)
-		ops = append(ops, drive.Op{Key: okey, Value: rec.encode()})
+		ops := make([]drive.Op, 0, len(extraOps)+len(recOps[p])+1)
+		ops = append(append(ops, extraOps...), recOps[p]...)
 		if v.Inline {
 			ops = append(ops, drive.Op{Key: inlineKey(v.DataID), Value: w.inline[p]})
 		}
@@ -175,6 +172,44 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 	s.crash.at("before-drop")
 	s.dropData(context.WithoutCancel(ctx), st, replaced)
 	return nil
+}
+
+// sameRecordAs returns an earlier drive position whose read gave the
+// same record as position p (both absent counts), or -1.
+func sameRecordAs(raw [][]byte, errs []error, p int) int {
+	for q := range p {
+		if (errs[q] == nil) == (errs[p] == nil) && (errs[q] == nil || errors.Is(errs[q], drive.ErrNotFound)) &&
+			(raw[q] == nil) == (raw[p] == nil) && bytes.Equal(raw[q], raw[p]) {
+			return q
+		}
+	}
+	return -1
+}
+
+// newRecordOps returns the ops that turn a drive's record raw (nil: none)
+// into one with v as the version of its version id: the record, and the
+// deletion of a stale inline shard of the version it drops. The shard
+// of the version being replaced stays until the commit reached its
+// quorum (dropData): should the commit stop half-way, that version must
+// stay readable. A stale one only this drive held can go now.
+func newRecordOps(raw, okey []byte, v versionRecord) ([]drive.Op, error) {
+	rec, err := decodeOrEmpty(raw)
+	if err != nil {
+		return nil, err
+	}
+	var ops []drive.Op
+	kept := rec.Versions[:0:0]
+	for _, old := range rec.Versions {
+		if old.VersionID == v.VersionID {
+			if old.Inline && old.DataID != v.Replaces {
+				ops = append(ops, drive.Op{Key: inlineKey(old.DataID), Delete: true})
+			}
+			continue
+		}
+		kept = append(kept, old)
+	}
+	rec.Versions = append([]versionRecord{v}, kept...)
+	return append(ops, drive.Op{Key: okey, Value: rec.encode()}), nil
 }
 
 // restore puts back the records of the drives that committed a write
