@@ -18,6 +18,26 @@
 // a trailer in x-amz-trailer. Reader computes MD5 and the requested
 // algorithms in the one pass over the body that the data path makes.
 //
+// # Hashing beside the data path
+//
+// MD5 runs at well under 1 GB/s on one core and cannot be split across
+// cores for one stream, so ParallelReader takes it (and the other
+// algorithms) off the goroutine that reads the body:
+//
+//	source ──(fill: 1 MiB blocks)──┬──> MD5 goroutine ─────────┐
+//	(network, sigv4 checks)        ├──> other algorithms ──────┤ release
+//	                               └──> Read (the caller) ─────┘
+//	           blocks come back to fill when every stage released them
+//
+// A block is read once and shared, not copied, by the stages; a bounded
+// set of blocks (4 by default, from a BlockPool) caps the memory and
+// makes fill wait for the slowest stage. Read runs ahead of the hashes,
+// so the bytes reach the caller before their digests exist: the digest
+// accessors wait for the hashes, and Err says whether they cover the
+// whole body. A caller that commits nothing before checking the digests
+// after io.EOF (storage's Finish hook) keeps the guarantee the serial
+// Reader gives.
+//
 // # Multipart
 //
 // S3 reports a multipart object's checksum in one of two forms:
@@ -38,4 +58,7 @@
 //     compared or combined; no input makes the package panic.
 //   - Errors wrap the package's sentinels, so the S3 layer can map them with
 //     errors.Is.
+//   - A ParallelReader's digests are only reported as matching (Check,
+//     CheckMD5, Err) once Read has returned io.EOF; after Close no
+//     goroutine of it reads the source any more.
 package checksum

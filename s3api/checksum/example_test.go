@@ -33,3 +33,20 @@ func ExampleComposite() {
 	fmt.Println(s)
 	// Output: 7pJxdw==-2
 }
+
+func ExampleParallelReader() {
+	// Blocks shared by all requests; the zero value uses 1 MiB blocks.
+	var pool checksum.BlockPool
+	r := checksum.NewParallelReader(strings.NewReader("hello world"), checksum.ParallelOptions{Pool: &pool}, checksum.CRC32C)
+	defer r.Close() // stops the goroutines, whatever happened
+
+	// The bytes arrive while MD5 and CRC32C are computed on other
+	// goroutines...
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		panic(err)
+	}
+	// ... and the digests wait for them. Only now may the body count as
+	// verified.
+	fmt.Println(r.Err(), hex.EncodeToString(r.MD5()), r.Check(checksum.CRC32C, "yZRlqg=="))
+	// Output: <nil> 5eb63bbbe01eeed093cb22bb8f5acdc3 <nil>
+}
