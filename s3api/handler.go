@@ -109,6 +109,7 @@ type Handler struct {
 	authz      Authorizer
 	onRequest  func(Event)
 	policies   policyCache
+	bodyBlocks bodyBlocks // blocks for hashing large PUT bodies (object.go)
 }
 
 // New checks cfg, fills in its defaults and returns a Handler.

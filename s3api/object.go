@@ -27,11 +27,34 @@ const (
 	checksumModeHeader = "x-amz-checksum-mode"
 )
 
+// parallelHashMin is the smallest PUT body hashed on goroutines of its
+// own (checksum.ParallelReader). Below two blocks there is nothing to
+// overlap, and the serial checksum.Reader costs no goroutines and no
+// block buffers, which matters for many small concurrent PUTs.
+const parallelHashMin = 2 * checksum.DefaultBlockSize
+
+// bodyBlocks is the Handler's pool of ParallelReader blocks, shared by
+// all large PUTs so that they allocate no buffers in the steady state.
+type bodyBlocks = checksum.BlockPool
+
+// bodyHasher is what an ingest needs of the reader that hashes a body:
+// a checksum.Reader, or a checksum.ParallelReader for large PUT bodies.
+type bodyHasher interface {
+	io.Reader
+	MD5() []byte
+	Sum(checksum.Algorithm) string
+	Check(a checksum.Algorithm, want string) error
+}
+
 // ingest verifies a body on its way into storage: the reader chain is
-// source (the sigv4 Body, or a copy's pipe) -> checksum.Reader ->
-// storage, and storage calls finish once the body reached EOF.
+// source (the sigv4 Body, or a copy's pipe) -> checksum.Reader or
+// checksum.ParallelReader -> storage, and storage calls finish once the
+// body reached EOF. With a ParallelReader the bytes reach storage before
+// their MD5 and checksums are computed; finish waits for the digests, so
+// nothing commits before they are verified either way.
 type ingest struct {
-	hr         *checksum.Reader
+	hr         bodyHasher
+	par        *checksum.ParallelReader      // hr when hashing in parallel, else nil
 	contentMD5 []byte                        // from Content-MD5, nil if absent
 	algs       []checksum.Algorithm          // checksums computed and stored
 	want       map[checksum.Algorithm]string // expected values known up front
@@ -50,6 +73,17 @@ type ingest struct {
 // POST form's file). extra names algorithms to compute even if the
 // client sent none.
 func newIngest(h http.Header, src io.Reader, trailers func() http.Header, extra ...checksum.Algorithm) (*ingest, error) {
+	in, err := declaredIngest(h, trailers, extra...)
+	if err != nil {
+		return nil, err
+	}
+	in.hr = checksum.NewReader(src, in.algs...)
+	return in, nil
+}
+
+// declaredIngest is newIngest without the hashing reader, which the
+// caller sets up with hashBody.
+func declaredIngest(h http.Header, trailers func() http.Header, extra ...checksum.Algorithm) (*ingest, error) {
 	in := &ingest{want: map[checksum.Algorithm]string{}, fullObject: true}
 	if v := h.Get("Content-MD5"); v != "" {
 		sum, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
@@ -80,14 +114,43 @@ func newIngest(h http.Header, src io.Reader, trailers func() http.Header, extra 
 			in.algs = append(in.algs, a)
 		}
 	}
-	in.hr = checksum.NewReader(src, in.algs...)
 	return in, nil
+}
+
+// hashBody sets up the reader that hashes src, a body of size bytes (-1:
+// unknown): a ParallelReader with blocks from pool for large bodies, so
+// that reading the network (with the sigv4 checks), MD5 and the stages
+// after it run on different cores; a plain checksum.Reader otherwise.
+// The caller must call close once storage is done with the body.
+func (in *ingest) hashBody(src io.Reader, size int64, pool *bodyBlocks) {
+	if size >= 0 && size < parallelHashMin {
+		in.hr = checksum.NewReader(src, in.algs...)
+		return
+	}
+	in.par = checksum.NewParallelReader(src, checksum.ParallelOptions{Pool: pool}, in.algs...)
+	in.hr = in.par
+}
+
+// close stops a ParallelReader's goroutines and waits until they no
+// longer read the body: net/http forbids reading it once the handler
+// returned. A no-op for the serial reader.
+func (in *ingest) close() {
+	if in.par != nil {
+		_ = in.par.Close()
+	}
 }
 
 // finish is storage's PutOptions.Finish: it checks Content-MD5 and the
 // declared checksum and returns the ETag (hex MD5) and the checksums to
 // store. An error here means nothing is stored.
 func (in *ingest) finish() (string, map[string]string, error) {
+	if in.par != nil {
+		// Storage calls finish after EOF; should it ever not, the digests
+		// would cover a prefix only and must not vouch for the object.
+		if err := in.par.Err(); err != nil {
+			return "", nil, fmt.Errorf("s3api: body: %w", err)
+		}
+	}
 	sum := in.hr.MD5()
 	if in.contentMD5 != nil && !bytes.Equal(sum, in.contentMD5) {
 		return "", nil, errBadDigest
@@ -206,7 +269,7 @@ func (h *Handler) putObject(rq *request) error {
 	if err != nil {
 		return err
 	}
-	in, err := newIngest(hdr, body, body.Trailers, requested)
+	in, err := declaredIngest(hdr, body.Trailers, requested)
 	if err != nil {
 		return err
 	}
@@ -217,6 +280,10 @@ func (h *Handler) putObject(rq *request) error {
 	if md, err = enc.seal(md); err != nil {
 		return err
 	}
+	// The body starts being read here, not earlier: a request refused
+	// above never has its body touched.
+	in.hashBody(body, size, &h.bodyBlocks)
+	defer in.close()
 	stored, storedSize, err := enc.encrypt(in.hr, 0, size)
 	if err != nil {
 		return err
