@@ -47,6 +47,41 @@ func (r *run) cleanup(ctx context.Context) Cleanup {
 		}
 	}
 
+	for attempt := 1; ; attempt++ {
+		out.ObjectsRemoved += r.removeObjects(cctx, live, fail)
+		if !r.created || out.Error != "" {
+			break
+		}
+		err := r.client.RemoveBucket(cctx, r.bucket)
+		if err == nil {
+			out.BucketRemoved = true
+			break
+		}
+		// A PUT that the interruption abandoned on the client side may
+		// still complete on the server after the listing passed its key:
+		// list and delete again before giving up on the bucket.
+		if minio.ToErrorResponse(err).Code != "BucketNotEmpty" || attempt == cleanupPasses {
+			fail(fmt.Errorf("bench: clean-up: remove bucket %s: %w", r.bucket, err))
+			break
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		case <-cctx.Done():
+			fail(fmt.Errorf("bench: clean-up: remove bucket %s: %w", r.bucket, cctx.Err()))
+			return out
+		}
+	}
+	return out
+}
+
+// cleanupPasses bounds the list-and-delete passes over a bucket the run
+// created; more than one is needed only when a PUT lands after the first
+// listing.
+const cleanupPasses = 3
+
+// removeObjects lists the run's objects and deletes them, returning how
+// many it removed; failures go to fail.
+func (r *run) removeObjects(cctx context.Context, live *liveCounter, fail func(error)) int64 {
 	// List and delete concurrently: the listing feeds multi-object DELETEs.
 	lctx, lcancel := context.WithCancel(cctx)
 	defer lcancel()
@@ -82,14 +117,5 @@ func (r *run) cleanup(ctx context.Context) Cleanup {
 	if listErr != nil {
 		fail(fmt.Errorf("bench: clean-up: list: %w", listErr))
 	}
-	out.ObjectsRemoved = listed - removeErrs
-
-	if r.created && out.Error == "" {
-		if err := r.client.RemoveBucket(cctx, r.bucket); err != nil {
-			fail(fmt.Errorf("bench: clean-up: remove bucket %s: %w", r.bucket, err))
-		} else {
-			out.BucketRemoved = true
-		}
-	}
-	return out
+	return listed - removeErrs
 }

@@ -134,18 +134,23 @@ func parallel(b *testing.B, clients int, op func(client int, i int64) error) {
 func BenchmarkHTTPPut(b *testing.B) {
 	ctx := context.Background()
 	h := newHTTPBench(b, 32)
-	for _, unsigned := range []bool{false, true} {
-		name := "64MiB"
-		if unsigned {
-			name += "-unsigned"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		unsigned bool
+		clients  int
+	}{
+		{"64MiB", false, 1},
+		{"64MiB-unsigned", true, 1},
+		{"64MiB-4clients", false, 4},
+	} {
+		b.Run(c.name, func(b *testing.B) {
 			const size = 64 << 20
-			var body bodyReader
+			bodies := make([]bodyReader, c.clients)
 			b.SetBytes(size)
 			b.ReportAllocs()
-			parallel(b, 1, func(_ int, i int64) error {
-				return h.put(ctx, &body, "big", h.payload.startFor(uint64(i)), size, unsigned)
+			parallel(b, c.clients, func(client int, i int64) error {
+				// One key per client: each overwrites its own object.
+				return h.put(ctx, &bodies[client], fmt.Sprintf("big/%d", client), h.payload.startFor(uint64(i)), size, c.unsigned)
 			})
 		})
 	}
