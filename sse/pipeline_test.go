@@ -129,7 +129,12 @@ func TestBatchWrites(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			want := []int{16*P - P/2, 16 * P, 8*P + 5}
+			// One write per batchPackages packages: the first short by
+			// the skipped half package, the last by the stream's end.
+			var want []int
+			for at := int64(0); at < size; at += batchPackages * P {
+				want = append(want, int(min(at+batchPackages*P, size)-max(at, P/2)))
+			}
 			if fmt.Sprint(rec.sizes) != fmt.Sprint(want) {
 				t.Fatalf("writes %v, want %v", rec.sizes, want)
 			}
@@ -163,7 +168,7 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 // taken, and returns; Close then waits for w to take everything.
 func TestPipelineOverlaps(t *testing.T) {
 	key := fixedKey(t, PreferredCipher())
-	const size = 64 * P
+	const size = (pipelineDepth + 2) * batchPackages * P
 	ct := encrypt(t, key, 0, pattern(size), 0)
 	span, _ := Range(0, size, size)
 	g := &gateWriter{gate: make(chan struct{})}
@@ -288,8 +293,9 @@ func TestPipelineAllocations(t *testing.T) {
 			}
 		})
 	}
-	a1, a2 := allocs(20*P), allocs(160*P)
-	t.Logf("allocations per pipeline: %v / %v (20 / 160 packages)", a1, a2)
+	// Both long enough to start the sender.
+	a1, a2 := allocs((batchPackages+4)*P), allocs(10*batchPackages*P)
+	t.Logf("allocations per pipeline: %v / %v (%d / %d packages)", a1, a2, batchPackages+4, 10*batchPackages)
 	if a2 > a1+1 { // a pooled buffer may be collected between runs
 		t.Fatalf("allocations grow with the stream: %v -> %v", a1, a2)
 	}
