@@ -113,7 +113,7 @@ func (h *Handler) uploadPart(rq *request) error {
 	if err != nil {
 		return err
 	}
-	in, err := newIngest(rq.r.Header, body, body.Trailers, requested)
+	in, err := declaredIngest(rq.r.Header, body.Trailers, requested)
 	if err != nil {
 		return err
 	}
@@ -122,6 +122,10 @@ func (h *Handler) uploadPart(rq *request) error {
 	if err != nil {
 		return err
 	}
+	// As in putObject: large parts are hashed beside the network read,
+	// and the body is touched only once the request passed every check.
+	in.hashBody(body, size, &h.bodyBlocks)
+	defer in.close()
 	stored, storedSize, err := enc.encrypt(in.hr, pn, size)
 	if err != nil {
 		return err
