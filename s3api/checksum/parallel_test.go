@@ -105,32 +105,7 @@ func TestParallelReaderCheck(t *testing.T) {
 	if _, err := io.Copy(io.Discard, pr); err != nil {
 		t.Fatal(err)
 	}
-	md5sum := md5.Sum(data)
-	otherMD5 := md5.Sum([]byte("hello world!"))
-	tests := []struct {
-		name  string
-		check func() error
-		want  error
-	}{
-		{"crc32c ok", func() error { return pr.Check(CRC32C, "yZRlqg==") }, nil},
-		{"crc32c differs", func() error { return pr.Check(CRC32C, "yZRlqw==") }, ErrBadDigest},
-		{"sha256 ok", func() error { return pr.Check(SHA256, reference(SHA256, data)) }, nil},
-		{"sha256 differs", func() error { return pr.Check(SHA256, reference(SHA256, []byte("x"))) }, ErrBadDigest},
-		{"malformed", func() error { return pr.Check(CRC32C, "yZRl") }, ErrInvalidChecksum},
-		{"not requested", func() error { return pr.Check(CRC32, "DUoRhQ==") }, ErrInvalidChecksum},
-		{"none", func() error { return pr.Check(None, "") }, ErrInvalidChecksum},
-		{"md5 ok", func() error { return pr.CheckMD5(base64.StdEncoding.EncodeToString(md5sum[:])) }, nil},
-		{"md5 differs", func() error { return pr.CheckMD5(base64.StdEncoding.EncodeToString(otherMD5[:])) }, ErrBadDigest},
-		{"md5 malformed", func() error { return pr.CheckMD5("abc") }, ErrInvalidChecksum},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.check()
-			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
-				t.Fatalf("err = %v, want %v", err, tt.want)
-			}
-		})
-	}
+	testDigestChecks(t, pr, data)
 }
 
 func TestParallelReaderPassesErrors(t *testing.T) {

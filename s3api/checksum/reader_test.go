@@ -83,12 +83,26 @@ func TestReaderMatchesDirectHashing(t *testing.T) {
 	}
 }
 
+// digestChecker is what Reader and ParallelReader offer once the body
+// was read: both must judge the same digests the same way.
+type digestChecker interface {
+	Check(a Algorithm, value string) error
+	CheckMD5(value string) error
+}
+
 func TestReaderCheck(t *testing.T) {
 	data := []byte("hello world")
 	r := NewReader(bytes.NewReader(data), CRC32C, SHA256)
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		t.Fatal(err)
 	}
+	testDigestChecks(t, r, data)
+}
+
+// testDigestChecks checks c, which read data with CRC32C and SHA256
+// requested, against right, wrong and malformed digests.
+func testDigestChecks(t *testing.T, c digestChecker, data []byte) {
+	t.Helper()
 	md5sum := md5.Sum(data)
 	otherMD5 := md5.Sum([]byte("hello world!"))
 	tests := []struct {
@@ -96,15 +110,16 @@ func TestReaderCheck(t *testing.T) {
 		check func() error
 		want  error
 	}{
-		{"crc32c ok", func() error { return r.Check(CRC32C, "yZRlqg==") }, nil},
-		{"crc32c differs", func() error { return r.Check(CRC32C, "yZRlqw==") }, ErrBadDigest},
-		{"sha256 differs", func() error { return r.Check(SHA256, reference(SHA256, []byte("x"))) }, ErrBadDigest},
-		{"malformed", func() error { return r.Check(CRC32C, "yZRl") }, ErrInvalidChecksum},
-		{"not requested", func() error { return r.Check(CRC32, "DUoRhQ==") }, ErrInvalidChecksum},
-		{"none", func() error { return r.Check(None, "") }, ErrInvalidChecksum},
-		{"md5 ok", func() error { return r.CheckMD5(base64.StdEncoding.EncodeToString(md5sum[:])) }, nil},
-		{"md5 differs", func() error { return r.CheckMD5(base64.StdEncoding.EncodeToString(otherMD5[:])) }, ErrBadDigest},
-		{"md5 malformed", func() error { return r.CheckMD5("abc") }, ErrInvalidChecksum},
+		{"crc32c ok", func() error { return c.Check(CRC32C, "yZRlqg==") }, nil},
+		{"crc32c differs", func() error { return c.Check(CRC32C, "yZRlqw==") }, ErrBadDigest},
+		{"sha256 ok", func() error { return c.Check(SHA256, reference(SHA256, data)) }, nil},
+		{"sha256 differs", func() error { return c.Check(SHA256, reference(SHA256, []byte("x"))) }, ErrBadDigest},
+		{"malformed", func() error { return c.Check(CRC32C, "yZRl") }, ErrInvalidChecksum},
+		{"not requested", func() error { return c.Check(CRC32, "DUoRhQ==") }, ErrInvalidChecksum},
+		{"none", func() error { return c.Check(None, "") }, ErrInvalidChecksum},
+		{"md5 ok", func() error { return c.CheckMD5(base64.StdEncoding.EncodeToString(md5sum[:])) }, nil},
+		{"md5 differs", func() error { return c.CheckMD5(base64.StdEncoding.EncodeToString(otherMD5[:])) }, ErrBadDigest},
+		{"md5 malformed", func() error { return c.CheckMD5("abc") }, ErrInvalidChecksum},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
