@@ -33,22 +33,7 @@ func TestListObjects(t *testing.T) {
 	sorted := slices.Clone(keys)
 	sort.Strings(sorted)
 
-	all := func(opts ListOptions) (objs, prefixes []string) {
-		for {
-			res, err := s.ListObjects(ctx, "b", opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range res.Objects {
-				objs = append(objs, o.Key)
-			}
-			prefixes = append(prefixes, res.Prefixes...)
-			if !res.IsTruncated {
-				return
-			}
-			opts.After = res.NextAfter
-		}
-	}
+	all := func(opts ListOptions) (objs, prefixes []string) { return listAll(t, s, "b", opts) }
 	tests := []struct {
 		name     string
 		opts     ListOptions
@@ -586,21 +571,7 @@ func TestListStaleDrive(t *testing.T) {
 			for _, f := range fds {
 				f.set(func(f *faultDrive) { f.calls = map[string]int{} })
 			}
-			var got []string
-			opts := ListOptions{Prefix: prefix, MaxKeys: 7}
-			for {
-				res, err := s.ListObjects(ctx, "b", opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, o := range res.Objects {
-					got = append(got, o.Key)
-				}
-				if !res.IsTruncated {
-					break
-				}
-				opts.After = res.NextAfter
-			}
+			got, _ := listAll(t, s, "b", ListOptions{Prefix: prefix, MaxKeys: 7})
 			if !slices.Equal(got, want) {
 				t.Fatalf("listed %q, want %q", got, want)
 			}
@@ -647,21 +618,8 @@ func TestListTwoSets(t *testing.T) {
 		want = append(want, k)
 	}
 	walk := func() []string {
-		var got []string
-		opts := ListOptions{MaxKeys: 7}
-		for {
-			res, err := s.ListObjects(ctx, "b", opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range res.Objects {
-				got = append(got, o.Key)
-			}
-			if !res.IsTruncated {
-				return got
-			}
-			opts.After = res.NextAfter
-		}
+		got, _ := listAll(t, s, "b", ListOptions{MaxKeys: 7})
+		return got
 	}
 	if got := walk(); !slices.Equal(got, want) {
 		t.Fatalf("listed %q, want %q", got, want)
@@ -669,5 +627,25 @@ func TestListTwoSets(t *testing.T) {
 	os.RemoveAll(dirs[7])
 	if got := walk(); !slices.Equal(got, want) {
 		t.Fatalf("with a drive gone, listed %q, want %q", got, want)
+	}
+}
+
+// listAll pages through ListObjects from opts to the end and returns the
+// keys and common prefixes listed.
+func listAll(t testing.TB, s *Store, bucket string, opts ListOptions) (keys, prefixes []string) {
+	t.Helper()
+	for {
+		res, err := s.ListObjects(context.Background(), bucket, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.Objects {
+			keys = append(keys, o.Key)
+		}
+		prefixes = append(prefixes, res.Prefixes...)
+		if !res.IsTruncated {
+			return keys, prefixes
+		}
+		opts.After = res.NextAfter
 	}
 }
