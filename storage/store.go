@@ -517,7 +517,6 @@ func (st *set) eachUntilQuorum(quorum int, fn func(i int, d Drive) error) *commi
 			ok++
 		}
 		if ok >= quorum && got < len(ds) {
-			r.errs = append([]error(nil), r.errs...)
 			go func() {
 				for ; got < len(ds); got++ {
 					res := <-results
