@@ -1,8 +1,10 @@
 package checksum
 
 import (
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -11,7 +13,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/minio/crc64nvme"
+	"github.com/zeebo/xxh3"
 )
 
 // Sentinel errors; functions wrap them with context.
@@ -31,7 +35,9 @@ var (
 // Algorithm is one of S3's additional checksum algorithms.
 type Algorithm int
 
-// The algorithms; the zero value None means no additional checksum.
+// The algorithms; the zero value None means no additional checksum. The
+// values are this package's own and are never stored: S3's names are
+// (String, Header), so new algorithms may be inserted anywhere.
 const (
 	None Algorithm = iota
 	CRC32
@@ -39,10 +45,29 @@ const (
 	CRC64NVME
 	SHA1
 	SHA256
+	// MD5 is the whole body's MD5 (RFC 1321), the same digest as a
+	// single-part ETag and Content-MD5, but as a checksum it is stored,
+	// returned and combined into "-N" values like the others.
+	MD5
+	// SHA512 is SHA-512 (FIPS 180-4).
+	SHA512
+	// XXHASH64 is XXH64 with seed 0.
+	XXHASH64
+	// XXHASH3 is XXH3's 64-bit variant (XXH3_64bits) with seed 0.
+	XXHASH3
+	// XXHASH128 is XXH3's 128-bit variant (XXH3_128bits) with seed 0,
+	// in xxHash's canonical form: the high 64 bits first, big-endian.
+	XXHASH128
+
+	// numAlgorithms sizes tables indexed by Algorithm; keep it last.
+	numAlgorithms
 )
 
-// Algorithms lists every algorithm other than None, in a fixed order.
-func Algorithms() []Algorithm { return []Algorithm{CRC32, CRC32C, CRC64NVME, SHA1, SHA256} }
+// Algorithms lists every algorithm other than None, in a fixed order:
+// the order their headers and XML elements are emitted in.
+func Algorithms() []Algorithm {
+	return []Algorithm{CRC32, CRC32C, CRC64NVME, SHA1, SHA256, MD5, SHA512, XXHASH64, XXHASH3, XXHASH128}
+}
 
 // ParseAlgorithm parses "CRC32", "crc32c", ... case-insensitively; "" is None.
 func ParseAlgorithm(s string) (Algorithm, error) {
@@ -57,8 +82,9 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 	return None, fmt.Errorf("%w: %q", ErrUnknownAlgorithm, truncate(s))
 }
 
-// String returns S3's name: "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"
-// ("" for None).
+// String returns S3's name: "CRC32", "CRC32C", "CRC64NVME", "SHA1",
+// "SHA256", "MD5", "SHA512", "XXHASH64", "XXHASH3", "XXHASH128" ("" for
+// None).
 func (a Algorithm) String() string {
 	switch a {
 	case CRC32:
@@ -71,6 +97,16 @@ func (a Algorithm) String() string {
 		return "SHA1"
 	case SHA256:
 		return "SHA256"
+	case MD5:
+		return "MD5"
+	case SHA512:
+		return "SHA512"
+	case XXHASH64:
+		return "XXHASH64"
+	case XXHASH3:
+		return "XXHASH3"
+	case XXHASH128:
+		return "XXHASH128"
 	case None:
 		return ""
 	}
@@ -86,19 +122,39 @@ func (a Algorithm) Header() string {
 	return "x-amz-checksum-" + strings.ToLower(a.String())
 }
 
-// Size returns the digest size in bytes (4, 4, 8, 20, 32); 0 for None.
+// Size returns the digest size in bytes (4 for CRC32 and CRC32C, 8 for
+// CRC64NVME, XXHASH64 and XXHASH3, 16 for MD5 and XXHASH128, 20 for SHA1,
+// 32 for SHA256, 64 for SHA512); 0 for None.
 func (a Algorithm) Size() int {
 	switch a {
 	case CRC32, CRC32C:
 		return 4
-	case CRC64NVME:
+	case CRC64NVME, XXHASH64, XXHASH3:
 		return 8
 	case SHA1:
 		return sha1.Size
 	case SHA256:
 		return sha256.Size
+	case MD5:
+		return md5.Size
+	case SHA512:
+		return sha512.Size
+	case XXHASH128:
+		return 16
 	}
 	return 0
+}
+
+// Composite reports whether a multipart object may carry a's COMPOSITE
+// checksum (a checksum of the part checksums): every algorithm except
+// CRC64NVME, which AWS defines as full-object only.
+func (a Algorithm) Composite() bool { return a.valid() && a != CRC64NVME }
+
+// FullObject reports whether a multipart object may carry a's FULL_OBJECT
+// checksum: only the CRCs, which combine from the parts' values and sizes.
+func (a Algorithm) FullObject() bool {
+	_, ok := crcParams(a)
+	return ok
 }
 
 // New returns a fresh hash for a whose Sum is the big-endian digest S3
@@ -115,11 +171,23 @@ func (a Algorithm) New() hash.Hash {
 		return sha1.New()
 	case SHA256:
 		return sha256.New()
+	case MD5:
+		return md5.New()
+	case SHA512:
+		return sha512.New()
+	case XXHASH64:
+		// Digest.Sum and xxh3's Sum append the value big-endian: the
+		// canonical byte order of the xxHash spec, which S3 uses.
+		return xxhash.New()
+	case XXHASH3:
+		return xxh3.New()
+	case XXHASH128:
+		return xxh3.New128()
 	}
 	return nil
 }
 
-func (a Algorithm) valid() bool { return a > None && a <= SHA256 }
+func (a Algorithm) valid() bool { return a > None && a < numAlgorithms }
 
 // decode checks that v is standard base64 of a's digest size and returns
 // the raw digest.

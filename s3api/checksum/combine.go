@@ -8,14 +8,14 @@ import (
 )
 
 // Composite returns S3's COMPOSITE checksum of a multipart object:
-// base64(H(concat(decoded part sums))) + "-N", for CRC32, CRC32C, SHA1 and
-// SHA256. CRC64NVME has only the FULL_OBJECT form (see FullObject).
+// base64(H(concat(decoded part sums))) + "-N", for every algorithm but
+// CRC64NVME, which has only the FULL_OBJECT form (see FullObject).
 func Composite(a Algorithm, partSums []string) (string, error) {
 	switch {
 	case !a.valid():
 		return "", fmt.Errorf("%w: %v", ErrUnknownAlgorithm, a)
-	case a == CRC64NVME:
-		return "", fmt.Errorf("%w: CRC64NVME has no composite form", ErrInvalidChecksum)
+	case !a.Composite():
+		return "", fmt.Errorf("%w: %s has no composite form", ErrInvalidChecksum, a)
 	case len(partSums) == 0:
 		return "", fmt.Errorf("%w: no parts", ErrInvalidChecksum)
 	}

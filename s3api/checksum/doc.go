@@ -1,6 +1,7 @@
 // Package checksum implements S3's object checksums: the ETag's MD5 and the
 // additional checksums a client may ask for or send (CRC32, CRC32C,
-// CRC64NVME, SHA1, SHA256), and their multipart combinations.
+// CRC64NVME, SHA1, SHA256, and those AWS added in 2025: MD5, SHA512,
+// XXHASH64, XXHASH3, XXHASH128), and their multipart combinations.
 //
 // # Wire form
 //
@@ -12,6 +13,21 @@
 //	x-amz-checksum-crc64nvme: base64(8 bytes)
 //	x-amz-checksum-sha1:      base64(20 bytes)
 //	x-amz-checksum-sha256:    base64(32 bytes)
+//	x-amz-checksum-md5:       base64(16 bytes)  "XrY7u+Ae7tCTyyK7j1rNww=="
+//	x-amz-checksum-sha512:    base64(64 bytes)
+//	x-amz-checksum-xxhash64:  base64(8 bytes)   XXH64, seed 0    "RatnNLIeaWg="
+//	x-amz-checksum-xxhash3:   base64(8 bytes)   XXH3-64, seed 0  "1Eex6kDmmIs="
+//	x-amz-checksum-xxhash128: base64(16 bytes)  XXH3-128, seed 0
+//
+// The xxHash values are in xxHash's canonical form, big-endian; for
+// XXH3-128 the high 64 bits come first:
+//
+//	+--------------------+--------------------+
+//	| high64, big-endian | low64, big-endian  |   16 bytes, then base64
+//	+--------------------+--------------------+
+//
+// The MD5 checksum is the same digest as a single-part ETag (and
+// Content-MD5): a reader asked for it shares the MD5 it computes anyway.
 //
 // FromHeaders reads what a request declared: at most one checksum, as a
 // header value, or announced by x-amz-sdk-checksum-algorithm, or promised as
@@ -43,7 +59,8 @@
 // S3 reports a multipart object's checksum in one of two forms:
 //
 //	COMPOSITE    base64(H(raw(part 1) || raw(part 2) || ... || raw(part N))) "-N"
-//	             for CRC32, CRC32C, SHA1, SHA256: a checksum of checksums
+//	             for every algorithm but CRC64NVME: a checksum of checksums
+//	             (the hashes -- SHA*, MD5, XXHASH* -- have only this form)
 //	FULL_OBJECT  the CRC of the whole object, as if uploaded in one piece,
 //	             for CRC64NVME (always) and CRC32, CRC32C (on request);
 //	             computed from the part CRCs and part sizes alone

@@ -102,7 +102,7 @@ type ParallelReader struct {
 	blocks int
 
 	md5    hash.Hash
-	hashes [SHA256 + 1]hash.Hash // indexed by Algorithm; nil = not requested
+	hashes [numAlgorithms]hash.Hash // indexed by Algorithm; nil = not requested
 
 	free    chan *block   // blocks every stage is done with
 	out     chan *block   // filled blocks for Read, in order
@@ -144,7 +144,12 @@ func NewParallelReader(r io.Reader, opts ParallelOptions, algs ...Algorithm) *Pa
 	}
 	var extra []hash.Hash
 	for _, a := range algs {
-		if a.valid() && pr.hashes[a] == nil {
+		switch {
+		case !a.valid() || pr.hashes[a] != nil:
+		case a == MD5:
+			// The ETag's MD5 is the MD5 checksum: hash the body once.
+			pr.hashes[a] = pr.md5
+		default:
 			pr.hashes[a] = a.New()
 			extra = append(extra, pr.hashes[a])
 		}
@@ -155,8 +160,8 @@ func NewParallelReader(r io.Reader, opts ParallelOptions, algs ...Algorithm) *Pa
 	pr.out = make(chan *block, pr.blocks)
 	groups := [][]hash.Hash{{pr.md5}}
 	if len(extra) > 0 {
-		// The other algorithms share one goroutine: CRCs cost little
-		// beside MD5, and S3 requests carry at most one.
+		// The other algorithms share one goroutine: S3 requests carry at
+		// most one, and a copy rarely more than two.
 		groups = append(groups, extra)
 	}
 	for _, hs := range groups {

@@ -49,7 +49,7 @@ func TestParallelReaderMatchesReader(t *testing.T) {
 		case 1:
 			data = data[:min(len(data), block*rng.IntN(4)+1)]
 		}
-		algs := Algorithms()[:rng.IntN(6)]
+		algs := randomAlgs(rng)
 		withDup := append(append([]Algorithm{None}, algs...), algs...)
 		opts := ParallelOptions{Pool: NewBlockPool(block), Blocks: rng.IntN(6)}
 		name := fmt.Sprintf("%d: %d bytes, block %d, %d blocks, %v", i, len(data), block, opts.Blocks, algs)
@@ -258,12 +258,19 @@ func TestParallelReaderNoGoroutineLeft(t *testing.T) {
 // FuzzParallelReader: whatever the body, block size and read pattern,
 // the ParallelReader returns the body and the same digests as Reader.
 func FuzzParallelReader(f *testing.F) {
-	f.Add([]byte(""), uint16(1), uint8(2), uint16(1))
-	f.Add([]byte("hello world"), uint16(4), uint8(0), uint16(3))
-	f.Add(bytes.Repeat([]byte("ab"), 500), uint16(64), uint8(3), uint16(1000))
-	f.Fuzz(func(t *testing.T, data []byte, blockSize uint16, blocks uint8, readSize uint16) {
+	f.Add([]byte(""), uint16(1), uint8(2), uint16(1), uint16(0x0110))
+	f.Add([]byte("hello world"), uint16(4), uint8(0), uint16(3), uint16(0xffff))
+	f.Add(bytes.Repeat([]byte("ab"), 500), uint16(64), uint8(3), uint16(1000), uint16(0x0740))
+	f.Fuzz(func(t *testing.T, data []byte, blockSize uint16, blocks uint8, readSize, algMask uint16) {
 		opts := ParallelOptions{Pool: NewBlockPool(int(blockSize)), Blocks: int(blocks % 8)}
-		pr := NewParallelReader(bytes.NewReader(data), opts, CRC32C, SHA256)
+		// Bit a of algMask requests Algorithm a.
+		var algs []Algorithm
+		for _, a := range Algorithms() {
+			if algMask&(1<<a) != 0 {
+				algs = append(algs, a)
+			}
+		}
+		pr := NewParallelReader(bytes.NewReader(data), opts, algs...)
 		defer pr.Close()
 		buf := make([]byte, int(readSize)%4096+1)
 		var out []byte
@@ -280,12 +287,17 @@ func FuzzParallelReader(f *testing.F) {
 		if !bytes.Equal(out, data) {
 			t.Fatalf("read %d bytes, want %d", len(out), len(data))
 		}
-		want := NewReader(bytes.NewReader(data), CRC32C, SHA256)
+		want := NewReader(bytes.NewReader(data), algs...)
 		if _, err := io.Copy(io.Discard, want); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(pr.MD5(), want.MD5()) || pr.Sum(CRC32C) != want.Sum(CRC32C) || pr.Sum(SHA256) != want.Sum(SHA256) {
-			t.Fatal("digests differ from Reader's")
+		if !bytes.Equal(pr.MD5(), want.MD5()) {
+			t.Fatal("MD5 differs from Reader's")
+		}
+		for _, a := range Algorithms() {
+			if got := pr.Sum(a); got != want.Sum(a) {
+				t.Fatalf("%s = %q, Reader's %q", a, got, want.Sum(a))
+			}
 		}
 		if err := pr.Err(); err != nil {
 			t.Fatal(err)

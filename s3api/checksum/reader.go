@@ -15,8 +15,8 @@ import (
 type Reader struct {
 	src    io.Reader
 	md5    hash.Hash
-	hashes [SHA256 + 1]hash.Hash // indexed by Algorithm; nil = not requested
-	list   []hash.Hash           // the non-nil entries, for the hot loop
+	hashes [numAlgorithms]hash.Hash // indexed by Algorithm; nil = not requested
+	list   []hash.Hash              // the non-nil entries, for the hot loop
 	size   int64
 }
 
@@ -25,7 +25,12 @@ type Reader struct {
 func NewReader(r io.Reader, algs ...Algorithm) *Reader {
 	cr := &Reader{src: r, md5: md5.New()}
 	for _, a := range algs {
-		if a.valid() && cr.hashes[a] == nil {
+		switch {
+		case !a.valid() || cr.hashes[a] != nil:
+		case a == MD5:
+			// The ETag's MD5 is the MD5 checksum: hash the body once.
+			cr.hashes[a] = cr.md5
+		default:
 			cr.hashes[a] = a.New()
 			cr.list = append(cr.list, cr.hashes[a])
 		}

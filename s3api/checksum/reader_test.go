@@ -39,7 +39,7 @@ func TestReaderMatchesDirectHashing(t *testing.T) {
 		for j := range data {
 			data[j] = byte(rng.Uint32())
 		}
-		algs := Algorithms()[:rng.IntN(6)]
+		algs := randomAlgs(rng)
 		// None and duplicates are ignored.
 		withDup := append(append([]Algorithm{None}, algs...), algs...)
 		r := NewReader(&randomReader{data, rng}, withDup...)
@@ -116,6 +116,9 @@ func testDigestChecks(t *testing.T, c digestChecker, data []byte) {
 		{"sha256 differs", func() error { return c.Check(SHA256, reference(SHA256, []byte("x"))) }, ErrBadDigest},
 		{"malformed", func() error { return c.Check(CRC32C, "yZRl") }, ErrInvalidChecksum},
 		{"not requested", func() error { return c.Check(CRC32, "DUoRhQ==") }, ErrInvalidChecksum},
+		// The ETag's MD5 is always computed, but the MD5 checksum was
+		// not asked for: it must not be checked as if it were.
+		{"md5 checksum not requested", func() error { return c.Check(MD5, base64.StdEncoding.EncodeToString(md5sum[:])) }, ErrInvalidChecksum},
 		{"none", func() error { return c.Check(None, "") }, ErrInvalidChecksum},
 		{"md5 ok", func() error { return c.CheckMD5(base64.StdEncoding.EncodeToString(md5sum[:])) }, nil},
 		{"md5 differs", func() error { return c.CheckMD5(base64.StdEncoding.EncodeToString(otherMD5[:])) }, ErrBadDigest},
@@ -128,6 +131,47 @@ func testDigestChecks(t *testing.T, c digestChecker, data []byte) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestMD5ChecksumIsTheETagHash: asking for the MD5 checksum reuses the
+// MD5 every body gets (one pass, not two), and both readers report the
+// same digest as the ETag's, as a checksum.
+func TestMD5ChecksumIsTheETagHash(t *testing.T) {
+	data := []byte("hello world")
+	const want = "XrY7u+Ae7tCTyyK7j1rNww==" // Python: base64(hashlib.md5(b"hello world"))
+	r := NewReader(bytes.NewReader(data), MD5, XXHASH3, MD5)
+	pr := NewParallelReader(bytes.NewReader(data), ParallelOptions{Pool: NewBlockPool(3)}, XXHASH3, MD5)
+	defer pr.Close()
+	for name, c := range map[string]interface {
+		io.Reader
+		digestChecker
+		MD5() []byte
+		Sum(Algorithm) string
+	}{"Reader": r, "ParallelReader": pr} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := io.Copy(io.Discard, c); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Sum(MD5); got != want || base64.StdEncoding.EncodeToString(c.MD5()) != want {
+				t.Fatalf("Sum(MD5) = %s, MD5() = %x; want %s", got, c.MD5(), want)
+			}
+			if err := c.Check(MD5, want); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Check(MD5, reference(MD5, []byte("hello"))); !errors.Is(err, ErrBadDigest) {
+				t.Fatalf("wrong MD5: err = %v, want ErrBadDigest", err)
+			}
+			if err := c.CheckMD5(want); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Sum(XXHASH3); got != "1Eex6kDmmIs=" {
+				t.Fatalf("Sum(XXHASH3) = %s", got)
+			}
+		})
+	}
+	if len(r.list) != 1 {
+		t.Fatalf("Reader hashes %d extra digests, want 1 (XXHASH3; MD5 is shared)", len(r.list))
 	}
 }
 
@@ -188,6 +232,10 @@ func TestFullObjectErrors(t *testing.T) {
 		want  error
 	}{
 		{"sha256", SHA256, []Part{{reference(SHA256, nil), 0}}, ErrInvalidChecksum},
+		{"md5", MD5, []Part{{reference(MD5, nil), 0}}, ErrInvalidChecksum},
+		// 8 bytes like a CRC64NVME, but a hash: no full-object form.
+		{"xxhash64", XXHASH64, []Part{{reference(XXHASH64, nil), 0}, {reference(XXHASH64, nil), 0}}, ErrInvalidChecksum},
+		{"xxhash3", XXHASH3, []Part{{reference(XXHASH3, nil), 0}}, ErrInvalidChecksum},
 		{"none", None, []Part{{"", 0}}, ErrUnknownAlgorithm},
 		{"no parts", CRC32, nil, ErrInvalidChecksum},
 		{"bad sum", CRC64NVME, []Part{{"AAAAAA==", 1}}, ErrInvalidChecksum},
@@ -207,6 +255,9 @@ func FuzzFromHeaders(f *testing.F) {
 	f.Add("X-Amz-Checksum-Sha256", "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=", "", "sha256")
 	f.Add("x-amz-checksum-type", "COMPOSITE", "x-amz-meta-a, x-amz-checksum-sha1", "")
 	f.Add("x-amz-checksum-", "", ",,,", "crc64nvme")
+	f.Add("x-amz-checksum-md5", "XrY7u+Ae7tCTyyK7j1rNww==", "", "MD5")
+	f.Add("x-amz-meta-a", "", "x-amz-checksum-xxhash128", "XXHASH128")
+	f.Add("X-Amz-Checksum-Xxhash3", "1Eex6kDmmIs=", "x-amz-checksum-xxhash64", "xxhash3")
 	f.Fuzz(func(t *testing.T, name, value, trailer, sdk string) {
 		h := http.Header{name: {value}}
 		if trailer != "" {
@@ -249,6 +300,11 @@ func BenchmarkReader(b *testing.B) {
 		{"md5+crc64nvme/1MiB", []Algorithm{CRC64NVME}},
 		{"md5+sha1/1MiB", []Algorithm{SHA1}},
 		{"md5+sha256/1MiB", []Algorithm{SHA256}},
+		{"md5+md5/1MiB", []Algorithm{MD5}},
+		{"md5+sha512/1MiB", []Algorithm{SHA512}},
+		{"md5+xxhash64/1MiB", []Algorithm{XXHASH64}},
+		{"md5+xxhash3/1MiB", []Algorithm{XXHASH3}},
+		{"md5+xxhash128/1MiB", []Algorithm{XXHASH128}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
