@@ -51,6 +51,12 @@
 // serves. Query parameters that select nothing (prefix, marker, max-keys,
 // list-type) are not signed, as in AWS.
 //
+// With x-amz-date, two readings of the Date line are accepted: the rule the
+// AWS text states and clients implement (empty Date line, x-amz-date signed
+// among the x-amz headers), and the form of the documentation's worked
+// DELETE example (x-amz-date's value on the Date line, not repeated among
+// the headers). Both read the same time from the same header.
+//
 // Two spellings of the path are accepted: the bytes the client sent, and
 // the decoded path encoded the way minio-go and the AWS SDKs encode it
 // (unreserved bytes and '/' kept, the rest %XX). Both decode to the same key,
