@@ -103,7 +103,9 @@ func TestTampering(t *testing.T) {
 		{name: "key", change: func(r *http.Request) { r.RequestURI = strings.Replace(r.RequestURI, "my%20key", "my%20kez", 1) }},
 		{name: "bucket by path", change: func(r *http.Request) { r.RequestURI = strings.Replace(r.RequestURI, "/bucket/", "/bucker/", 1) }},
 		{name: "bucket by host", change: func(r *http.Request) {}, hostBucket: "bucket"},
-		{name: "sub-resource value", change: func(r *http.Request) { r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "partNumber=2", "partNumber=3", 1) }},
+		{name: "sub-resource value", change: func(r *http.Request) {
+			r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "partNumber=2", "partNumber=3", 1)
+		}},
 		{name: "sub-resource removed", change: func(r *http.Request) { r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "partNumber=2&", "", 1) }},
 		{name: "sub-resource added", change: func(r *http.Request) { r.URL.RawQuery += "&versionId=1" }},
 		{name: "response override added", change: func(r *http.Request) { r.URL.RawQuery += "&response-content-type=text/html" }},
