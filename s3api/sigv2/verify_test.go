@@ -100,8 +100,9 @@ func TestTampering(t *testing.T) {
 		// An x-amz-date equal to the signed Date reads as the AWS DELETE
 		// example's form of the same request (see TestXAmzDateRule).
 		{name: "x-amz-date added", change: func(r *http.Request) { r.Header.Set("X-Amz-Date", testNow.Add(time.Second).Format(http.TimeFormat)) }},
-		{name: "key", change: func(r *http.Request) { r.RequestURI = strings.Replace(r.RequestURI, "my%20key", "my%20kez", 1) }},
-		{name: "bucket by path", change: func(r *http.Request) { r.RequestURI = strings.Replace(r.RequestURI, "/bucket/", "/bucker/", 1) }},
+		{name: "key", change: func(r *http.Request) { retarget(r, "my%20key", "my%20kez") }},
+		{name: "key spelled differently", change: func(r *http.Request) { retarget(r, "my%20key+", "my+key%2B") }},
+		{name: "bucket by path", change: func(r *http.Request) { retarget(r, "/bucket/", "/bucker/") }},
 		{name: "bucket by host", change: func(r *http.Request) {}, hostBucket: "bucket"},
 		{name: "sub-resource value", change: func(r *http.Request) {
 			r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "partNumber=2", "partNumber=3", 1)
@@ -140,6 +141,17 @@ func TestTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// retarget replaces old by new in the request target, as if the client
+// had sent that target.
+func retarget(r *http.Request, old, new string) {
+	r.RequestURI = strings.Replace(r.RequestURI, old, new, 1)
+	u, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		panic(err)
+	}
+	r.URL = u
 }
 
 func TestVirtualHost(t *testing.T) {
