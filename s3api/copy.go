@@ -107,16 +107,19 @@ func streamRange(ctx context.Context, rd storage.ObjectReader, offset, length in
 // copyIngest verifies data copied from a source: each whole-object
 // checksum the source stored is recomputed and must match (a mismatch
 // means corrupt data, a server error), and algorithms the client asks
-// for with x-amz-checksum-algorithm are computed and stored.
+// for with x-amz-checksum-algorithm are computed and stored. A source's
+// COMPOSITE ("-N") checksum describes its parts, not these bytes: the
+// copy, a single-part object, gets that algorithm's full-object value
+// instead, as AWS gives it, with nothing to verify it against.
 func copyIngest(r io.Reader, srcMD map[string]string, requested checksum.Algorithm, fullObject bool) *ingest {
 	in := &ingest{want: map[checksum.Algorithm]string{}, fullObject: fullObject, corruptOnMismatch: true}
 	for _, a := range checksumAlgorithms {
 		v := srcMD[a.Header()]
-		if v == "" || strings.Contains(v, "-") {
-			continue // composite checksums describe parts, not this data
+		if v == "" {
+			continue
 		}
 		in.algs = append(in.algs, a)
-		if fullObject {
+		if fullObject && !strings.Contains(v, "-") {
 			in.want[a] = v
 		}
 	}

@@ -43,6 +43,7 @@ var contentHeaders = [...]struct{ header, override string }{
 // headers are emitted.
 var checksumAlgorithms = [...]checksum.Algorithm{
 	checksum.CRC32, checksum.CRC32C, checksum.CRC64NVME, checksum.SHA1, checksum.SHA256,
+	checksum.MD5, checksum.SHA512, checksum.XXHASH64, checksum.XXHASH3, checksum.XXHASH128,
 }
 
 // objectMetadata extracts what a PUT, CopyObject with REPLACE, or
@@ -176,6 +177,16 @@ func (c *checksums) set(a checksum.Algorithm, v string) {
 		c.ChecksumSHA1 = v
 	case checksum.SHA256:
 		c.ChecksumSHA256 = v
+	case checksum.MD5:
+		c.ChecksumMD5 = v
+	case checksum.SHA512:
+		c.ChecksumSHA512 = v
+	case checksum.XXHASH64:
+		c.ChecksumXXHASH64 = v
+	case checksum.XXHASH3:
+		c.ChecksumXXHASH3 = v
+	case checksum.XXHASH128:
+		c.ChecksumXXHASH128 = v
 	}
 }
 
@@ -191,6 +202,16 @@ func (c checksums) get(a checksum.Algorithm) string {
 		return c.ChecksumSHA1
 	case checksum.SHA256:
 		return c.ChecksumSHA256
+	case checksum.MD5:
+		return c.ChecksumMD5
+	case checksum.SHA512:
+		return c.ChecksumSHA512
+	case checksum.XXHASH64:
+		return c.ChecksumXXHASH64
+	case checksum.XXHASH3:
+		return c.ChecksumXXHASH3
+	case checksum.XXHASH128:
+		return c.ChecksumXXHASH128
 	}
 	return ""
 }

@@ -124,7 +124,7 @@ func objectItems(objs []storage.ObjectInfo, e listEncoder, own *owner) []objectI
 		}
 		// Listings usually carry no metadata (storage lists from the
 		// version records without decoding it): skip building the
-		// five header names per object then.
+		// checksum header names per object then.
 		if len(o.Metadata) > 0 {
 			for _, a := range checksumAlgorithms {
 				if o.Metadata[a.Header()] != "" {

@@ -39,12 +39,12 @@ func (h *Handler) createMultipartUpload(rq *request) error {
 	ctype := strings.ToUpper(strings.TrimSpace(hdr.Get(mdChecksumType)))
 	switch ctype {
 	case "", checksumComposite:
-		if alg == checksum.CRC64NVME {
+		if alg != checksum.None && !alg.Composite() {
 			// AWS: CRC64NVME exists only as a full-object checksum.
 			ctype = checksumFullObject
 		}
 	case checksumFullObject:
-		if alg == checksum.SHA1 || alg == checksum.SHA256 {
+		if alg != checksum.None && !alg.FullObject() {
 			return withMessage(errInvalidRequest, "The FULL_OBJECT checksum type is only supported with CRC algorithms.")
 		}
 	default:
