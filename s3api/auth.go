@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/objstore/objstore/iam"
+	"github.com/objstore/objstore/s3api/sigv2"
 	"github.com/objstore/objstore/s3api/sigv4"
 	"github.com/objstore/objstore/storage"
 )
@@ -141,6 +142,9 @@ func (h *Handler) identify(accessKey string) (Identity, bool) {
 // proceeds to authorization, which lets it in only where a bucket policy
 // grants Principal "*".
 func (h *Handler) authenticate(rq *request) error {
+	if sigv2.Detect(rq.r) {
+		return h.authenticateV2(rq)
+	}
 	auth, err := h.verifier.Verify(rq.r)
 	if errors.Is(err, sigv4.ErrMissingAuth) {
 		rq.identity = Identity{}
@@ -156,6 +160,66 @@ func (h *Handler) authenticate(rq *request) error {
 	rq.auth, rq.identity = auth, id
 	return nil
 }
+
+// authenticateV2 is authenticate for requests signed with Signature
+// Version 2. The identity, and so authorization, anonymous handling and
+// error codes, are the SigV4 path's: only the signature check differs.
+func (h *Handler) authenticateV2(rq *request) error {
+	v := sigv2.Verifier{Secret: h.secret, Now: h.verifier.Now, MaxSkew: h.verifier.MaxSkew}
+	a, err := v.Verify(rq.r, hostBucket(h.domain, rq.r.Host))
+	if err != nil {
+		return fmt.Errorf("s3api: authenticate: %w", v2Error(err))
+	}
+	id, ok := h.identify(a.AccessKey)
+	if !ok {
+		return fmt.Errorf("s3api: authenticate: %w", sigv4.ErrInvalidAccessKeyID)
+	}
+	// SigV2 does not sign the body: it is read as UNSIGNED-PAYLOAD, or
+	// checked against x-amz-content-sha256 when the client sent one (an
+	// x-amz-* header, so signed). Content-MD5 is the PUT path's to check.
+	payload := a.ContentSHA256
+	if payload == "" {
+		payload = sigv4.UnsignedPayload
+	}
+	rq.auth = &sigv4.Auth{AccessKey: a.AccessKey, Presigned: a.Presigned, Time: a.Time, PayloadHash: payload}
+	rq.identity = id
+	return nil
+}
+
+// v2Error gives a sigv2 failure the sigv4 sentinel of the same meaning,
+// which the error table maps to its S3 code, keeping sigv2's text.
+func v2Error(err error) error {
+	var kind error
+	switch {
+	case errors.Is(err, sigv2.ErrAuthorizationHeaderMalformed):
+		kind = sigv4.ErrAuthorizationHeaderMalformed
+	case errors.Is(err, sigv2.ErrSignatureDoesNotMatch):
+		kind = sigv4.ErrSignatureDoesNotMatch
+	case errors.Is(err, sigv2.ErrInvalidAccessKeyID):
+		kind = sigv4.ErrInvalidAccessKeyID
+	case errors.Is(err, sigv2.ErrRequestTimeTooSkewed):
+		kind = sigv4.ErrRequestTimeTooSkewed
+	case errors.Is(err, sigv2.ErrExpiredPresign):
+		kind = sigv4.ErrExpiredPresign
+	case errors.Is(err, sigv2.ErrMalformedPresign):
+		kind = sigv4.ErrMalformedPresign
+	case errors.Is(err, sigv2.ErrMissingDate):
+		kind = sigv4.ErrMissingDate
+	case errors.Is(err, sigv2.ErrUnsupportedPayload):
+		kind = sigv4.ErrUnsupportedAlgorithm
+	case errors.Is(err, sigv2.ErrMissingAuth):
+		kind = sigv4.ErrMissingAuth
+	default:
+		return err
+	}
+	return &v2AuthError{err: err, kind: kind}
+}
+
+// v2AuthError is a sigv2 error that also matches its sigv4 kind.
+type v2AuthError struct{ err, kind error }
+
+func (e *v2AuthError) Error() string   { return e.err.Error() }
+func (e *v2AuthError) Unwrap() []error { return []error{e.err, e.kind} }
 
 // authorize decides the request's operation for its identity: every
 // permission iam.Permissions lists must be allowed. Root is allowed
@@ -308,7 +372,11 @@ func (rq *request) conditions() map[string][]string {
 	set(iam.KeySSEKMSKeyID, r.Header.Get("x-amz-server-side-encryption-aws-kms-key-id"))
 	set(iam.KeyStorageClass, r.Header.Get("x-amz-storage-class"))
 	if rq.auth != nil {
-		set(iam.KeySignatureVersion, "AWS4-HMAC-SHA256")
+		if sigv2.Detect(r) {
+			set(iam.KeySignatureVersion, "AWS")
+		} else {
+			set(iam.KeySignatureVersion, "AWS4-HMAC-SHA256")
+		}
 		set(iam.KeyContentSHA256, rq.auth.PayloadHash)
 		if rq.auth.Presigned {
 			set(iam.KeyAuthType, "REST-QUERY-STRING")
