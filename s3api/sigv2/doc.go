@@ -46,10 +46,14 @@
 // lists minio-go and botocore sign (acl, cors, delete, encryption, location,
 // partNumber, policy, uploadId, uploads, versionId, versioning, versions,
 // the response-* overrides, ...; see isSubResource). A parameter that a
-// client signs and the server did not include, or the other way round, only
-// makes the request fail: the lists agree on every sub-resource this server
-// serves. Query parameters that select nothing (prefix, marker, max-keys,
-// list-type) are not signed, as in AWS.
+// client signs and the server does not, or the other way round, only makes
+// the request fail, never lets one through: the union is the strict
+// choice. The clients disagree on one sub-resource this server serves:
+// botocore does not sign "encryption", so the bucket-encryption calls fail
+// from an aws cli configured for SigV2 (its default, SigV4, works).
+// Query parameters that select nothing (prefix, marker, max-keys) are not
+// signed, as in AWS; nor are list-type and policyStatus, which postdate
+// SigV2 and no client signs.
 //
 // With x-amz-date, two readings of the Date line are accepted: the rule the
 // AWS text states and clients implement (empty Date line, x-amz-date signed
