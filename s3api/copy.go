@@ -106,11 +106,14 @@ func streamRange(ctx context.Context, rd storage.ObjectReader, offset, length in
 
 // copyIngest verifies data copied from a source: each whole-object
 // checksum the source stored is recomputed and must match (a mismatch
-// means corrupt data, a server error), and algorithms the client asks
-// for with x-amz-checksum-algorithm are computed and stored. A source's
-// COMPOSITE ("-N") checksum describes its parts, not these bytes: the
-// copy, a single-part object, gets that algorithm's full-object value
-// instead, as AWS gives it, with nothing to verify it against.
+// means corrupt data, a server error). What the copy stores follows AWS:
+// the algorithm the client asks for with x-amz-checksum-algorithm
+// replaces the source's (which are still verified, not stored); without
+// one the copy keeps the source's algorithms; a source without any gets
+// checksum.Default. A source's COMPOSITE ("-N") checksum describes its
+// parts, not these bytes: the copy, a single-part object, gets that
+// algorithm's full-object value instead, as AWS gives it, with nothing
+// to verify it against.
 func copyIngest(r io.Reader, srcMD map[string]string, requested checksum.Algorithm, fullObject bool) *ingest {
 	in := &ingest{want: map[checksum.Algorithm]string{}, fullObject: fullObject, corruptOnMismatch: true}
 	for _, a := range checksumAlgorithms {
@@ -123,8 +126,21 @@ func copyIngest(r io.Reader, srcMD map[string]string, requested checksum.Algorit
 			in.want[a] = v
 		}
 	}
-	if requested != checksum.None && !containsAlg(in.algs, requested) {
-		in.algs = append(in.algs, requested)
+	switch {
+	case requested != checksum.None:
+		for _, a := range in.algs {
+			if a != requested {
+				if in.verifyOnly == nil {
+					in.verifyOnly = map[checksum.Algorithm]bool{}
+				}
+				in.verifyOnly[a] = true
+			}
+		}
+		if !containsAlg(in.algs, requested) {
+			in.algs = append(in.algs, requested)
+		}
+	case len(in.algs) == 0:
+		in.algs = append(in.algs, checksum.Default)
 	}
 	in.hr = checksum.NewReader(r, in.algs...)
 	return in
@@ -133,6 +149,16 @@ func copyIngest(r io.Reader, srcMD map[string]string, requested checksum.Algorit
 func containsAlg(list []checksum.Algorithm, a checksum.Algorithm) bool {
 	for _, x := range list {
 		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// hasChecksum reports whether md holds a stored checksum.
+func hasChecksum(md map[string]string) bool {
+	for _, a := range checksumAlgorithms {
+		if md[a.Header()] != "" {
 			return true
 		}
 	}
@@ -231,9 +257,11 @@ func (h *Handler) copyObject(rq *request) error {
 			return err
 		}
 	}
-	if self && requested == checksum.None && h.keys == nil {
+	if self && requested == checksum.None && h.keys == nil && hasChecksum(sinfo.Metadata) {
 		// Same data, new metadata: no need to move a byte. The version
-		// id pins the data that was checked above.
+		// id pins the data that was checked above. An object without a
+		// checksum (written before objstore kept a default one) takes
+		// the data path instead, to get its CRC64NVME as in AWS.
 		stored = map[string]string{}
 		for _, a := range checksumAlgorithms {
 			if v := sinfo.Metadata[a.Header()]; v != "" {

@@ -113,12 +113,18 @@ func (h *Handler) uploadPart(rq *request) error {
 	if err != nil {
 		return err
 	}
-	in, err := declaredIngest(rq.r.Header, body.Trailers, requested)
+	up, err := h.uploadInfo(rq, uploadID)
+	if err != nil {
+		return err
+	}
+	// Every part gets the upload's checksum, computed here even when the
+	// client sends none for the part, so that Complete can combine them.
+	in, err := declaredIngest(rq.r.Header, body.Trailers, requested, partAlgorithm(up.Metadata))
 	if err != nil {
 		return err
 	}
 	in.fullObject = false
-	enc, err := h.uploadEncryption(rq, uploadID, true)
+	enc, err := h.openUpload(rq, up, true)
 	if err != nil {
 		return err
 	}
@@ -165,6 +171,16 @@ func uploadAlgorithm(md map[string]string) checksum.Algorithm {
 	return a
 }
 
+// partAlgorithm is the checksum every part of an upload gets: the one
+// the upload was created with, else checksum.Default, which Complete
+// combines into the object's FULL_OBJECT checksum.
+func partAlgorithm(md map[string]string) checksum.Algorithm {
+	if a := uploadAlgorithm(md); a != checksum.None {
+		return a
+	}
+	return checksum.Default
+}
+
 // uploadPartCopy answers PUT ...?partNumber=N&uploadId=ID with
 // x-amz-copy-source and an optional x-amz-copy-source-range.
 func (h *Handler) uploadPartCopy(rq *request) error {
@@ -195,7 +211,7 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 		return fmt.Errorf("%w: part of %d bytes", errEntityTooLarge, length)
 	}
 	pr, wait := streamRange(rq.ctx, rd, offset, length)
-	in := copyIngest(pr, nil, uploadAlgorithm(up.Metadata), false)
+	in := copyIngest(pr, nil, partAlgorithm(up.Metadata), false)
 	stored, storedSize, err := enc.encrypt(in.hr, pn, length)
 	if err != nil {
 		wait()
@@ -271,6 +287,13 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 	}
 	alg := uploadAlgorithm(up.Metadata)
 	ctype := up.Metadata[mdChecksumType]
+	if alg == checksum.None {
+		// An upload created without an algorithm gets AWS's default: the
+		// parts' CRC64NVMEs combined into a FULL_OBJECT checksum. Parts
+		// uploaded before objstore computed it have none, and then
+		// objectChecksum stores no checksum rather than a partial one.
+		alg, ctype = checksum.Default, checksumFullObject
+	}
 	parts := make([]storage.CompletePart, len(req.Parts))
 	given := make(map[int]checksums, len(req.Parts))
 	for i, p := range req.Parts {
@@ -278,10 +301,7 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		given[p.PartNumber] = p.checksums
 	}
 	// The whole-object value a client may send (composite "...-N").
-	var clientSum string
-	if alg != checksum.None {
-		clientSum = strings.TrimSpace(rq.r.Header.Get(alg.Header()))
-	}
+	clientSum := strings.TrimSpace(rq.r.Header.Get(alg.Header()))
 
 	finish := func(chosen []storage.PartInfo) (map[string]string, error) {
 		if enc == nil {

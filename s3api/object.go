@@ -64,14 +64,18 @@ type ingest struct {
 	// corruptOnMismatch makes a mismatch a server error: set when the
 	// expected values come from our own stored checksums (copies).
 	corruptOnMismatch bool
-	stored            map[string]string // what finish returned, for responses
+	// verifyOnly names algorithms checked against want but not stored: a
+	// copy's source checksums when the client asked for another one.
+	verifyOnly map[checksum.Algorithm]bool
+	stored     map[string]string // what finish returned, for responses
 }
 
 // newIngest sets up verification of a request body src from its
 // headers: Content-MD5, and one x-amz-checksum-<alg> in a header or in a
 // trailer, which trailers returns after EOF (nil: no trailers, as for a
 // POST form's file). extra names algorithms to compute even if the
-// client sent none.
+// client sent none. A body that ends up with no algorithm at all gets
+// checksum.Default, stored like one the client asked for.
 func newIngest(h http.Header, src io.Reader, trailers func() http.Header, extra ...checksum.Algorithm) (*ingest, error) {
 	in, err := declaredIngest(h, trailers, extra...)
 	if err != nil {
@@ -110,9 +114,15 @@ func declaredIngest(h http.Header, trailers func() http.Header, extra ...checksu
 		}
 	}
 	for _, a := range extra {
-		if a != checksum.None && a != exp.Algorithm {
+		if a != checksum.None && !containsAlg(in.algs, a) {
 			in.algs = append(in.algs, a)
 		}
+	}
+	if len(in.algs) == 0 {
+		// Nothing declared or asked for: the object still gets AWS's
+		// default full-object CRC64NVME, so that every object written from
+		// now on can be checked end to end by the clients that read it.
+		in.algs = append(in.algs, checksum.Default)
 	}
 	return in, nil
 }
@@ -172,7 +182,9 @@ func (in *ingest) finish() (string, map[string]string, error) {
 				return "", nil, fmt.Errorf("s3api: %s: %w", a, err)
 			}
 		}
-		extra[a.Header()] = in.hr.Sum(a)
+		if !in.verifyOnly[a] {
+			extra[a.Header()] = in.hr.Sum(a)
+		}
 	}
 	if len(extra) > 0 && in.fullObject {
 		extra[mdChecksumType] = "FULL_OBJECT"

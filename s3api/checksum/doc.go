@@ -34,6 +34,19 @@
 // a trailer in x-amz-trailer. Reader computes MD5 and the requested
 // algorithms in the one pass over the body that the data path makes.
 //
+// # The default checksum
+//
+// An object written without a checksum still gets one: Default
+// (CRC64NVME), computed on the way in and stored as FULL_OBJECT, as AWS
+// S3 does for every upload since 2025. A client that declares its own
+// algorithm gets exactly that one instead, never both. For a multipart
+// upload created without an algorithm each part gets its CRC64NVME and
+// FullObject combines them at completion:
+//
+//	PUT, POST, copy of an object without one  -> CRC64NVME of the bytes
+//	UploadPart / UploadPartCopy                -> CRC64NVME of the part
+//	CompleteMultipartUpload                    -> FullObject(part CRCs, sizes)
+//
 // # Hashing beside the data path
 //
 // MD5 runs at well under 1 GB/s on one core and cannot be split across
