@@ -366,3 +366,24 @@ func TestComposite(t *testing.T) {
 		})
 	}
 }
+
+// TestDefault: the s3api layer stores Default as FULL_OBJECT for every
+// kind of upload, multipart included, which only a CRC that combines from
+// part values allows; AWS chose CRC64NVME.
+func TestDefault(t *testing.T) {
+	if Default != CRC64NVME {
+		t.Fatalf("Default = %s, AWS's default is CRC64NVME", Default)
+	}
+	if !Default.FullObject() || Default.Composite() {
+		t.Fatalf("%s: FullObject %v Composite %v, want a full-object-only CRC", Default, Default.FullObject(), Default.Composite())
+	}
+	sum := func(s string) string {
+		h := Default.New()
+		h.Write([]byte(s))
+		return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	got, err := FullObject(Default, []Part{{sum("part one, "), 10}, {sum("two"), 3}})
+	if want := sum("part one, two"); err != nil || got != want {
+		t.Fatalf("FullObject = %q, %v; the CRC of the whole is %q", got, err, want)
+	}
+}
