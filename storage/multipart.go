@@ -101,6 +101,7 @@ func validID(id string) bool {
 // PutObjectPart stores one part of an upload, replacing an earlier part
 // with the same number.
 func (s *Store) PutObjectPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, opts PutOptions) (PartInfo, error) {
+	defer s.load.begin()()
 	if err := s.checkBucket(bucket); err != nil {
 		return PartInfo{}, err
 	}
@@ -303,6 +304,7 @@ func (s *Store) uploadCleanupOps(bucket, key, uploadID string, parts []partEntry
 // CompleteMultipartUpload assembles the listed parts into the object's
 // new current version.
 func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, list []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
+	defer s.load.begin()()
 	if err := s.checkBucket(bucket); err != nil {
 		return ObjectInfo{}, err
 	}

@@ -18,6 +18,7 @@ import (
 // version's metadata committed on a write quorum of drives; on failure
 // every trace is removed again.
 func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reader, opts PutOptions) (ObjectInfo, error) {
+	defer s.load.begin()()
 	if err := s.checkBucket(bucket); err != nil {
 		return ObjectInfo{}, err
 	}
@@ -415,6 +416,7 @@ func (s *Store) ObjectInfo(ctx context.Context, bucket, key string, opts GetOpti
 // DeleteObject removes a version (the null version while versioning is
 // off). ErrObjectNotFound if there is none.
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts GetOptions) error {
+	defer s.load.begin()()
 	if err := s.checkBucket(bucket); err != nil {
 		return err
 	}
@@ -481,6 +483,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts GetOp
 // UpdateMetadata replaces the metadata of a version without touching its
 // data: S3's copy of an object onto itself with REPLACE.
 func (s *Store) UpdateMetadata(ctx context.Context, bucket, key, versionID string, md map[string]string, precondition func(*ObjectInfo) error) (ObjectInfo, error) {
+	defer s.load.begin()()
 	if err := s.checkBucket(bucket); err != nil {
 		return ObjectInfo{}, err
 	}

@@ -161,6 +161,8 @@ type Store struct {
 	down      map[string]bool        // paths of open drives that failed their last check
 	empty     map[string]os.FileInfo // empty folders seen at the last check
 
+	load *writeLoad // writes in progress, which set the drives' sync delay
+
 	bg     sync.WaitGroup
 	rounds sync.WaitGroup // commits whose last drives are still answering (afterRound)
 	bgCtx  context.Context
@@ -211,6 +213,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	n := cfg.DataShards + cfg.ParityShards
 	formats := make([]*drive.Format, len(cfg.Drives))
+	load := &writeLoad{}
 	clusterVotes := map[string]int{}
 	for i, dc := range cfg.Drives {
 		f, err := drive.ReadFormat(dc.Path)
@@ -246,7 +249,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			if formats[i] == nil && !fresh {
 				cfg.Logger.Warn("storage: empty drive folder takes the place of a failed drive", "path", dc.Path, "set", want.Set, "position", want.Position)
 			}
-			dd, err := drive.Open(dc.Path, want, drive.Options{Logger: cfg.Logger})
+			dd, err := drive.Open(dc.Path, want, drive.Options{Logger: cfg.Logger, SyncDelay: load.syncDelay})
 			if err != nil {
 				cfg.Logger.Error("storage: drive refused; treating it as offline", "path", dc.Path, "err", err)
 				d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}}
@@ -259,7 +262,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		sets[i/n] = append(sets[i/n], d)
 	}
-	s, err := newStore(cfg, sets, clusterID)
+	s, err := newStore(cfg, sets, clusterID, load)
 	if err != nil {
 		for _, ds := range sets {
 			for _, d := range ds {
@@ -278,19 +281,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // set, each of DataShards+ParityShards drives in position order. Tests use
 // it with fault-injecting drives.
 func New(cfg Config, sets [][]Drive) (*Store, error) {
-	return newStore(cfg, sets, "")
+	return newStore(cfg, sets, "", &writeLoad{})
 }
 
 // newStore makes the Store; a non-empty clusterID (from Open) lets it
 // re-open and replace the drives of cfg.Drives at run time.
-func newStore(cfg Config, sets [][]Drive, clusterID string) (*Store, error) {
+func newStore(cfg Config, sets [][]Drive, clusterID string, load *writeLoad) (*Store, error) {
 	cfg.ensureDefaults()
 	n := cfg.DataShards + cfg.ParityShards
 	if cfg.DataShards < 1 || cfg.ParityShards < 1 || n > 256 || len(sets) == 0 {
 		return nil, fmt.Errorf("storage: invalid layout %d+%d over %d sets", cfg.DataShards, cfg.ParityShards, len(sets))
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger, codecs: map[[3]int]*erasure.Codec{}, buckets: map[string]bucketRecord{}, tracked: map[string]bool{},
-		healq: newHealQueue(cfg.HealQueueSize), crash: newCrashPoints(cfg.Logger), clusterID: clusterID, refused: map[string]string{}, down: map[string]bool{}, empty: map[string]os.FileInfo{}}
+		healq: newHealQueue(cfg.HealQueueSize), crash: newCrashPoints(cfg.Logger), clusterID: clusterID, load: load, refused: map[string]string{}, down: map[string]bool{}, empty: map[string]os.FileInfo{}}
 	s.scan.trigger = make(chan passRequest, 1)
 	for i, ds := range sets {
 		if len(ds) != n {

@@ -70,6 +70,13 @@ type Options struct {
 	// small concurrent writes nearly every commit pays an fsync of its
 	// own, and the syncs, not the disk's bandwidth, bound the rate.
 	SyncGap time.Duration
+	// SyncDelay, when set, replaces SyncGap: pebble calls it after each
+	// WAL sync and waits what it returns (0: no wait) before the next.
+	// The store sets it to follow its load: waiting costs a lone writer
+	// its whole length, while under many concurrent writes each sync
+	// saved is CPU (an fdatasync is a system call, block requests and
+	// a scheduler hand-off) given back to the writes.
+	SyncDelay func() time.Duration
 	// NoCreate makes Open fail with ErrUnformatted instead of creating a
 	// missing folder: a drive put in place at run time must be a folder
 	// someone made, not one that vanished a moment ago.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -541,5 +542,37 @@ func TestCloseDuringApply(t *testing.T) {
 		if _, err := d.Get(ctx, k); err != nil {
 			t.Fatalf("acknowledged key %s lost across Close/Open: %v", k, err)
 		}
+	}
+}
+
+// TestSyncDelayFollowsOptions checks that the delay function, not the
+// fixed gap, decides the pause after a WAL sync: a delay that keeps
+// syncs apart makes concurrent commits share them, which is visible as
+// fewer calls than commits; the call count also shows it is asked.
+func TestSyncDelayFollowsOptions(t *testing.T) {
+	var calls atomic.Int64
+	d, _ := openTest(t, Options{SyncDelay: func() time.Duration {
+		calls.Add(1)
+		return 50 * time.Millisecond
+	}})
+	ctx := context.Background()
+	const writers = 16
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			if err := d.Apply(ctx, []Op{{Key: fmt.Appendf(nil, "k%02d", i), Value: []byte("v")}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	n := calls.Load()
+	if n == 0 {
+		t.Fatal("SyncDelay was never called")
+	}
+	// Each call follows one sync. With a 50 ms pause after each, 16
+	// concurrent commits cannot each get a sync of their own.
+	if n >= writers {
+		t.Errorf("%d syncs for %d concurrent commits: the delay did not group them", n, writers)
 	}
 }

@@ -59,7 +59,10 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 	if gap == 0 {
 		gap = DefaultSyncGap
 	}
-	if gap > 0 {
+	switch {
+	case opts.SyncDelay != nil:
+		po.WALMinSyncInterval = opts.SyncDelay
+	case gap > 0:
 		po.WALMinSyncInterval = func() time.Duration { return gap }
 	}
 	po.EnsureDefaults()
