@@ -34,6 +34,10 @@
 //	 aws-chunked,    the declared           the declared checksum are compared,
 //	 trailers)       x-amz-checksum-*)      a mismatch stores nothing
 //
+// A write that declares no checksum still gets one: checksum.Default
+// (CRC64NVME, FULL_OBJECT), as AWS adds since 2025; parts of an upload
+// created without an algorithm get it too, combined at completion.
+//
 // Copies (CopyObject, UploadPartCopy) read the source with
 // ObjectReader.WriteRange into an io.Pipe that feeds the destination's
 // PUT: memory per request stays bounded whatever the object size.
@@ -86,7 +90,8 @@
 //	content-disposition, content-encoding (without aws-chunked),
 //	content-language, expires      the content headers, returned on GET
 //	x-amz-meta-*                     user metadata, at most 2 KB in all
-//	x-amz-checksum-<alg>             base64 checksum; "…-N" when composite
+//	x-amz-checksum-<alg>             base64 checksum; "…-N" when composite;
+//	                                 x-amz-checksum-crc64nvme by default
 //	x-amz-checksum-type              FULL_OBJECT or COMPOSITE
 //	x-amz-checksum-algorithm         the algorithm a multipart upload
 //	                                 was created with
