@@ -378,9 +378,6 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		Rotation:     rotation(uploadID, n),
 		Parts:        chosen,
 	}
-	for i := range v.Parts {
-		v.Parts[i].Metadata = nil // checksums of parts live on in the version's metadata
-	}
 	all := written{ok: make([]bool, n)}
 	for p := range all.ok {
 		all.ok[p] = true

@@ -368,7 +368,7 @@ func (v *versionRecord) info(bucket, key string) ObjectInfo {
 	}
 	if len(v.Parts) > 1 || (len(v.Parts) == 1 && v.Parts[0].File != partFile(1)) {
 		for _, p := range v.Parts {
-			oi.Parts = append(oi.Parts, ObjectPart{Number: p.Number, Size: p.Size, ETag: p.ETag})
+			oi.Parts = append(oi.Parts, ObjectPart{Number: p.Number, Size: p.Size, ETag: p.ETag, Metadata: p.Metadata})
 		}
 	}
 	return oi

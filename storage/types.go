@@ -75,6 +75,10 @@ type ObjectPart struct {
 	Number int
 	Size   int64
 	ETag   string
+	// Metadata is what the part's Finish returned when it was uploaded
+	// (its checksums), kept so GetObject?partNumber can return the
+	// part's own checksum. Nil for objects completed before it was kept.
+	Metadata map[string]string
 }
 
 // PutOptions controls a PUT of a whole object.
