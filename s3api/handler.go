@@ -508,14 +508,16 @@ func decodeXML(b []byte, v any) error {
 
 // owner is the Owner of everything: the authenticated identity. The ID
 // is derived from the access key so that it is stable and says nothing
-// about the secret.
+// about the secret. There is no DisplayName: AWS stopped returning it
+// on 21 November 2025, and ours was the access key id, which a listing
+// with fetch-owner need not show.
 func (rq *request) owner() owner {
 	ak := ""
 	if rq.auth != nil {
 		ak = rq.auth.AccessKey
 	}
 	sum := sha256.Sum256([]byte("objstore-owner:" + ak))
-	return owner{ID: hex.EncodeToString(sum[:]), DisplayName: ak}
+	return owner{ID: hex.EncodeToString(sum[:])}
 }
 
 // --- Responses ------------------------------------------------------------

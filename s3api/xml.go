@@ -27,7 +27,7 @@ func (t s3Time) MarshalText() ([]byte, error) {
 // owner is the Owner / Initiator element.
 type owner struct {
 	ID          string `xml:"ID"`
-	DisplayName string `xml:"DisplayName"`
+	DisplayName string `xml:"DisplayName,omitempty"`
 }
 
 // errorResponse is the body of every error with a body.
@@ -430,7 +430,7 @@ func appendObjectItem(b []byte, it *objectItem) []byte {
 	if it.Owner != nil {
 		b = append(b, "<Owner>"...)
 		b = appendElem(b, "ID", it.Owner.ID)
-		b = appendElem(b, "DisplayName", it.Owner.DisplayName)
+		b = appendElemOmit(b, "DisplayName", it.Owner.DisplayName)
 		b = append(b, "</Owner>"...)
 	}
 	b = appendElem(b, "StorageClass", it.StorageClass)
