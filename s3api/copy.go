@@ -140,7 +140,7 @@ func copyIngest(r io.Reader, srcMD map[string]string, requested checksum.Algorit
 			in.algs = append(in.algs, requested)
 		}
 	case len(in.algs) == 0:
-		in.algs = append(in.algs, checksum.Default)
+		in.withDefault()
 	}
 	in.hr = checksum.NewReader(r, in.algs...)
 	return in
@@ -282,6 +282,7 @@ func (h *Handler) copyObject(rq *request) error {
 		}
 		pr, wait := streamRange(rq.ctx, rd, 0, sinfo.Size)
 		in := copyIngest(pr, sinfo.Metadata, requested, true)
+		in.encryptedWith(enc)
 		body, size, err := enc.encrypt(in.hr, 0, sinfo.Size)
 		if err != nil {
 			wait()

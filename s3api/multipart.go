@@ -119,15 +119,20 @@ func (h *Handler) uploadPart(rq *request) error {
 	}
 	// Every part gets the upload's checksum, computed here even when the
 	// client sends none for the part, so that Complete can combine them.
-	in, err := declaredIngest(rq.r.Header, body.Trailers, requested, partAlgorithm(up.Metadata))
+	alg := uploadAlgorithm(up.Metadata)
+	in, err := declaredIngest(rq.r.Header, body.Trailers, requested, alg)
 	if err != nil {
 		return err
+	}
+	if alg == checksum.None {
+		in.withDefault()
 	}
 	in.fullObject = false
 	enc, err := h.openUpload(rq, up, true)
 	if err != nil {
 		return err
 	}
+	in.encryptedWith(enc)
 	// As in putObject: large parts are hashed beside the network read,
 	// and the body is touched only once the request passed every check.
 	in.hashBody(body, size, &h.bodyBlocks)
@@ -171,16 +176,6 @@ func uploadAlgorithm(md map[string]string) checksum.Algorithm {
 	return a
 }
 
-// partAlgorithm is the checksum every part of an upload gets: the one
-// the upload was created with, else checksum.Default, which Complete
-// combines into the object's FULL_OBJECT checksum.
-func partAlgorithm(md map[string]string) checksum.Algorithm {
-	if a := uploadAlgorithm(md); a != checksum.None {
-		return a
-	}
-	return checksum.Default
-}
-
 // uploadPartCopy answers PUT ...?partNumber=N&uploadId=ID with
 // x-amz-copy-source and an optional x-amz-copy-source-range.
 func (h *Handler) uploadPartCopy(rq *request) error {
@@ -211,7 +206,8 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 		return fmt.Errorf("%w: part of %d bytes", errEntityTooLarge, length)
 	}
 	pr, wait := streamRange(rq.ctx, rd, offset, length)
-	in := copyIngest(pr, nil, partAlgorithm(up.Metadata), false)
+	in := copyIngest(pr, nil, uploadAlgorithm(up.Metadata), false)
+	in.encryptedWith(enc)
 	stored, storedSize, err := enc.encrypt(in.hr, pn, length)
 	if err != nil {
 		wait()

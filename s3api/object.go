@@ -67,7 +67,10 @@ type ingest struct {
 	// verifyOnly names algorithms checked against want but not stored: a
 	// copy's source checksums when the client asked for another one.
 	verifyOnly map[checksum.Algorithm]bool
-	stored     map[string]string // what finish returned, for responses
+	// defaulted is set when checksum.Default is computed although the
+	// client did not ask for it (withDefault).
+	defaulted bool
+	stored    map[string]string // what finish returned, for responses
 }
 
 // newIngest sets up verification of a request body src from its
@@ -122,9 +125,36 @@ func declaredIngest(h http.Header, trailers func() http.Header, extra ...checksu
 		// Nothing declared or asked for: the object still gets AWS's
 		// default full-object CRC64NVME, so that every object written from
 		// now on can be checked end to end by the clients that read it.
-		in.algs = append(in.algs, checksum.Default)
+		in.withDefault()
 	}
 	return in, nil
+}
+
+// withDefault adds checksum.Default to what in computes and stores,
+// remembering that the client did not ask for it.
+func (in *ingest) withDefault() {
+	if !containsAlg(in.algs, checksum.Default) {
+		in.algs = append(in.algs, checksum.Default)
+		in.defaulted = true
+	}
+}
+
+// encryptedWith drops the default checksum from what is stored when enc
+// is SSE-KMS or SSE-C. Their ETags are random precisely so that no
+// digest of the plaintext sits in clear beside the ciphertext, where
+// anyone with drive access could confirm a guess of low-entropy content;
+// a CRC of it would be that oracle again, for every object, unasked. A
+// checksum the client asked for is kept (docs/architecture.md, "What is
+// stored in clear"). SSE-S3 keeps the default: its MD5 ETag is in clear
+// anyway.
+func (in *ingest) encryptedWith(enc *objectEncryption) {
+	if !in.defaulted || enc == nil || enc.mode == modeS3 {
+		return
+	}
+	if in.verifyOnly == nil {
+		in.verifyOnly = map[checksum.Algorithm]bool{}
+	}
+	in.verifyOnly[checksum.Default] = true
 }
 
 // hashBody sets up the reader that hashes src, a body of size bytes (-1:
@@ -289,6 +319,7 @@ func (h *Handler) putObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	in.encryptedWith(enc)
 	if md, err = enc.seal(md); err != nil {
 		return err
 	}

@@ -121,6 +121,7 @@ func (h *Handler) postObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	in.encryptedWith(enc)
 	if md, err = enc.seal(md); err != nil {
 		return err
 	}

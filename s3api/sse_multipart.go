@@ -7,16 +7,6 @@ import (
 	"github.com/objstore/objstore/storage"
 )
 
-// uploadEncryption opens the encryption of upload uploadID of the
-// request's object; see openUpload.
-func (h *Handler) uploadEncryption(rq *request, uploadID string, needKey bool) (*objectEncryption, error) {
-	up, err := h.uploadInfo(rq, uploadID)
-	if err != nil {
-		return nil, err
-	}
-	return h.openUpload(rq, up, needKey)
-}
-
 // openUpload opens the object key an upload's parts are encrypted under,
 // with the request's SSE-C key where the upload uses one. With needKey
 // false (CompleteMultipartUpload, which moves no data) an SSE-C upload

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/minio/crc64nvme"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
+)
+
+// TestDefaultChecksumNotBesideCiphertext checks the rule of
+// docs/architecture.md "What is stored in clear": an object written
+// without a checksum gets the default CRC64NVME under SSE-S3 (whose MD5
+// ETag is in clear anyway), but under SSE-KMS and SSE-C no digest of
+// the plaintext may sit in clear on the drives, so neither HEAD returns
+// one nor does its value appear in any file of the data folder. The
+// bodies are low-entropy on purpose: those are the ones a stored CRC
+// would let someone with drive access confirm a guess of.
+func TestDefaultChecksumNotBesideCiphertext(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, c := startSSEServer(t, dir, true)
+	if err := srv.Keys().CreateKey(ctx, "tenant-d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MakeBucket(ctx, "digests", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ssec, _ := encrypt.NewSSEC(bytes.Repeat([]byte{5}, 32))
+	kms, _ := encrypt.NewSSEKMS("tenant-d", nil)
+	cases := []struct {
+		name   string
+		sse    encrypt.ServerSide
+		get    encrypt.ServerSide
+		stored bool // the default checksum is kept
+		size   int
+		part   uint64
+	}{
+		{"SSE-S3", encrypt.NewSSE(), nil, true, 700, 0},
+		{"SSE-KMS", kms, nil, false, 700, 0},
+		{"SSE-C", ssec, ssec, false, 700, 0},
+		{"SSE-KMS-file", kms, nil, false, 3 << 20, 0},
+		{"SSE-C-multipart", ssec, ssec, false, 11 << 20, 5 << 20},
+		{"SSE-KMS-multipart", kms, nil, false, 11 << 20, 5 << 20},
+	}
+	crcs := map[string]string{}
+	for i, tc := range cases {
+		body := bytes.Repeat([]byte{'A' + byte(i)}, tc.size) // low entropy, one per case
+		var sum [8]byte
+		binary.BigEndian.PutUint64(sum[:], crc64nvme.Checksum(body))
+		crc := base64.StdEncoding.EncodeToString(sum[:])
+		crcs[tc.name] = crc
+		_, err := c.PutObject(ctx, "digests", tc.name, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{
+			ServerSideEncryption: tc.sse, DisableMultipart: tc.part == 0, PartSize: max(tc.part, 5<<20),
+			// No checksum from the client: only the default could be stored.
+			DisableContentSha256: true,
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		st, err := c.StatObject(ctx, "digests", tc.name, minio.StatObjectOptions{ServerSideEncryption: tc.get, Checksum: true})
+		if err != nil {
+			t.Fatalf("%s: stat: %v", tc.name, err)
+		}
+		got := st.ChecksumCRC64NVME
+		switch {
+		case tc.stored && tc.part == 0 && got != crc:
+			t.Errorf("%s: HEAD CRC64NVME %q, want the default %q", tc.name, got, crc)
+		case !tc.stored && (got != "" || st.ChecksumCRC32C != "" || st.ChecksumCRC32 != ""):
+			t.Errorf("%s: HEAD returned checksums (crc64nvme %q, crc32c %q, crc32 %q) for an object whose client sent none", tc.name, got, st.ChecksumCRC32C, st.ChecksumCRC32)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := srv.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for name, crc := range crcs {
+			if bytes.Contains(b, []byte(crc)) {
+				found[name] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		if found[tc.name] != tc.stored {
+			t.Errorf("%s: CRC64NVME of the plaintext found on the drives: %v, want %v", tc.name, found[tc.name], tc.stored)
+		}
+	}
+}
