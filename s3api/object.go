@@ -397,6 +397,7 @@ func (h *Handler) getObject(rq *request) error {
 	out := rq.w.Header()
 	rangeHeader := rq.r.Header.Get("Range")
 	full := true
+	var part *storage.ObjectPart // the part a partNumber read returns
 	if pn := rq.query.Get("partNumber"); pn != "" {
 		if rangeHeader != "" {
 			return withMessage(errInvalidRequest, "Cannot specify both Range header and partNumber query parameter.")
@@ -413,6 +414,7 @@ func (h *Handler) getObject(rq *request) error {
 				offset += p.Size
 			}
 			length = info.Parts[n-1].Size
+			part = &info.Parts[n-1]
 			status = http.StatusPartialContent
 			full = false
 			out.Set("x-amz-mp-parts-count", strconv.Itoa(len(info.Parts)))
@@ -428,8 +430,11 @@ func (h *Handler) getObject(rq *request) error {
 		full = false
 	}
 
-	withChecksums := full && strings.EqualFold(rq.r.Header.Get(checksumModeHeader), "ENABLED")
-	setObjectHeaders(out, info, withChecksums)
+	checksumMode := strings.EqualFold(rq.r.Header.Get(checksumModeHeader), "ENABLED")
+	setObjectHeaders(out, info, full && checksumMode)
+	if part != nil && checksumMode {
+		setPartChecksumHeaders(out, part.Metadata)
+	}
 	prd.enc.setHeaders(out)
 	applyResponseOverrides(out, rq.query)
 	out.Set("Content-Length", strconv.FormatInt(length, 10))

@@ -537,7 +537,7 @@ func (h *Handler) decrypt(rq *request, info storage.ObjectInfo, rd storage.Objec
 		for _, op := range info.Parts {
 			n := plainSize(op.Size)
 			p.parts = append(p.parts, sse.Part{Number: op.Number, Size: n})
-			p.info.Parts = append(p.info.Parts, storage.ObjectPart{Number: op.Number, Size: n, ETag: op.ETag})
+			p.info.Parts = append(p.info.Parts, storage.ObjectPart{Number: op.Number, Size: n, ETag: op.ETag, Metadata: op.Metadata})
 			p.info.Size += n
 		}
 	default:
