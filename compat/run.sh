@@ -260,9 +260,9 @@ suite_rclone() {
 
 suite_awscli() {
   say "aws cli ($(aws --version 2>&1 | head -n 1))"
-  # aws cli v1 presigns with SigV2 unless told to use SigV4; objstore
-  # speaks SigV4 only. Everything else is the cli's default, including
-  # its default checksum behaviour.
+  # The cli signs with SigV4 here (aws cli v1 would presign with SigV2
+  # by default; that default is checked separately below). Everything
+  # else is the cli's default, including its default checksum behaviour.
   export AWS_CONFIG_FILE=$work/aws-config AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=""
   printf '[default]\nregion = us-east-1\ns3 =\n    signature_version = s3v4\n' >"$AWS_CONFIG_FILE"
   local aws=(aws --endpoint-url "$endpoint")
@@ -293,6 +293,15 @@ suite_awscli() {
       same "presigned download has the bytes" "$d/tree/odd/plus+sign.bin" "$d/presigned"
   else
     fail "aws s3 presign" "$(tail -n 3 "$work/logs/presign.log" | tr '\n' ' ')"
+  fi
+  # A config without signature_version: aws cli v1 presigns with SigV2.
+  printf '[default]\nregion = us-east-1\n' >"$work/aws-config-default"
+  if url=$(AWS_CONFIG_FILE=$work/aws-config-default "${aws[@]}" s3 presign "s3://$b/tree/odd/plus+sign.bin" --expires-in 300 2>"$work/logs/presign-default.log"); then
+    pass "aws s3 presign (the cli's default signature)"
+    check "curl fetches the default-signature presigned URL" curl -sSf -k -o "$d/presigned-default" "$url" &&
+      same "default-signature presigned download has the bytes" "$d/tree/odd/plus+sign.bin" "$d/presigned-default"
+  else
+    fail "aws s3 presign (the cli's default signature)" "$(tail -n 3 "$work/logs/presign-default.log" | tr '\n' ' ')"
   fi
 
   # The multipart API by hand: two parts, the second shorter.
