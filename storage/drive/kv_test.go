@@ -576,3 +576,15 @@ func TestSyncDelayFollowsOptions(t *testing.T) {
 		t.Errorf("%d syncs for %d concurrent commits: the delay did not group them", n, writers)
 	}
 }
+
+// TestPebbleBlockSize checks that every level writes metaBlockSize
+// blocks, not pebble's 4 KiB default (see metaBlockSize for why).
+func TestPebbleBlockSize(t *testing.T) {
+	d := &Drive{}
+	po := d.pebbleOptions(Options{})
+	for i, l := range po.Levels {
+		if l.BlockSize != metaBlockSize {
+			t.Errorf("level %d block size %d, want %d", i, l.BlockSize, metaBlockSize)
+		}
+	}
+}
