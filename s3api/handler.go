@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/objstore/objstore/encryption"
@@ -110,6 +111,7 @@ type Handler struct {
 	onRequest  func(Event)
 	policies   policyCache
 	bodyBlocks bodyBlocks // blocks for hashing large PUT bodies (object.go)
+	listBufs   sync.Pool  // *[]byte listing documents, reused (list.go)
 }
 
 // New checks cfg, fills in its defaults and returns a Handler.

@@ -225,7 +225,10 @@ func (h *Handler) listObjectsV1(rq *request) error {
 	if lr.IsTruncated && delim != "" {
 		res.NextMarker = e.enc(lr.NextAfter)
 	}
-	return rq.writeListing(appendListV1(make([]byte, 0, listSizeHint(len(res.Contents), len(res.CommonPrefixes))), &res))
+	buf := h.listBuf(listSizeHint(len(res.Contents), len(res.CommonPrefixes)))
+	defer h.putListBuf(buf)
+	*buf = appendListV1((*buf)[:0], &res)
+	return rq.writeListing(*buf)
 }
 
 // listObjectsV2 answers GET /<bucket>?list-type=2.
@@ -286,7 +289,38 @@ func (h *Handler) listObjectsV2(rq *request) error {
 	if lr.IsTruncated {
 		res.NextContinuationToken = continuationToken(lr.NextAfter)
 	}
-	return rq.writeListing(appendListV2(make([]byte, 0, listSizeHint(len(res.Contents), len(res.CommonPrefixes))), &res))
+	buf := h.listBuf(listSizeHint(len(res.Contents), len(res.CommonPrefixes)))
+	defer h.putListBuf(buf)
+	*buf = appendListV2((*buf)[:0], &res)
+	return rq.writeListing(*buf)
+}
+
+// maxPooledList is the largest listing buffer kept for reuse: a page of
+// 1,000 long keys with metadata. Larger ones are left to the collector.
+const maxPooledList = 4 << 20
+
+// listBuf returns a buffer of at least hint bytes' capacity for a listing
+// document. A page of 1,000 keys is ~150-250 KB; allocating it fresh for
+// every page cost the garbage collector a large object per request, and
+// the runtime returned its pages to the kernel and faulted them back in
+// (a tenth of the server's CPU in a 100,000-key listing).
+func (h *Handler) listBuf(hint int) *[]byte {
+	if b, ok := h.listBufs.Get().(*[]byte); ok {
+		if cap(*b) < hint {
+			*b = make([]byte, 0, hint)
+		}
+		return b
+	}
+	b := make([]byte, 0, hint)
+	return &b
+}
+
+// putListBuf returns a buffer listBuf gave once the document was written:
+// net/http has copied it to the connection by then.
+func (h *Handler) putListBuf(b *[]byte) {
+	if cap(*b) <= maxPooledList {
+		h.listBufs.Put(b)
+	}
 }
 
 // writeListing sends a listing document from the listing encoder

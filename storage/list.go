@@ -244,6 +244,9 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions
 	if opts.After != "" && opts.After >= opts.Prefix {
 		start = append(objectKey(bucket, opts.After), 0) // strictly after
 	}
+	// A page usually fills: one allocation instead of append doubling
+	// its way to maxKeys (~150 bytes an entry, twice over).
+	res.Objects = make([]ObjectInfo, 0, maxKeys)
 	m := s.newListIter(ctx, lower, upper, spreadOf(start))
 	defer m.close()
 	if err := s.listQuorum(m); err != nil {
