@@ -142,6 +142,17 @@ func TestRunS3Workloads(t *testing.T) {
 				t.Fatalf("listed %d objects, want 100", row.Objects)
 			}
 		}},
+		{"list-settled", func(s S3Config) S3Config {
+			s.Workload, s.Size, s.Concurrency, s.Ops, s.Objects, s.PageSize = WorkloadList, 10, 1, 3, 25, 10
+			s.Settle = 300 * time.Millisecond
+			return s
+		}, func(t *testing.T, res *S3Result) {
+			// The pause lies between the phases: neither counts it.
+			row := res.Row(opList)
+			if row.Ops != 3 || row.Errors != 0 || res.Seconds >= 0.3 || res.Prepare == nil || res.Prepare.Seconds >= 0.3 {
+				t.Fatalf("list row %+v, measured %.3fs, prepare %+v", row, res.Seconds, res.Prepare)
+			}
+		}},
 		{"list-concurrent", func(s S3Config) S3Config {
 			s.Workload, s.Size, s.Concurrency, s.Ops, s.Objects, s.PageSize = WorkloadList, 0, 3, 30, 25, 10
 			return s
@@ -350,6 +361,7 @@ func TestRunS3Errors(t *testing.T) {
 		{"concurrency", func(c *S3Config) { c.Concurrency = -3 }},
 		{"ops", func(c *S3Config) { c.Ops = -1 }},
 		{"page-size", func(c *S3Config) { c.PageSize = 5000 }},
+		{"settle", func(c *S3Config) { c.Settle = -time.Second }},
 		{"parts", func(c *S3Config) { c.Workload, c.Size, c.PartSize = WorkloadMultipart, 1<<30, 1000 }},
 	}
 	for _, tc := range configs {

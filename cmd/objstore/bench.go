@@ -133,6 +133,7 @@ func runBenchS3(args []string, stdout, stderr io.Writer) error {
 	fs.Var(partSize, "part-size", "part size of the multipart workload")
 	objects := fs.Int("objects", 0, "objects to pre-create for get, mixed and list (default 100; list 1000)")
 	prepConc := fs.Int("prepare-concurrency", 0, "clients pre-creating objects (default max(--concurrency, 16))")
+	settle := fs.Duration("settle", 0, "pause between pre-creating objects and measuring, for the server's background work after the load")
 	mix := fs.String("mix", "60:30:10", "mixed workload weights, GET:PUT:DELETE")
 	pageSize := fs.Int("page-size", 1000, "keys per ListObjectsV2 page")
 	unsigned := fs.Bool("unsigned-payload", false, "send PUT bodies as UNSIGNED-PAYLOAD instead of signing them (SigV4 streaming over HTTP)")
@@ -174,6 +175,7 @@ func runBenchS3(args []string, stdout, stderr io.Writer) error {
 		PartSize:           partSize.n,
 		Objects:            *objects,
 		PrepareConcurrency: *prepConc,
+		Settle:             *settle,
 		Mix:                m,
 		PageSize:           *pageSize,
 		UnsignedPayload:    *unsigned,
