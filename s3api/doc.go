@@ -18,7 +18,9 @@
 //	           selectOp ─────── method + sub-resource query + x-amz-copy-source
 //	              │              unknown sub-resources (?acl, ?policy...) are
 //	              ▼              NotImplemented, never a plain GET or PUT
-//	           sigv4.Verify ─── every request is signed; anonymous → AccessDenied
+//	           sigv4.Verify ─── every request is signed (SigV4; SigV2 header and
+//	              │              presigned requests through sigv2.Verify, same
+//	              │              identities and errors); anonymous → AccessDenied
 //	              │              (POST Object: the form's signed policy instead)
 //	              │
 //	              ▼
