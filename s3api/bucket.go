@@ -34,6 +34,13 @@ func (h *Handler) createBucket(rq *request) error {
 	if strings.EqualFold(rq.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
 		return withMessage(errNotImplemented, "Object Lock is not implemented.")
 	}
+	// Buckets are private to their owner, as AWS's default
+	// BucketOwnerEnforced ownership makes them: an ACL that would grant
+	// more is refused, as PutObject refuses one, instead of being
+	// ignored while the client believes the bucket public.
+	if err := checkBucketACL(rq.r.Header); err != nil {
+		return err
+	}
 	b, err := rq.readBody(maxSmallBody)
 	if err != nil {
 		return err
@@ -112,4 +119,21 @@ func (h *Handler) getBucketVersioning(rq *request) error {
 		return fmt.Errorf("s3api: bucket versioning %q: %w", rq.bucket, err)
 	}
 	return rq.writeXML(http.StatusOK, versioningConfiguration{})
+}
+
+// checkBucketACL refuses the ACL headers of CreateBucket that would grant
+// anything beyond the owner's full control.
+func checkBucketACL(h http.Header) error {
+	for _, k := range [...]string{
+		"x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control",
+	} {
+		if h.Get(k) != "" {
+			return withMessage(errNotImplemented, "The "+k+" header is not implemented.")
+		}
+	}
+	switch h.Get("x-amz-acl") {
+	case "", "private":
+		return nil
+	}
+	return withMessage(errNotImplemented, "Only private ACLs are implemented.")
 }

@@ -180,13 +180,13 @@ func requestedAlgorithm(h http.Header) (checksum.Algorithm, error) {
 
 // restatesAttributes reports whether a copy request names an attribute
 // that AWS counts as a change of the object even when its value is the
-// same: encryption, storage class or website redirect. Clients rely on
+// same: encryption or storage class (a website redirect, the third such
+// attribute, is refused by checkWriteHeaders). Clients rely on
 // this to re-encrypt or re-class an object in place (CopyObject onto
 // itself with x-amz-server-side-encryption), which AWS allows.
 func restatesAttributes(h http.Header) bool {
 	for _, k := range [...]string{
-		"x-amz-server-side-encryption", "x-amz-storage-class", "x-amz-website-redirect-location",
-		hdrSSECPrefix + "algorithm",
+		"x-amz-server-side-encryption", "x-amz-storage-class", hdrSSECPrefix + "algorithm",
 	} {
 		if h.Get(k) != "" {
 			return true

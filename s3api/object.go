@@ -240,6 +240,9 @@ func checkWriteHeaders(h http.Header) error {
 		"x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
 		"x-amz-object-lock-legal-hold", "x-amz-tagging",
 		"x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control",
+		// Website hosting is not served, so a redirect would be stored
+		// for nothing: refused rather than silently dropped.
+		"x-amz-website-redirect-location",
 	} {
 		if h.Get(k) != "" {
 			return withMessage(errNotImplemented, "The "+k+" header is not implemented.")

@@ -166,7 +166,7 @@ func TestPutGetObject(t *testing.T) {
 	})
 	t.Run("unsupported write headers", func(t *testing.T) {
 		for h, v := range map[string]string{"x-amz-tagging": "a=b", "x-amz-acl": "public-read",
-			"x-amz-object-lock-mode": "GOVERNANCE"} {
+			"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-website-redirect-location": "/elsewhere"} {
 			resp, body := e.do(rawRequest{method: "PUT", path: "/objs/h", body: []byte("x"), header: map[string]string{h: v}})
 			wantError(t, resp, body, 501, "NotImplemented")
 		}
@@ -176,6 +176,24 @@ func TestPutGetObject(t *testing.T) {
 			header: map[string]string{"x-amz-storage-class": "STANDARD", "x-amz-acl": "private", "x-amz-server-side-encryption": "AES256"}})
 		if resp.StatusCode != 200 {
 			t.Fatalf("accepted headers refused: %d", resp.StatusCode)
+		}
+	})
+	t.Run("bucket ACLs", func(t *testing.T) {
+		// A bucket is private to its owner: an ACL granting more is
+		// refused, never accepted and ignored.
+		for h, v := range map[string]string{"x-amz-acl": "public-read", "x-amz-grant-read": "uri=http://acs.amazonaws.com/groups/global/AllUsers"} {
+			resp, body := e.do(rawRequest{method: "PUT", path: "/acl-refused", header: map[string]string{h: v}})
+			wantError(t, resp, body, 501, "NotImplemented")
+		}
+		if _, err := e.client.BucketExists(ctx, "acl-refused"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := e.client.BucketExists(ctx, "acl-refused"); ok {
+			t.Fatal("a bucket was created despite the refused ACL")
+		}
+		resp, _ := e.do(rawRequest{method: "PUT", path: "/acl-private", header: map[string]string{"x-amz-acl": "private"}})
+		if resp.StatusCode != 200 {
+			t.Fatalf("CreateBucket with x-amz-acl: private: %d", resp.StatusCode)
 		}
 	})
 	t.Run("delete", func(t *testing.T) {
