@@ -93,7 +93,10 @@ func (h *Handler) getBucketEncryption(rq *request) error {
 	var r sseRule
 	r.Default.SSEAlgorithm = cfg.Algorithm
 	r.Default.KMSMasterKeyID = string(cfg.KeyID)
-	r.BucketKeyEnabled = cfg.BucketKeyEnabled
+	// SSE-KMS objects are always sealed under the bucket key (their
+	// responses say x-amz-server-side-encryption-bucket-key-enabled:
+	// true), whatever the configuration asked for; say the same here.
+	r.BucketKeyEnabled = cfg.BucketKeyEnabled || cfg.Algorithm == encryption.AlgorithmKMS
 	return rq.writeXML(http.StatusOK, sseConfiguration{Xmlns: "http://s3.amazonaws.com/doc/2006-03-01/", Rules: []sseRule{r}})
 }
 
