@@ -23,6 +23,7 @@ import (
 
 	"github.com/objstore/objstore/encryption"
 	"github.com/objstore/objstore/iam"
+	"github.com/objstore/objstore/s3api/sigv2"
 	"github.com/objstore/objstore/s3api/sigv4"
 	"github.com/objstore/objstore/storage"
 )
@@ -250,7 +251,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // that anonymous requests learn nothing but AccessDenied.
 func (h *Handler) serve(rq *request) error {
 	r := rq.r
-	rq.query = r.URL.Query()
+	// A SigV2 presigned URL may carry signed headers in its query; they
+	// act as headers, so they must be headers before routing
+	// (x-amz-copy-source picks the operation) and before anything reads
+	// them.
+	if err := sigv2.PromoteQueryHeaders(r); err != nil {
+		return fmt.Errorf("s3api: authenticate: %w", v2Error(err))
+	}
+	// A query url.ParseQuery refuses (a raw ';', a bad escape) is
+	// refused whole: it drops such parts, while the signature verifiers
+	// keep them, so the operation could differ from the one signed.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return withMessage(errInvalidArgument, "The query string is malformed.")
+	}
+	rq.query = q
 	bucket, key, routeErr := parseResource(h.domain, r.Host, r.URL.Path)
 	rq.bucket, rq.key = bucket, key
 	op, opErr := selectOp(r.Method, bucket, key, rq.query, r.Header)

@@ -95,23 +95,15 @@ func writeResource(sb *strings.Builder, hostBucket, path string, q []queryPair) 
 
 // writeAmzHeaders writes the CanonicalizedAmzHeaders: every x-amz-*
 // header, name lower-cased, values trimmed and joined by ',', sorted by
-// name, one "name:value\n" each. For a presigned URL the query's x-amz-*
-// parameters count as headers too: botocore signs such headers and then
-// moves them into the query.
-func writeAmzHeaders(sb *strings.Builder, h http.Header, q []queryPair, presigned, omitAmzDate bool) {
+// name, one "name:value\n" each. A presigned URL's x-amz-* query
+// parameters count because PromoteQueryHeaders made them headers first:
+// what is signed is then exactly what the handler acts on.
+func writeAmzHeaders(sb *strings.Builder, h http.Header, omitAmzDate bool) {
 	vals := make(map[string][]string)
 	for k, vv := range h {
 		lk := strings.ToLower(k)
 		if strings.HasPrefix(lk, "x-amz-") && !(omitAmzDate && lk == "x-amz-date") {
 			vals[lk] = append(vals[lk], vv...)
-		}
-	}
-	if presigned {
-		for _, p := range q {
-			lk := strings.ToLower(p.key)
-			if strings.HasPrefix(lk, "x-amz-") {
-				vals[lk] = append(vals[lk], p.value)
-			}
 		}
 	}
 	names := make([]string, 0, len(vals))
@@ -179,29 +171,21 @@ func stringToSign(r *http.Request, q []queryPair, f form) string {
 	sb.Grow(128 + len(f.path))
 	sb.WriteString(r.Method)
 	sb.WriteByte('\n')
-	sb.WriteString(standardHeader(r, q, f.presigned, "Content-Md5", "content-md5"))
+	sb.WriteString(standardHeader(r, "Content-Md5"))
 	sb.WriteByte('\n')
-	sb.WriteString(standardHeader(r, q, f.presigned, "Content-Type", "content-type"))
+	sb.WriteString(standardHeader(r, "Content-Type"))
 	sb.WriteByte('\n')
 	sb.WriteString(f.dateLine)
 	sb.WriteByte('\n')
-	writeAmzHeaders(&sb, r.Header, q, f.presigned, f.omitAmzDate)
+	writeAmzHeaders(&sb, r.Header, f.omitAmzDate)
 	writeResource(&sb, f.hostBucket, f.path, q)
 	return sb.String()
 }
 
-// standardHeader is a positional header's value: the header as sent or,
-// for a presigned URL without it, the query parameter botocore moved it to.
-func standardHeader(r *http.Request, q []queryPair, presigned bool, name, param string) string {
-	if v := r.Header.Get(name); v != "" || !presigned {
-		return strings.TrimSpace(v)
-	}
-	for _, p := range q {
-		if p.key == param {
-			return strings.TrimSpace(p.value)
-		}
-	}
-	return ""
+// standardHeader is a positional header's value (for a presigned URL
+// possibly promoted from the query by PromoteQueryHeaders).
+func standardHeader(r *http.Request, name string) string {
+	return strings.TrimSpace(r.Header.Get(name))
 }
 
 // resourcePaths returns the spellings of the request path a signature may

@@ -53,7 +53,25 @@
 // from an aws cli configured for SigV2 (its default, SigV4, works).
 // Query parameters that select nothing (prefix, marker, max-keys) are not
 // signed, as in AWS; nor are list-type and policyStatus, which postdate
-// SigV2 and no client signs.
+// SigV2 and no client signs. policyStatus does select an operation: a
+// signed GET of a bucket replayed with it becomes GetBucketPolicyStatus,
+// which tells only whether the bucket is public.
+//
+// Limits of the protocol itself, which SigV4 does not have:
+//   - Sub-resource values are signed decoded and joined with '&', so a
+//     value holding '&' signs the same as two parameters. Requests with
+//     such a value are refused, so an application's presigned URL with
+//     a user-chosen file name containing '&' fails at once instead of
+//     working; but a URL signed elsewhere can still be split by whoever
+//     holds it. Applications that presign user-chosen response-*
+//     values should use SigV4.
+//   - A presigned URL may carry signed headers in its query (botocore
+//     moves x-amz-*, Content-MD5 and Content-Type there);
+//     PromoteQueryHeaders makes them headers again before the request is
+//     routed, so what runs is what was signed, and refuses a name given
+//     both ways with different values.
+//   - The body is not signed: Content-MD5 (checked on every request with
+//     a body) or x-amz-content-sha256 is what binds it.
 //
 // With x-amz-date, two readings of the Date line are accepted: the rule the
 // AWS text states and clients implement (empty Date line, x-amz-date signed

@@ -44,7 +44,14 @@ func PresignRequest(r *http.Request, accessKey, secret, hostBucket string, expir
 		r.Header = http.Header{}
 	}
 	exp := strconv.FormatInt(expires.Unix(), 10)
-	sig := sign(secret, stringToSign(r, parseQuery(r.URL.RawQuery), form{presigned: true, dateLine: exp, hostBucket: hostBucket, path: sentPath(r.URL)}))
+	// Header stand-ins already in the query are signed as the headers
+	// the server will make of them (PromoteQueryHeaders).
+	signed := *r
+	signed.Header = r.Header.Clone()
+	if err := promote(&signed); err != nil {
+		return err
+	}
+	sig := sign(secret, stringToSign(&signed, parseQuery(r.URL.RawQuery), form{presigned: true, dateLine: exp, hostBucket: hostBucket, path: sentPath(r.URL)}))
 	add := url.Values{
 		"AWSAccessKeyId": {accessKey},
 		"Expires":        {exp},

@@ -89,6 +89,14 @@ func (v *Verifier) Verify(r *http.Request, hostBucket string) (*Auth, error) {
 		if p.key == "AWSAccessKeyId" || p.key == "Signature" {
 			presign = true
 		}
+		// SigV2 signs sub-resource values decoded and unescaped, so a
+		// value holding '&' (a presigned response-content-disposition
+		// with a user-chosen file name) could be re-split into another
+		// signed sub-resource: refuse what is ambiguous (SigV4 has no
+		// such gap).
+		if isSubResource(p.key) && strings.IndexByte(p.value, '&') >= 0 {
+			return nil, wrapf(ErrAuthorizationHeaderMalformed, "sub-resource %s holds '&', which SigV2 cannot sign unambiguously; use SigV4", p.key)
+		}
 	}
 	switch {
 	case hasHeader && presign:
@@ -99,6 +107,9 @@ func (v *Verifier) Verify(r *http.Request, hostBucket string) (*Auth, error) {
 		}
 		return v.verifyHeader(r, authz[0], q, hostBucket)
 	case presign:
+		if err := PromoteQueryHeaders(r); err != nil {
+			return nil, err
+		}
 		return v.verifyPresigned(r, q, hostBucket)
 	}
 	return nil, ErrMissingAuth
@@ -231,7 +242,11 @@ func (v *Verifier) verifyHeader(r *http.Request, h string, q []queryPair, hostBu
 	if err != nil {
 		return nil, err
 	}
-	if d := v.now().Sub(t); d > v.maxSkew() || -d > v.maxSkew() {
+	// Compare times, not their difference: Sub saturates for a time
+	// centuries away, and the negated minimum Duration is itself, so
+	// such a request would pass a check on d and never expire.
+	if now, skew := v.now(), v.maxSkew(); t.Before(now.Add(-skew)) || t.After(now.Add(skew)) {
+		d := now.Sub(t)
 		return nil, wrapf(ErrRequestTimeTooSkewed, "request time %s, server time differs by %s",
 			t.Format(time.RFC3339), d.Round(time.Second))
 	}
