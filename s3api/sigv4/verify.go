@@ -246,7 +246,11 @@ func (v *Verifier) verifyHeader(r *http.Request, h string, query []queryPair) (*
 	if ah.cred.date != t.Format(yyyymmdd) {
 		return nil, wrapf(ErrAuthorizationHeaderMalformed, "credential date %s is not the request date %s", ah.cred.date, t.Format(yyyymmdd))
 	}
-	if d := v.now().Sub(t); d > v.maxSkew() || -d > v.maxSkew() {
+	// Compare times, not their difference: Sub saturates for a time
+	// centuries away, and the negated minimum Duration is itself, so
+	// such a request would pass a check on d and never expire.
+	if now, skew := v.now(), v.maxSkew(); t.Before(now.Add(-skew)) || t.After(now.Add(skew)) {
+		d := now.Sub(t)
 		return nil, wrapf(ErrRequestTimeTooSkewed, "request time %s, server time differs by %s", t.Format(iso8601), d.Round(time.Second))
 	}
 
