@@ -45,6 +45,9 @@ func (h *Handler) createBucket(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if err := verifyOptionalDigest(rq, b, false); err != nil {
+		return err
+	}
 	var location string
 	if len(strings.TrimSpace(string(b))) > 0 {
 		var cfg createBucketConfiguration

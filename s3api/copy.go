@@ -141,6 +141,10 @@ func copyIngest(r io.Reader, srcMD map[string]string, requested checksum.Algorit
 		}
 	case len(in.algs) == 0:
 		in.withDefault()
+	default:
+		// The source's checksums carry over because the client did not
+		// choose: for an SSE-KMS or SSE-C copy they are not kept.
+		in.unasked = append(in.unasked, in.algs...)
 	}
 	in.hr = checksum.NewReader(r, in.algs...)
 	return in

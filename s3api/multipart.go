@@ -262,6 +262,9 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if err := verifyOptionalDigest(rq, b, true); err != nil {
+		return err
+	}
 	req, err := parseCompleteRequest(b)
 	if err != nil {
 		return err

@@ -67,10 +67,12 @@ type ingest struct {
 	// verifyOnly names algorithms checked against want but not stored: a
 	// copy's source checksums when the client asked for another one.
 	verifyOnly map[checksum.Algorithm]bool
-	// defaulted is set when checksum.Default is computed although the
-	// client did not ask for it (withDefault).
-	defaulted bool
-	stored    map[string]string // what finish returned, for responses
+	// unasked lists the algorithms computed and stored although the
+	// client did not ask for them: checksum.Default (withDefault), or a
+	// copy source's (copyIngest). encryptedWith drops them under SSE-KMS
+	// and SSE-C.
+	unasked []checksum.Algorithm
+	stored  map[string]string // what finish returned, for responses
 }
 
 // newIngest sets up verification of a request body src from its
@@ -135,12 +137,13 @@ func declaredIngest(h http.Header, trailers func() http.Header, extra ...checksu
 func (in *ingest) withDefault() {
 	if !containsAlg(in.algs, checksum.Default) {
 		in.algs = append(in.algs, checksum.Default)
-		in.defaulted = true
+		in.unasked = append(in.unasked, checksum.Default)
 	}
 }
 
-// encryptedWith drops the default checksum from what is stored when enc
-// is SSE-KMS or SSE-C. Their ETags are random precisely so that no
+// encryptedWith drops the checksums the client did not ask for (the
+// default, a copy source's) from what is stored when enc is SSE-KMS or
+// SSE-C; they are still computed and verified. Their ETags are random precisely so that no
 // digest of the plaintext sits in clear beside the ciphertext, where
 // anyone with drive access could confirm a guess of low-entropy content;
 // a CRC of it would be that oracle again, for every object, unasked. A
@@ -148,13 +151,15 @@ func (in *ingest) withDefault() {
 // stored in clear"). SSE-S3 keeps the default: its MD5 ETag is in clear
 // anyway.
 func (in *ingest) encryptedWith(enc *objectEncryption) {
-	if !in.defaulted || enc == nil || enc.mode == modeS3 {
+	if len(in.unasked) == 0 || enc == nil || enc.mode == modeS3 {
 		return
 	}
 	if in.verifyOnly == nil {
 		in.verifyOnly = map[checksum.Algorithm]bool{}
 	}
-	in.verifyOnly[checksum.Default] = true
+	for _, a := range in.unasked {
+		in.verifyOnly[a] = true
+	}
 }
 
 // hashBody sets up the reader that hashes src, a body of size bytes (-1:
@@ -554,6 +559,40 @@ func parseDeleteRequest(b []byte) (deleteRequest, error) {
 		}
 	}
 	return req, nil
+}
+
+// verifyOptionalDigest checks a fully read body against its Content-MD5
+// or x-amz-checksum-*, when the client sent one: AWS checks them on every
+// request with a body, and under SigV2 (which does not sign bodies) or
+// UNSIGNED-PAYLOAD they are what binds the body to the signature.
+// CompleteMultipartUpload passes md5Only: its x-amz-checksum-* headers
+// carry the object's checksum, not the XML body's.
+func verifyOptionalDigest(rq *request, b []byte, md5Only bool) error {
+	hdr := rq.r.Header
+	if md5Only {
+		v := hdr.Get("Content-MD5")
+		if v == "" {
+			return nil
+		}
+		want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(want) != md5.Size {
+			return errInvalidDigest
+		}
+		if got := md5.Sum(b); !bytes.Equal(got[:], want) {
+			return errBadDigest
+		}
+		return nil
+	}
+	if hdr.Get("Content-MD5") == "" && hdr.Get("x-amz-trailer") == "" {
+		exp, err := checksum.FromHeaders(hdr)
+		if err != nil {
+			return fmt.Errorf("s3api: checksum headers: %w", err)
+		}
+		if exp.Algorithm == checksum.None {
+			return nil
+		}
+	}
+	return verifySmallBody(rq, b)
 }
 
 // verifySmallBody checks a fully read body against its Content-MD5 or

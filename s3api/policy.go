@@ -65,6 +65,9 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if err := verifyOptionalDigest(rq, b, false); err != nil {
+		return err
+	}
 	if _, err := iam.ParseBucketPolicy(b, rq.bucket); err != nil {
 		var pe *iam.PolicyError
 		if errors.As(err, &pe) {

@@ -66,6 +66,9 @@ func (h *Handler) putBucketEncryption(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if err := verifyOptionalDigest(rq, b, false); err != nil {
+		return err
+	}
 	cfg, err := parseEncryptionConfig(b)
 	if err != nil {
 		return err

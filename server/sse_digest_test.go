@@ -107,3 +107,54 @@ func TestDefaultChecksumNotBesideCiphertext(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyDropsUnaskedChecksumsUnderKMSAndSSEC: a copy inherits its
+// source's checksums when the client names none, but not onto SSE-KMS or
+// SSE-C ciphertext, where no unasked digest of the plaintext is kept
+// (docs/architecture.md, "What is stored in clear"); this includes
+// re-encrypting an object in place, the usual way to move it to KMS.
+func TestCopyDropsUnaskedChecksumsUnderKMSAndSSEC(t *testing.T) {
+	ctx := context.Background()
+	srv, c := startSSEServer(t, t.TempDir(), true)
+	if err := srv.Keys().CreateKey(ctx, "tenant-copy"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MakeBucket(ctx, "digests-copy", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("Z"), 700)
+	if _, err := c.PutObject(ctx, "digests-copy", "src", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{DisableContentSha256: true, DisableMultipart: true}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := c.StatObject(ctx, "digests-copy", "src", minio.StatObjectOptions{Checksum: true})
+	if st.ChecksumCRC64NVME == "" {
+		t.Fatal("the SSE-S3 source has no default checksum to inherit")
+	}
+	kms, _ := encrypt.NewSSEKMS("tenant-copy", nil)
+	ssec, _ := encrypt.NewSSEC(bytes.Repeat([]byte{7}, 32))
+	for _, tc := range []struct {
+		name string
+		dst  string
+		sse  encrypt.ServerSide
+		get  encrypt.ServerSide
+	}{{"to KMS", "dst-kms", kms, nil}, {"to SSE-C", "dst-c", ssec, ssec}} {
+		if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: "digests-copy", Object: tc.dst, Encryption: tc.sse}, minio.CopySrcOptions{Bucket: "digests-copy", Object: "src"}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := c.StatObject(ctx, "digests-copy", tc.dst, minio.StatObjectOptions{Checksum: true, ServerSideEncryption: tc.get})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ChecksumCRC64NVME != "" {
+			t.Errorf("%s: plaintext CRC64NVME stored beside ciphertext though the client asked for none", tc.name)
+		}
+	}
+	// Re-encrypt in place (copy onto itself with SSE-KMS).
+	if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: "digests-copy", Object: "src", Encryption: kms, ReplaceMetadata: true}, minio.CopySrcOptions{Bucket: "digests-copy", Object: "src"}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = c.StatObject(ctx, "digests-copy", "src", minio.StatObjectOptions{Checksum: true})
+	if st.ChecksumCRC64NVME != "" {
+		t.Errorf("in-place re-encryption: plaintext CRC64NVME kept beside KMS ciphertext")
+	}
+}
