@@ -143,6 +143,9 @@ func (h *Handler) identify(accessKey string) (Identity, bool) {
 // grants Principal "*".
 func (h *Handler) authenticate(rq *request) error {
 	if sigv2.Detect(rq.r) {
+		if h.noSigV2 {
+			return withMessage(errInvalidRequest, "Signature Version 2 is disabled on this server. Please use AWS4-HMAC-SHA256.")
+		}
 		return h.authenticateV2(rq)
 	}
 	auth, err := h.verifier.Verify(rq.r)

@@ -87,6 +87,10 @@ type Config struct {
 	// InsecureSSEC accepts SSE-C keys over plain HTTP (development only;
 	// AWS refuses them).
 	InsecureSSEC bool
+	// DisableSigV2 refuses Signature Version 2 requests (HMAC-SHA1, no
+	// body signing; see package sigv2 for its limits) with
+	// InvalidRequest, for deployments whose clients all speak SigV4.
+	DisableSigV2 bool
 }
 
 // maxClockSkew is how far a signed request's time may be from Now, as
@@ -105,6 +109,7 @@ type Handler struct {
 
 	keys         *encryption.Keys
 	insecureSSEC bool
+	noSigV2      bool
 
 	rootSecret func(accessKey string) (string, bool)
 	identities Identities
@@ -144,6 +149,7 @@ func New(cfg Config) (*Handler, error) {
 		onRequest:  cfg.OnRequest,
 	}
 	h.keys, h.insecureSSEC = cfg.Keys, cfg.InsecureSSEC
+	h.noSigV2 = cfg.DisableSigV2
 	if h.authz == nil {
 		h.authz = iam.NewEngine(nil, iam.EngineOptions{Now: cfg.Now})
 	}
@@ -255,8 +261,10 @@ func (h *Handler) serve(rq *request) error {
 	// act as headers, so they must be headers before routing
 	// (x-amz-copy-source picks the operation) and before anything reads
 	// them.
-	if err := sigv2.PromoteQueryHeaders(r); err != nil {
-		return fmt.Errorf("s3api: authenticate: %w", v2Error(err))
+	if !h.noSigV2 { // else authenticate refuses SigV2 requests
+		if err := sigv2.PromoteQueryHeaders(r); err != nil {
+			return fmt.Errorf("s3api: authenticate: %w", v2Error(err))
+		}
 	}
 	// A query url.ParseQuery refuses (a raw ';', a bad escape) is
 	// refused whole: it drops such parts, while the signature verifiers

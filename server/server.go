@@ -72,6 +72,8 @@ type Config struct {
 	// InsecureSSEC accepts SSE-C keys over plain HTTP. Development only:
 	// AWS refuses them, since the key travels in clear.
 	InsecureSSEC bool
+	// DisableSigV2 refuses Signature Version 2 requests (s3api.Config).
+	DisableSigV2 bool
 }
 
 func (c *Config) ensureDefaults() {
@@ -191,6 +193,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 		Keys:         s.keys,
 		InsecureSSEC: cfg.InsecureSSEC,
+		DisableSigV2: cfg.DisableSigV2,
 	})
 	if err != nil {
 		store.Close()

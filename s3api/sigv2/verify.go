@@ -218,6 +218,11 @@ func parseTime(v string) (time.Time, bool) {
 // contentSHA256 returns x-amz-content-sha256, refusing the signed
 // aws-chunked modes: their chunk signatures chain from a SigV4 signature.
 func contentSHA256(r *http.Request, q []queryPair, presigned bool) (string, error) {
+	// One value, as SigV4 requires: with two, the signed header would
+	// say one thing and the body check read another.
+	if vv := r.Header.Values("X-Amz-Content-Sha256"); len(vv) > 1 {
+		return "", wrapf(ErrAuthorizationHeaderMalformed, "%d x-amz-content-sha256 headers", len(vv))
+	}
 	v := r.Header.Get("X-Amz-Content-Sha256")
 	if v == "" && presigned {
 		for _, p := range q {
@@ -227,7 +232,11 @@ func contentSHA256(r *http.Request, q []queryPair, presigned bool) (string, erro
 			}
 		}
 	}
-	if strings.HasPrefix(v, "STREAMING-AWS4-") {
+	// Signed streaming payloads carry chunk signatures only SigV4
+	// defines. The unsigned trailer form (botocore's default upload) is
+	// fine with header auth, where nothing of the body is signed anyway,
+	// but a presigned URL, as in SigV4, takes one plain payload.
+	if strings.HasPrefix(v, "STREAMING-AWS4-") || (presigned && strings.HasPrefix(v, "STREAMING-")) {
 		return "", wrapf(ErrUnsupportedPayload, "x-amz-content-sha256 %q", truncate(v))
 	}
 	return v, nil
