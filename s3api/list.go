@@ -226,7 +226,7 @@ func (h *Handler) listObjectsV1(rq *request) error {
 		res.NextMarker = e.enc(lr.NextAfter)
 	}
 	buf := h.listBuf(listSizeHint(len(res.Contents), len(res.CommonPrefixes)))
-	defer h.putListBuf(buf)
+	defer h.putListBuf(rq, buf)
 	*buf = appendListV1((*buf)[:0], &res)
 	return rq.writeListing(*buf)
 }
@@ -290,7 +290,7 @@ func (h *Handler) listObjectsV2(rq *request) error {
 		res.NextContinuationToken = continuationToken(lr.NextAfter)
 	}
 	buf := h.listBuf(listSizeHint(len(res.Contents), len(res.CommonPrefixes)))
-	defer h.putListBuf(buf)
+	defer h.putListBuf(rq, buf)
 	*buf = appendListV2((*buf)[:0], &res)
 	return rq.writeListing(*buf)
 }
@@ -315,10 +315,12 @@ func (h *Handler) listBuf(hint int) *[]byte {
 	return &b
 }
 
-// putListBuf returns a buffer listBuf gave once the document was written:
-// net/http has copied it to the connection by then.
-func (h *Handler) putListBuf(b *[]byte) {
-	if cap(*b) <= maxPooledList {
+// putListBuf returns a buffer listBuf gave once the document was written
+// to rq. Over HTTP/1 net/http has copied it to the connection by then;
+// over HTTP/2 (TLS) a frame write of it may still be running after a
+// stream reset (golang/go#58446), so those buffers go to the collector.
+func (h *Handler) putListBuf(rq *request, b *[]byte) {
+	if rq.r.ProtoMajor == 1 && cap(*b) <= maxPooledList {
 		h.listBufs.Put(b)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/objstore/objstore/storage/drive"
@@ -224,6 +225,9 @@ func (s *Store) allDrives() []Drive {
 	return out
 }
 
+// firstListCap is the room a listing page starts with (see ListObjects).
+const firstListCap = 64
+
 // ListObjects lists the current versions of a bucket's keys in byte
 // order, rolling keys up to CommonPrefixes at the delimiter. It merges the
 // drives' metadata iterators and keeps a key only where a read quorum of
@@ -244,9 +248,10 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions
 	if opts.After != "" && opts.After >= opts.Prefix {
 		start = append(objectKey(bucket, opts.After), 0) // strictly after
 	}
-	// A page usually fills: one allocation instead of append doubling
-	// its way to maxKeys (~150 bytes an entry, twice over).
-	res.Objects = make([]ObjectInfo, 0, maxKeys)
+	// Small listings stay small; one that outgrows firstListCap jumps
+	// to maxKeys at once instead of append doubling its way there
+	// (~128 bytes an entry, twice over, on every full page).
+	res.Objects = make([]ObjectInfo, 0, min(maxKeys, firstListCap))
 	m := s.newListIter(ctx, lower, upper, spreadOf(start))
 	defer m.close()
 	if err := s.listQuorum(m); err != nil {
@@ -290,6 +295,9 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions
 			if count == maxKeys {
 				res.IsTruncated = true
 				break
+			}
+			if len(res.Objects) == cap(res.Objects) && cap(res.Objects) < maxKeys {
+				res.Objects = slices.Grow(res.Objects, maxKeys-len(res.Objects))
 			}
 			res.Objects = append(res.Objects, v.info(bucket, key))
 			res.NextAfter = key
