@@ -114,7 +114,7 @@ func streamRange(ctx context.Context, rd storage.ObjectReader, offset, length in
 // parts, not these bytes: the copy, a single-part object, gets that
 // algorithm's full-object value instead, as AWS gives it, with nothing
 // to verify it against.
-func copyIngest(r io.Reader, srcMD map[string]string, requested checksum.Algorithm, fullObject bool) *ingest {
+func copyIngest(r io.Reader, srcMD map[string]string, srcAskedOnly bool, requested checksum.Algorithm, fullObject bool) *ingest {
 	in := &ingest{want: map[checksum.Algorithm]string{}, fullObject: fullObject, corruptOnMismatch: true}
 	for _, a := range checksumAlgorithms {
 		v := srcMD[a.Header()]
@@ -141,9 +141,12 @@ func copyIngest(r io.Reader, srcMD map[string]string, requested checksum.Algorit
 		}
 	case len(in.algs) == 0:
 		in.withDefault()
-	default:
+	case !srcAskedOnly:
 		// The source's checksums carry over because the client did not
-		// choose: for an SSE-KMS or SSE-C copy they are not kept.
+		// choose. A plain or SSE-S3 source's may be the default nobody
+		// asked for, so an SSE-KMS or SSE-C copy does not keep them; an
+		// SSE-KMS or SSE-C source stores only asked-for ones (see
+		// encryptedWith), which its copies keep.
 		in.unasked = append(in.unasked, in.algs...)
 	}
 	in.hr = checksum.NewReader(r, in.algs...)
@@ -285,7 +288,7 @@ func (h *Handler) copyObject(rq *request) error {
 			return err
 		}
 		pr, wait := streamRange(rq.ctx, rd, 0, sinfo.Size)
-		in := copyIngest(pr, sinfo.Metadata, requested, true)
+		in := copyIngest(pr, sinfo.Metadata, storesAskedOnly(rd), requested, true)
 		in.encryptedWith(enc)
 		body, size, err := enc.encrypt(in.hr, 0, sinfo.Size)
 		if err != nil {
@@ -347,4 +350,12 @@ func parseCopySourceRange(v string, size int64) (offset, length int64, err error
 			"Range specified is not valid for source object of size: "+strconv.FormatInt(size, 10))
 	}
 	return first, last - first + 1, nil
+}
+
+// storesAskedOnly reports whether the object rd reads is SSE-KMS or
+// SSE-C, whose stored checksums are all ones the client asked for (the
+// default is not kept for them, see ingest.encryptedWith).
+func storesAskedOnly(rd storage.ObjectReader) bool {
+	p, ok := rd.(*plainReader)
+	return ok && p.enc != nil && (p.enc.mode == modeKMS || p.enc.mode == modeC)
 }

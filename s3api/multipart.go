@@ -206,7 +206,7 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 		return fmt.Errorf("%w: part of %d bytes", errEntityTooLarge, length)
 	}
 	pr, wait := streamRange(rq.ctx, rd, offset, length)
-	in := copyIngest(pr, nil, uploadAlgorithm(up.Metadata), false)
+	in := copyIngest(pr, nil, false, uploadAlgorithm(up.Metadata), false)
 	in.encryptedWith(enc)
 	stored, storedSize, err := enc.encrypt(in.hr, pn, length)
 	if err != nil {

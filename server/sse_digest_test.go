@@ -12,6 +12,7 @@ import (
 
 	"github.com/minio/crc64nvme"
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 )
 
@@ -149,6 +150,27 @@ func TestCopyDropsUnaskedChecksumsUnderKMSAndSSEC(t *testing.T) {
 			t.Errorf("%s: plaintext CRC64NVME stored beside ciphertext though the client asked for none", tc.name)
 		}
 	}
+	// A checksum the client asked for on an SSE-KMS object is kept by
+	// its copies: such a source stores no unasked one.
+	tc, err := minio.New(srv.Addr(), &minio.Options{Creds: credentials.NewStaticV4(srvUser(srv)), Region: "us-east-1", TrailingHeaders: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.PutObject(ctx, "digests-copy", "asked", bytes.NewReader(body), int64(len(body)),
+		minio.PutObjectOptions{ServerSideEncryption: kms, Checksum: minio.ChecksumSHA256, DisableMultipart: true}); err != nil {
+		t.Fatal(err)
+	}
+	asked, err := c.StatObject(ctx, "digests-copy", "asked", minio.StatObjectOptions{Checksum: true})
+	if err != nil || asked.ChecksumSHA256 == "" {
+		t.Fatalf("SSE-KMS object PUT with SHA256: checksum %q, %v", asked.ChecksumSHA256, err)
+	}
+	if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: "digests-copy", Object: "asked-copy", Encryption: kms},
+		minio.CopySrcOptions{Bucket: "digests-copy", Object: "asked"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.StatObject(ctx, "digests-copy", "asked-copy", minio.StatObjectOptions{Checksum: true}); err != nil || st.ChecksumSHA256 != asked.ChecksumSHA256 {
+		t.Errorf("copy of an SSE-KMS object with an asked-for SHA256: %q, %v; want %q", st.ChecksumSHA256, err, asked.ChecksumSHA256)
+	}
 	// Re-encrypt in place (copy onto itself with SSE-KMS).
 	if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: "digests-copy", Object: "src", Encryption: kms, ReplaceMetadata: true}, minio.CopySrcOptions{Bucket: "digests-copy", Object: "src"}); err != nil {
 		t.Fatal(err)
@@ -157,4 +179,11 @@ func TestCopyDropsUnaskedChecksumsUnderKMSAndSSEC(t *testing.T) {
 	if st.ChecksumCRC64NVME != "" {
 		t.Errorf("in-place re-encryption: plaintext CRC64NVME kept beside KMS ciphertext")
 	}
+}
+
+// srvUser returns the root credentials and an empty session token, the
+// arguments of credentials.NewStaticV4.
+func srvUser(srv *Server) (string, string, string) {
+	u, p := srv.Credentials()
+	return u, p, ""
 }
