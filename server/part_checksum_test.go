@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"hash/crc32"
 	"io"
+	"net/http"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -75,5 +76,55 @@ func TestPartChecksumOnPartRead(t *testing.T) {
 				t.Errorf("part read without checksum mode: CRC32C %q, %v", st.ChecksumCRC32C, err)
 			}
 		})
+	}
+}
+
+// TestSinglePartMultipartPartRead: a multipart object of one part is
+// still a multipart object: GetObject?partNumber=1 answers 206 with
+// x-amz-mp-parts-count 1 and, with checksum mode, the part's checksum,
+// not the object's COMPOSITE "...-1" value.
+func TestSinglePartMultipartPartRead(t *testing.T) {
+	ctx := context.Background()
+	srv, _ := startServerWith(t, Config{})
+	user, secret := srv.Credentials()
+	c, err := minio.NewCore(srv.Addr(), &minio.Options{Creds: credentials.NewStaticV4(user, secret, ""), Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MakeBucket(ctx, "spb", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	body := randBody(7, 1000)
+	table := crc32.MakeTable(crc32.Castagnoli)
+	sum := crc32.Checksum(body, table)
+	partSum := base64.StdEncoding.EncodeToString([]byte{byte(sum >> 24), byte(sum >> 16), byte(sum >> 8), byte(sum)})
+	up, err := c.NewMultipartUpload(ctx, "spb", "k", minio.PutObjectOptions{UserMetadata: map[string]string{"x-amz-checksum-algorithm": "CRC32C"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := http.Header{}
+	hdr.Set("x-amz-checksum-crc32c", partSum)
+	p, err := c.PutObjectPart(ctx, "spb", "k", up, 1, bytes.NewReader(body), int64(len(body)), minio.PutObjectPartOptions{CustomHeader: hdr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := c.CompleteMultipartUpload(ctx, "spb", "k", up, []minio.CompletePart{{PartNumber: 1, ETag: p.ETag, ChecksumCRC32C: p.ChecksumCRC32C}}, minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci.ChecksumCRC32C == partSum {
+		t.Fatalf("complete returned the part's checksum %q, want the COMPOSITE one", ci.ChecksumCRC32C)
+	}
+	o := minio.GetObjectOptions{Checksum: true, PartNumber: 1}
+	r, info, hh, err := c.GetObject(ctx, "spb", "k", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if hh.Get("x-amz-mp-parts-count") != "1" || hh.Get("Content-Range") == "" || info.Size != int64(len(body)) {
+		t.Errorf("part read: parts-count %q, content-range %q, size %d", hh.Get("x-amz-mp-parts-count"), hh.Get("Content-Range"), info.Size)
+	}
+	if hh.Get("x-amz-checksum-crc32c") != partSum {
+		t.Errorf("part read returned %q, want the part's %q", hh.Get("x-amz-checksum-crc32c"), partSum)
 	}
 }

@@ -366,7 +366,10 @@ func (v *versionRecord) info(bucket, key string) ObjectInfo {
 		ETag:      v.ETag,
 		Metadata:  v.Metadata,
 	}
-	if len(v.Parts) > 1 || (len(v.Parts) == 1 && v.Parts[0].File != partFile(1)) {
+	// A multipart object lists its parts, even a one-part one (its part
+	// has a data directory of its own), so GetObject?partNumber=1 reads
+	// it as a part; a simple PUT's single part.1 is no part.
+	if len(v.Parts) > 1 || (len(v.Parts) == 1 && (v.Parts[0].File != partFile(1) || v.Parts[0].DataID != "")) {
 		for _, p := range v.Parts {
 			oi.Parts = append(oi.Parts, ObjectPart{Number: p.Number, Size: p.Size, ETag: p.ETag, Metadata: p.Metadata})
 		}

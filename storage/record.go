@@ -450,7 +450,7 @@ func decodePart(b []byte) (partEntry, error) {
 // no strings or maps for the other versions, nor for the metadata of
 // parts, data ids or Replaces, and returns a version holding only the
 // fields versionRecord.info reads (VersionID, ModTime, Size, ETag,
-// Parts with Number, Size, ETag and File). It accepts and refuses
+// Parts with Number, Size, ETag, File and DataID). It accepts and refuses
 // exactly the records decodeObject does, so a listing fails on a
 // corrupt record as a read would.
 func decodeLatest(b []byte) (versionRecord, bool, error) {
@@ -546,6 +546,12 @@ func decodeListedPart(x []byte, keep bool) (partEntry, error) {
 			err = checkMetadata(f)
 		case 6:
 			_, err = fieldInt(f)
+		case 7:
+			// Only multipart parts have a data directory of their own:
+			// it tells a one-part multipart object from a simple PUT.
+			if keep && len(f) > 0 {
+				p.DataID = string(f)
+			}
 		}
 		return err
 	})
