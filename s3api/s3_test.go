@@ -316,6 +316,18 @@ func TestBuckets(t *testing.T) {
 }
 
 func TestVirtualHostStyle(t *testing.T) {
+	store, _, c := virtualHostServer(t, credentials.NewStaticV4(testAccessKey, testSecretKey, ""))
+	putGetVirtualHost(t, c, []byte("virtual host data"))
+	if _, ok := store.buckets["vbucket"].objects["dir/key"]; !ok {
+		t.Fatal("object not stored under the virtual-host bucket")
+	}
+}
+
+// virtualHostServer serves a handler for the domain s3.test and returns
+// a client signing with creds that addresses it by <bucket>.s3.test,
+// every name dialled to the test server.
+func virtualHostServer(t *testing.T, creds *credentials.Credentials) (*fakeStore, *httptest.Server, *minio.Client) {
+	t.Helper()
 	store := newFakeStore()
 	h, err := New(Config{
 		Store:       store,
@@ -326,12 +338,13 @@ func TestVirtualHostStyle(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	c, err := minio.New("s3.test:"+u.Port(), &minio.Options{
-		Creds:        credentials.NewStaticV4(testAccessKey, testSecretKey, ""),
+		Creds:        creds,
 		Region:       testRegion,
 		BucketLookup: minio.BucketLookupDNS,
+		MaxRetries:   1,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, u.Host)
 		}},
@@ -339,13 +352,19 @@ func TestVirtualHostStyle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store, srv, c
+}
+
+// putGetVirtualHost makes vbucket, stores data at dir/key and reads it
+// back through c.
+func putGetVirtualHost(t *testing.T, c *minio.Client, data []byte) {
+	t.Helper()
 	ctx := context.Background()
 	if err := c.MakeBucket(ctx, "vbucket", minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
+		t.Fatalf("MakeBucket: %v", err)
 	}
-	data := []byte("virtual host data")
 	if _, err := c.PutObject(ctx, "vbucket", "dir/key", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
-		t.Fatal(err)
+		t.Fatalf("PutObject: %v", err)
 	}
 	obj, err := c.GetObject(ctx, "vbucket", "dir/key", minio.GetObjectOptions{})
 	if err != nil {
@@ -354,9 +373,6 @@ func TestVirtualHostStyle(t *testing.T) {
 	got, err := io.ReadAll(obj)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("GetObject = %q, %v", got, err)
-	}
-	if _, ok := store.buckets["vbucket"].objects["dir/key"]; !ok {
-		t.Fatal("object not stored under the virtual-host bucket")
 	}
 }
 

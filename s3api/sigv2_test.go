@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -367,45 +366,8 @@ func (s staticIdentities) Secret(accessKey string) (string, string, bool) {
 // TestSigV2VirtualHost: with virtual-host style the bucket comes from the
 // Host header and is still part of what SigV2 signs.
 func TestSigV2VirtualHost(t *testing.T) {
-	h, err := New(Config{
-		Store:       newFakeStore(),
-		Credentials: func(string) (string, bool) { return testSecretKey, true },
-		Domain:      "s3.test",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	c, err := minio.New("s3.test:"+u.Port(), &minio.Options{
-		Creds:        credentials.NewStaticV2(testAccessKey, testSecretKey, ""),
-		Region:       testRegion,
-		BucketLookup: minio.BucketLookupDNS,
-		MaxRetries:   1,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, u.Host)
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := c.MakeBucket(ctx, "vbucket", minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("MakeBucket: %v", err)
-	}
-	data := []byte("virtual host, signature version 2")
-	if _, err := c.PutObject(ctx, "vbucket", "dir/key", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
-		t.Fatalf("PutObject: %v", err)
-	}
-	obj, err := c.GetObject(ctx, "vbucket", "dir/key", minio.GetObjectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(obj)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("GetObject = %q, %v", got, err)
-	}
+	_, srv, c := virtualHostServer(t, credentials.NewStaticV2(testAccessKey, testSecretKey, ""))
+	putGetVirtualHost(t, c, []byte("virtual host, signature version 2"))
 	// The same signature presented for another bucket's host fails.
 	req, _ := http.NewRequest("GET", srv.URL+"/dir/key", nil)
 	req.Host = "vbucket.s3.test"
