@@ -107,6 +107,9 @@ type Drive struct {
 	epoch      time.Time
 	lastOK     atomic.Int64
 	ttl        time.Duration
+	// formatCheck lets concurrent uncached checks share one stat, each
+	// still getting a stat begun after it asked.
+	formatCheck freshCheck
 
 	// fatal holds the first fatal pebble error. pebble assumes Fatalf never
 	// returns; ours does, so from then on the database is in an undefined
@@ -418,8 +421,10 @@ func (d *Drive) leave() { d.inflight.Add(-1) }
 // ready returns nil if the drive may be used: not closed, not poisoned by a
 // fatal pebble error, and format.json still present and the same file as at
 // Open. With cached set, a stat that succeeded less than the TTL ago is
-// trusted. pebble keeps writing to unlinked files after an rm -rf and
-// would report success; this stat is what turns that into ErrOffline.
+// trusted; otherwise the answer comes from a stat begun after the call
+// (shared with concurrent callers, see freshCheck). pebble keeps writing
+// to unlinked files after an rm -rf and would report success; this stat
+// is what turns that into ErrOffline.
 func (d *Drive) ready(cached bool) error {
 	if d.closed.Load() {
 		return ErrClosed
@@ -432,6 +437,12 @@ func (d *Drive) ready(cached bool) error {
 			return nil
 		}
 	}
+	return d.formatCheck.run(d.statFormat)
+}
+
+// statFormat stats format.json and compares it with the file found at
+// Open, recording the time of a success for cached checks.
+func (d *Drive) statFormat() error {
 	fi, err := os.Stat(d.formatPath)
 	if err != nil {
 		// Forget the last success so cached checks look again at once.
