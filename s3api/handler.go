@@ -650,14 +650,39 @@ func (h *Handler) writeError(rq *request, err error) {
 	_, _ = rq.w.Write(b)
 }
 
-// logRequest writes the one line per request. It never logs secrets:
-// no headers, no query (presigned URLs carry signatures), no bodies.
+// logRequest writes the one line per request: at debug level for a
+// request that succeeded, at info for a client error, at warn or error
+// for a server failure. Successes stay out of the default (info) log on
+// purpose: one line per request is a write(2) and a formatted line each,
+// about 2% of the server's CPU at 2,000 small PUTs a second, and a log
+// that size buries the failures an operator reads it for. The audit log
+// keeps every state-changing and every denied request anyway.
+// It never logs secrets: no headers, no query (presigned URLs carry
+// signatures), no bodies.
 func (h *Handler) logRequest(rq *request, start time.Time, failure error) {
 	status := rq.w.status
 	if !rq.w.wrote {
 		status = http.StatusOK
 	}
-	level := slog.LevelInfo
+	level := slog.LevelDebug
+	var code, detail string
+	if status >= 400 {
+		level = slog.LevelInfo
+	}
+	if failure != nil {
+		ae, known := apiErrorFor(failure)
+		switch {
+		case !known:
+			level, code, detail = slog.LevelError, errInternal.Code, failure.Error()
+		case ae.Status >= 500:
+			level, code, detail = slog.LevelWarn, ae.Code, failure.Error()
+		default:
+			level, code = slog.LevelInfo, ae.Code
+		}
+	}
+	if !h.log.Enabled(rq.ctx, level) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", rq.id),
 		slog.String("method", rq.r.Method),
@@ -667,18 +692,11 @@ func (h *Handler) logRequest(rq *request, start time.Time, failure error) {
 		slog.Int64("bytes", rq.w.bytes),
 		slog.Duration("duration", time.Since(start)),
 	}
-	if failure != nil {
-		ae, known := apiErrorFor(failure)
-		switch {
-		case !known:
-			level = slog.LevelError
-			attrs = append(attrs, slog.String("code", errInternal.Code), slog.String("error", failure.Error()))
-		case ae.Status >= 500:
-			level = slog.LevelWarn
-			attrs = append(attrs, slog.String("code", ae.Code), slog.String("error", failure.Error()))
-		default:
-			attrs = append(attrs, slog.String("code", ae.Code))
-		}
+	if code != "" {
+		attrs = append(attrs, slog.String("code", code))
+	}
+	if detail != "" {
+		attrs = append(attrs, slog.String("error", detail))
 	}
 	h.log.LogAttrs(rq.ctx, level, "s3 request", attrs...)
 }

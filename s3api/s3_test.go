@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"log/slog"
@@ -42,6 +43,12 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+func (b *syncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
 func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -62,6 +69,13 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
+	// Debug, so that the tests reading the logs see every request line.
+	return newTestEnvLogging(t, slog.LevelDebug)
+}
+
+// newTestEnvLogging is newTestEnv with the server logging at level.
+func newTestEnvLogging(t *testing.T, level slog.Level) *testEnv {
+	t.Helper()
 	e := &testEnv{t: t, store: newFakeStore(), logs: &syncBuffer{}}
 	h, err := New(Config{
 		Store: e.store,
@@ -71,7 +85,7 @@ func newTestEnv(t *testing.T) *testEnv {
 			}
 			return "", false
 		},
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: level})),
 		Now:    func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) },
 	})
 	if err != nil {
@@ -505,6 +519,69 @@ func TestRecoverAndInternalError(t *testing.T) {
 	if _, err := e.client.ListBuckets(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRequestLogLevels checks the level of each request's log line:
+// debug for a success, info for a client error, error for a failure the
+// server cannot name.
+func TestRequestLogLevels(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustMakeBucket("logs")
+	tests := []struct {
+		name  string
+		req   func()
+		op    string
+		level string
+		code  string
+	}{
+		{"success", func() { e.mustPut("logs", "k", []byte("x"), minio.PutObjectOptions{}) }, "PutObject", "DEBUG", ""},
+		{"client error", func() {
+			_, err := e.client.StatObject(context.Background(), "logs", "missing", minio.StatObjectOptions{})
+			wantCode(t, err, "NoSuchKey")
+		}, "HeadObject", "INFO", "NoSuchKey"},
+		{"internal error", func() {
+			e.store.panicOn = "ListBuckets"
+			defer func() { e.store.panicOn = "" }()
+			_, err := e.client.ListBuckets(context.Background())
+			wantCode(t, err, "InternalError")
+		}, "ListBuckets", "ERROR", "InternalError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.logs.Reset()
+			tt.req()
+			var found bool
+			for line := range strings.Lines(e.logs.String()) {
+				var rec struct{ Msg, Level, Op, Code string }
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				if rec.Msg != "s3 request" || rec.Op != tt.op {
+					continue
+				}
+				found = true
+				if rec.Level != tt.level || rec.Code != tt.code {
+					t.Errorf("%s logged at %s with code %q, want %s with %q", tt.op, rec.Level, rec.Code, tt.level, tt.code)
+				}
+			}
+			if !found {
+				t.Fatalf("no request line for %s in %q", tt.op, e.logs.String())
+			}
+		})
+	}
+	t.Run("successes left out at info", func(t *testing.T) {
+		e := newTestEnvLogging(t, slog.LevelInfo)
+		if _, err := e.client.ListBuckets(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.client.StatObject(context.Background(), "nobucket", "k", minio.StatObjectOptions{}); err == nil {
+			t.Fatal("HEAD in a missing bucket succeeded")
+		}
+		logs := e.logs.String()
+		if n := strings.Count(logs, `"msg":"s3 request"`); n != 1 || !strings.Contains(logs, `"op":"HeadObject"`) {
+			t.Fatalf("want only the failed HeadObject logged, got %d lines: %q", n, logs)
+		}
+	})
 }
 
 func TestRequestIDsUnique(t *testing.T) {
