@@ -14,14 +14,16 @@ import (
 // close together share a sync; above syncFreeWriters every further
 // writer adds syncDelayPerWriter, up to maxSyncDelay. Measured with the
 // default six drive folders on one disk and 32 clients of 4 KiB PUTs
-// (docs/benchmarks.md): the 4 ms pause halves the fdatasyncs per PUT,
-// each of which costs kernel CPU and a scheduler hand-off, and the
-// server's CPU per PUT drops by about a fifth, while a PUT there takes
-// ~20 ms anyway.
+// (docs/benchmarks.md): a 4 ms pause halved the fdatasyncs per PUT, each
+// of which costs kernel CPU and scheduler hand-offs, and the server's CPU
+// per PUT dropped by about a fifth; 250 µs per writer (7.5 ms at 32)
+// took another tenth off and raised the rate by about as much, with p99
+// unchanged (~70 ms: a PUT there waits mostly for CPU, not for its sync)
+// and no change with 1 or 8 clients.
 const (
 	syncFreeWriters    = 4
-	syncDelayPerWriter = 125 * time.Microsecond
-	maxSyncDelay       = 4 * time.Millisecond
+	syncDelayPerWriter = 250 * time.Microsecond
+	maxSyncDelay       = 8 * time.Millisecond
 )
 
 // writeLoad counts the writes in progress (PUTs, parts, completes,
