@@ -8,14 +8,20 @@ import (
 	"time"
 )
 
-// TestFreshCheckStartsAfterCaller checks freshCheck's promise under
-// contention: every caller gets the result of a run that began after it
-// called, and concurrent callers share runs.
-func TestFreshCheckStartsAfterCaller(t *testing.T) {
+// TestFreshCheckStartsAfterSince checks freshCheck's promise under
+// contention: every caller gets the result of a run that began at or
+// after the time it named, and concurrent callers share runs.
+func TestFreshCheckStartsAfterSince(t *testing.T) {
 	var f freshCheck
-	var begun atomic.Int64 // runs begun so far
+	var (
+		mu     sync.Mutex
+		starts []time.Time // starts[n-1]: when run n began
+	)
 	check := func() error {
-		n := begun.Add(1)
+		mu.Lock()
+		starts = append(starts, time.Now())
+		n := len(starts)
+		mu.Unlock()
 		time.Sleep(200 * time.Microsecond) // keep runs overlapping callers
 		return fmt.Errorf("run %d", n)
 	}
@@ -26,10 +32,10 @@ func TestFreshCheckStartsAfterCaller(t *testing.T) {
 	for range callers {
 		wg.Go(func() {
 			for range rounds {
-				before := begun.Load()
-				err := f.run(check)
+				since := time.Now()
+				err := f.run(since, check)
 				calls.Add(1)
-				var n int64
+				var n int
 				if err == nil {
 					errs <- fmt.Errorf("a nil result: no run")
 					return
@@ -38,8 +44,11 @@ func TestFreshCheckStartsAfterCaller(t *testing.T) {
 					errs <- fmt.Errorf("unexpected result %q", err)
 					return
 				}
-				if n <= before {
-					errs <- fmt.Errorf("got run %d, but %d runs had begun before the call", n, before)
+				mu.Lock()
+				began := starts[n-1]
+				mu.Unlock()
+				if began.Before(since) {
+					errs <- fmt.Errorf("got run %d, which began %v before the caller's time", n, since.Sub(began))
 					return
 				}
 			}
@@ -50,23 +59,30 @@ func TestFreshCheckStartsAfterCaller(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if runs := begun.Load(); runs >= calls.Load() {
+	if runs := len(starts); int64(runs) >= calls.Load() {
 		t.Fatalf("%d runs for %d calls: concurrent callers never shared a run", runs, calls.Load())
 	}
 }
 
-// TestFreshCheckSequential checks that calls one after another each run
-// the check and get its own result.
-func TestFreshCheckSequential(t *testing.T) {
+// TestFreshCheckReuse checks when a finished run is reused: for a time
+// before it began, not for a time after.
+func TestFreshCheckReuse(t *testing.T) {
 	var f freshCheck
-	n := 0
-	for i := 1; i <= 3; i++ {
-		err := f.run(func() error { n++; return fmt.Errorf("run %d", n) })
-		if want := fmt.Sprintf("run %d", i); err == nil || err.Error() != want {
-			t.Fatalf("call %d: got %v, want %s", i, err, want)
-		}
+	runs := 0
+	check := func() error { runs++; return fmt.Errorf("run %d", runs) }
+	before := time.Now()
+	if err := f.run(before, check); err == nil || err.Error() != "run 1" {
+		t.Fatalf("first call: %v", err)
 	}
-	if err := f.run(func() error { return nil }); err != nil {
+	// A caller whose write began before run 1 shares it.
+	if err := f.run(before, check); err == nil || err.Error() != "run 1" || runs != 1 {
+		t.Fatalf("a time before run 1 began: %v after %d runs, want run 1 reused", err, runs)
+	}
+	// A caller asking after run 1 began gets a new run.
+	if err := f.run(time.Now(), check); err == nil || err.Error() != "run 2" {
+		t.Fatalf("a time after run 1 began: %v, want run 2", err)
+	}
+	if err := f.run(time.Now(), func() error { return nil }); err != nil {
 		t.Fatalf("a passing check: %v", err)
 	}
 }
