@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // pebbleFormat pins the on-disk format of the metadata database. pebble
@@ -42,7 +43,8 @@ const metaFilterBitsPerKey = 10
 // pebbleOptions returns the database options for this drive: a modest block
 // cache, pebble's default memtable, 16 KiB table blocks with bloom
 // filters, a short gap between WAL syncs so concurrent commits share
-// them, and pebble's logging and events routed to the drive's logger.
+// them, tables written through a larger buffer (tableFS), and pebble's
+// logging and events routed to the drive's logger.
 func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 	cacheSize := opts.CacheSize
 	if cacheSize <= 0 {
@@ -50,6 +52,7 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 	}
 	log := d.log
 	po := &pebble.Options{
+		FS:                 tableFS{vfs.Default},
 		CacheSize:          cacheSize,
 		MemTableSize:       opts.MemTableSize,
 		FormatMajorVersion: pebbleFormat,
