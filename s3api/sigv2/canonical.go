@@ -3,44 +3,17 @@ package sigv2
 import (
 	"bytes"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/objstore/objstore/s3api/internal/rawquery"
 )
 
 // queryPair is one decoded query parameter, in the order sent.
-type queryPair struct{ key, value string }
+type queryPair = rawquery.Pair
 
-// parseQuery splits a raw query into decoded pairs, in order, keeping
-// repeated keys and keys without '='. '+' decodes to a space (form
-// encoding, as S3 and minio-go read it). A malformed escape is kept
-// literally: the request then fails to match a signature instead of being
-// refused for a reason the client cannot see.
-func parseQuery(raw string) []queryPair {
-	if raw == "" {
-		return nil
-	}
-	pairs := make([]queryPair, 0, strings.Count(raw, "&")+1)
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		pairs = append(pairs, queryPair{queryUnescape(k), queryUnescape(v)})
-	}
-	return pairs
-}
-
-func queryUnescape(s string) string {
-	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
-		return s
-	}
-	u, err := url.QueryUnescape(s)
-	if err != nil {
-		return s
-	}
-	return u
-}
+// parseQuery splits a raw query into decoded pairs (see rawquery.Parse).
+func parseQuery(raw string) []queryPair { return rawquery.Parse(raw) }
 
 // isSubResource reports whether a query parameter belongs in the
 // CanonicalizedResource: the AWS documentation's list, and what minio-go
@@ -74,21 +47,21 @@ func writeResource(sb *strings.Builder, hostBucket, path string, q []queryPair) 
 	sb.WriteString(path)
 	var subs []queryPair
 	for _, p := range q {
-		if isSubResource(p.key) {
+		if isSubResource(p.Key) {
 			subs = append(subs, p)
 		}
 	}
-	slices.SortStableFunc(subs, func(a, b queryPair) int { return strings.Compare(a.key, b.key) })
+	slices.SortStableFunc(subs, func(a, b queryPair) int { return strings.Compare(a.Key, b.Key) })
 	for i, p := range subs {
 		if i == 0 {
 			sb.WriteByte('?')
 		} else {
 			sb.WriteByte('&')
 		}
-		sb.WriteString(p.key)
-		if p.value != "" {
+		sb.WriteString(p.Key)
+		if p.Value != "" {
 			sb.WriteByte('=')
-			sb.WriteString(p.value)
+			sb.WriteString(p.Value)
 		}
 	}
 }

@@ -86,7 +86,7 @@ func FuzzPresignedQuery(f *testing.F) {
 			t.Fatalf("Verify error without a sentinel: %v", err)
 		}
 		for _, p := range parseQuery(rawQuery) {
-			switch p.key {
+			switch p.Key {
 			case "AWSAccessKeyId", "Expires", "Signature":
 				return
 			}
@@ -116,7 +116,7 @@ func FuzzStringToSign(f *testing.F) {
 		}
 		_ = firstStringToSign(r, false, "b")
 		for _, p := range parseQuery(rawQuery) {
-			switch p.key {
+			switch p.Key {
 			case "AWSAccessKeyId", "Expires", "Signature":
 				return
 			}

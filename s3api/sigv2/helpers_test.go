@@ -48,8 +48,8 @@ func firstStringToSign(r *http.Request, presigned bool, hostBucket string) strin
 	switch {
 	case presigned:
 		for _, p := range q {
-			if p.key == "Expires" {
-				f.dateLine = p.value
+			if p.Key == "Expires" {
+				f.dateLine = p.Value
 			}
 		}
 		f.presigned = true

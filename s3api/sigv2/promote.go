@@ -27,7 +27,7 @@ func PromoteQueryHeaders(r *http.Request) error {
 func promote(r *http.Request) error {
 	seen := map[string]bool{}
 	for _, p := range parseQuery(r.URL.RawQuery) {
-		lk := strings.ToLower(p.key)
+		lk := strings.ToLower(p.Key)
 		if !strings.HasPrefix(lk, "x-amz-") && lk != "content-md5" && lk != "content-type" {
 			continue
 		}
@@ -37,12 +37,12 @@ func promote(r *http.Request) error {
 		seen[lk] = true
 		name := http.CanonicalHeaderKey(lk)
 		if have, ok := r.Header[name]; ok {
-			if strings.Join(have, ",") != p.value {
+			if strings.Join(have, ",") != p.Value {
 				return wrapf(ErrMalformedPresign, "%s differs between the query and the header", truncate(lk))
 			}
 			continue
 		}
-		r.Header.Set(name, p.value)
+		r.Header.Set(name, p.Value)
 	}
 	return nil
 }

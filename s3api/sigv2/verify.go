@@ -61,7 +61,7 @@ func Detect(r *http.Request) bool {
 	}
 	v2 := false
 	for _, p := range parseQuery(r.URL.RawQuery) {
-		switch p.key {
+		switch p.Key {
 		case "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature":
 			return false
 		case "AWSAccessKeyId", "Signature":
@@ -86,7 +86,7 @@ func (v *Verifier) Verify(r *http.Request, hostBucket string) (*Auth, error) {
 	authz, hasHeader := r.Header["Authorization"]
 	presign := false
 	for _, p := range q {
-		if p.key == "AWSAccessKeyId" || p.key == "Signature" {
+		if p.Key == "AWSAccessKeyId" || p.Key == "Signature" {
 			presign = true
 		}
 		// SigV2 signs sub-resource values decoded and unescaped, so a
@@ -94,8 +94,8 @@ func (v *Verifier) Verify(r *http.Request, hostBucket string) (*Auth, error) {
 		// with a user-chosen file name) could be re-split into another
 		// signed sub-resource: refuse what is ambiguous (SigV4 has no
 		// such gap).
-		if isSubResource(p.key) && strings.IndexByte(p.value, '&') >= 0 {
-			return nil, wrapf(ErrAuthorizationHeaderMalformed, "sub-resource %s holds '&', which SigV2 cannot sign unambiguously; use SigV4", p.key)
+		if isSubResource(p.Key) && strings.IndexByte(p.Value, '&') >= 0 {
+			return nil, wrapf(ErrAuthorizationHeaderMalformed, "sub-resource %s holds '&', which SigV2 cannot sign unambiguously; use SigV4", p.Key)
 		}
 	}
 	switch {
@@ -226,8 +226,8 @@ func contentSHA256(r *http.Request, q []queryPair, presigned bool) (string, erro
 	v := r.Header.Get("X-Amz-Content-Sha256")
 	if v == "" && presigned {
 		for _, p := range q {
-			if strings.EqualFold(p.key, "x-amz-content-sha256") {
-				v = p.value
+			if strings.EqualFold(p.Key, "x-amz-content-sha256") {
+				v = p.Value
 				break
 			}
 		}
@@ -284,7 +284,7 @@ func presignParams(q []queryPair) (accessKey, expires, signature string, err err
 	for _, p := range q {
 		var dst *string
 		var seen *bool
-		switch p.key {
+		switch p.Key {
 		case "AWSAccessKeyId":
 			dst, seen = &accessKey, &seenKey
 		case "Expires":
@@ -295,9 +295,9 @@ func presignParams(q []queryPair) (accessKey, expires, signature string, err err
 			continue
 		}
 		if *seen {
-			return "", "", "", wrapf(ErrMalformedPresign, "%s given twice", p.key)
+			return "", "", "", wrapf(ErrMalformedPresign, "%s given twice", p.Key)
 		}
-		*seen, *dst = true, p.value
+		*seen, *dst = true, p.Value
 	}
 	switch {
 	case accessKey == "":

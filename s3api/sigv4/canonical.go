@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/objstore/objstore/s3api/internal/rawquery"
 )
 
 // Payload hash values of x-amz-content-sha256 besides a hex SHA-256.
@@ -164,38 +166,10 @@ func signString(key [32]byte, amzDate, scope, canonical string) [32]byte {
 }
 
 // queryPair is one decoded query parameter.
-type queryPair struct{ key, value string }
+type queryPair = rawquery.Pair
 
-// parseQuery splits a raw query into decoded pairs, in order, keeping
-// repeated keys, empty values and keys without '='. '+' decodes to a space
-// (form encoding, as S3 and minio-go read it). A malformed escape is kept
-// literally: the request then simply fails to match a signature, instead of
-// being refused for a reason the client cannot see.
-func parseQuery(raw string) []queryPair {
-	if raw == "" {
-		return nil
-	}
-	pairs := make([]queryPair, 0, strings.Count(raw, "&")+1)
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		pairs = append(pairs, queryPair{queryUnescape(k), queryUnescape(v)})
-	}
-	return pairs
-}
-
-func queryUnescape(s string) string {
-	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
-		return s
-	}
-	u, err := url.QueryUnescape(s)
-	if err != nil {
-		return s
-	}
-	return u
-}
+// parseQuery splits a raw query into decoded pairs (see rawquery.Parse).
+func parseQuery(raw string) []queryPair { return rawquery.Parse(raw) }
 
 // canonicalQuery encodes pairs with UriEncode, sorts them by key then value,
 // and joins them; a pair whose key is skip (X-Amz-Signature) is left out.
@@ -210,19 +184,19 @@ func canonicalQuery(pairs []queryPair, skip string) string {
 func canonicalQueries(pairs []queryPair, skip string) []string {
 	enc := make([]queryPair, 0, len(pairs))
 	for _, p := range pairs {
-		if skip != "" && p.key == skip {
+		if skip != "" && p.Key == skip {
 			continue
 		}
-		enc = append(enc, queryPair{uriEncode(p.key, false), uriEncode(p.value, false)})
+		enc = append(enc, queryPair{Key: uriEncode(p.Key, false), Value: uriEncode(p.Value, false)})
 	}
-	byKey := func(a, b queryPair) int { return strings.Compare(a.key, b.key) }
+	byKey := func(a, b queryPair) int { return strings.Compare(a.Key, b.Key) }
 	stable := slices.Clone(enc)
 	slices.SortStableFunc(stable, byKey)
 	slices.SortFunc(enc, func(a, b queryPair) int {
 		if c := byKey(a, b); c != 0 {
 			return c
 		}
-		return strings.Compare(a.value, b.value)
+		return strings.Compare(a.Value, b.Value)
 	})
 	first, second := joinQuery(enc), joinQuery(stable)
 	if first == second {
@@ -237,9 +211,9 @@ func joinQuery(pairs []queryPair) string {
 		if i > 0 {
 			sb.WriteByte('&')
 		}
-		sb.WriteString(p.key)
+		sb.WriteString(p.Key)
 		sb.WriteByte('=')
-		sb.WriteString(p.value)
+		sb.WriteString(p.Value)
 	}
 	return sb.String()
 }

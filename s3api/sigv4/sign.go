@@ -89,11 +89,11 @@ func PresignURL(method string, u *url.URL, accessKey, secret, region string, t t
 	t = t.UTC()
 	cred := credential{accessKey: accessKey, date: t.Format(yyyymmdd), region: region}
 	query = append(query,
-		queryPair{"X-Amz-Algorithm", algorithm},
-		queryPair{"X-Amz-Credential", accessKey + "/" + cred.scope()},
-		queryPair{"X-Amz-Date", t.Format(iso8601)},
-		queryPair{"X-Amz-Expires", strconv.FormatInt(secs, 10)},
-		queryPair{"X-Amz-SignedHeaders", "host"},
+		queryPair{Key: "X-Amz-Algorithm", Value: algorithm},
+		queryPair{Key: "X-Amz-Credential", Value: accessKey + "/" + cred.scope()},
+		queryPair{Key: "X-Amz-Date", Value: t.Format(iso8601)},
+		queryPair{Key: "X-Amz-Expires", Value: strconv.FormatInt(secs, 10)},
+		queryPair{Key: "X-Amz-SignedHeaders", Value: "host"},
 	)
 	out := *u
 	if out.Path == "" {

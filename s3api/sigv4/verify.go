@@ -104,7 +104,7 @@ func (v *Verifier) Verify(r *http.Request) (*Auth, error) {
 
 func hasPresignParams(q []queryPair) bool {
 	for _, p := range q {
-		switch p.key {
+		switch p.Key {
 		case "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature":
 			return true
 		}
@@ -114,7 +114,7 @@ func hasPresignParams(q []queryPair) bool {
 
 func hasV2Presign(q []queryPair) bool {
 	for _, p := range q {
-		if p.key == "AWSAccessKeyId" {
+		if p.Key == "AWSAccessKeyId" {
 			return true
 		}
 	}
@@ -339,7 +339,7 @@ func collectPresign(q []queryPair) (presignParams, error) {
 	seen := map[string]bool{}
 	for _, kv := range q {
 		var dst *string
-		switch kv.key {
+		switch kv.Key {
 		case "X-Amz-Algorithm":
 			dst = &p.algorithm
 		case "X-Amz-Credential":
@@ -357,11 +357,11 @@ func collectPresign(q []queryPair) (presignParams, error) {
 		default:
 			continue
 		}
-		if seen[kv.key] {
-			return p, wrapf(ErrMalformedPresign, "%s given twice", kv.key)
+		if seen[kv.Key] {
+			return p, wrapf(ErrMalformedPresign, "%s given twice", kv.Key)
 		}
-		seen[kv.key] = true
-		*dst = kv.value
+		seen[kv.Key] = true
+		*dst = kv.Value
 	}
 	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"} {
 		if !seen[k] {
@@ -375,8 +375,8 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryPair) (*Auth, e
 	// The algorithm is checked first so that a SigV4a URL reports the
 	// algorithm rather than whatever else it lacks.
 	for _, kv := range query {
-		if kv.key == "X-Amz-Algorithm" && kv.value != algorithm {
-			return nil, wrapf(ErrUnsupportedAlgorithm, "X-Amz-Algorithm %q", truncate(kv.value))
+		if kv.Key == "X-Amz-Algorithm" && kv.Value != algorithm {
+			return nil, wrapf(ErrUnsupportedAlgorithm, "X-Amz-Algorithm %q", truncate(kv.Value))
 		}
 	}
 	p, err := collectPresign(query)
