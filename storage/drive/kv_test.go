@@ -577,6 +577,28 @@ func TestSyncDelayFollowsOptions(t *testing.T) {
 	}
 }
 
+// TestSyncDelayIsHonoured checks that the pause SyncDelay returns is the
+// one pebble keeps: a synced commit right after another waits out the
+// rest of it. Only a lower bound is checked, which a slow machine cannot
+// break; a delay that was called but ignored lets the second commit
+// through at once.
+func TestSyncDelayIsHonoured(t *testing.T) {
+	const pause = 300 * time.Millisecond
+	d, _ := openTest(t, Options{SyncDelay: func() time.Duration { return pause }})
+	ctx := context.Background()
+	if err := d.Apply(ctx, []Op{{Key: []byte("first"), Value: []byte("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := d.Apply(ctx, []Op{{Key: []byte("second"), Value: []byte("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	// The pause counts from the first sync, a little before start.
+	if waited := time.Since(start); waited < pause*2/3 {
+		t.Fatalf("the commit after a sync waited %v; SyncDelay asked for %v", waited, pause)
+	}
+}
+
 // TestPebbleBlockSize checks that every level writes metaBlockSize
 // blocks, not pebble's 4 KiB default (see metaBlockSize for why).
 func TestPebbleBlockSize(t *testing.T) {
