@@ -358,12 +358,14 @@ func RunS3(ctx context.Context, cfg S3Config) (*S3Result, error) {
 			return res, err
 		}
 		if c := r.cfg.Settle; c > 0 {
+			start := time.Now()
 			select {
 			case <-ctx.Done():
 				res.Interrupted = true
 				return res, nil
 			case <-time.After(c):
 			}
+			res.Settled = time.Since(start).Seconds()
 		}
 	}
 	res.Ops, res.Seconds = r.measure(ctx)

@@ -147,10 +147,14 @@ func TestRunS3Workloads(t *testing.T) {
 			s.Settle = 300 * time.Millisecond
 			return s
 		}, func(t *testing.T, res *S3Result) {
-			// The pause lies between the phases: neither counts it.
+			// The pause lies between the phases: neither counts it, and
+			// it was taken.
 			row := res.Row(opList)
 			if row.Ops != 3 || row.Errors != 0 || res.Seconds >= 0.3 || res.Prepare == nil || res.Prepare.Seconds >= 0.3 {
 				t.Fatalf("list row %+v, measured %.3fs, prepare %+v", row, res.Seconds, res.Prepare)
+			}
+			if res.Settled < 0.3 {
+				t.Fatalf("settled %.3fs, want the 0.3s asked for", res.Settled)
 			}
 		}},
 		{"list-concurrent", func(s S3Config) S3Config {

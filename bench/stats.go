@@ -136,6 +136,9 @@ type S3Result struct {
 	Objects int `json:"objects,omitempty"`
 	// Seconds is the length of the measured phase.
 	Seconds float64 `json:"seconds"`
+	// Settled is how long the run paused between pre-creating and
+	// measuring (S3Config.Settle), in seconds.
+	Settled float64 `json:"settled_seconds,omitempty"`
 	// Interrupted is true when the context was cancelled (SIGINT).
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Prepare is the pre-creation phase, when the workload has one.
