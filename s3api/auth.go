@@ -291,8 +291,7 @@ func (h *Handler) authorizeKey(rq *request, key, versionID string) error {
 
 // authorizeForm identifies the signer of a browser upload form (its
 // signature already checked) and decides s3:PutObject on the form's key.
-func (h *Handler) authorizeForm(rq *request, fields map[string]string) error {
-	accessKey, _, _ := strings.Cut(fields["x-amz-credential"], "/")
+func (h *Handler) authorizeForm(rq *request, accessKey string) error {
 	id, ok := h.identify(accessKey)
 	if !ok {
 		return fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)

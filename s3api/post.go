@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -25,8 +26,9 @@ import (
 
 // POST Object: browser-based uploads. The request is a multipart/form-data
 // body, not a signed request: the form carries a base64 JSON policy, the
-// policy's SigV4 signature and the fields the policy constrains, then the
-// file. The order on the wire is
+// policy's signature (SigV4, or SigV2's AWSAccessKeyId and signature) and
+// the fields the policy constrains, then the file. The order on the wire
+// is
 //
 //	field, field, ..., file, [fields after the file are ignored]
 //
@@ -45,7 +47,7 @@ const (
 // postExempt reports whether a form field needs no policy condition.
 func postExempt(name string) bool {
 	switch name {
-	case "policy", "x-amz-signature", "file":
+	case "policy", "x-amz-signature", "file", "awsaccesskeyid", "signature":
 		return true
 	}
 	return strings.HasPrefix(name, "x-ignore-")
@@ -61,7 +63,7 @@ func (h *Handler) postObject(rq *request) error {
 	if err != nil {
 		return err
 	}
-	pol, err := h.authorizePost(fields)
+	pol, accessKey, err := h.authorizePost(fields)
 	if err != nil {
 		return err
 	}
@@ -82,10 +84,7 @@ func (h *Handler) postObject(rq *request) error {
 	}
 	// The signature proves who signed the policy; whether that identity
 	// may write this key is IAM's decision, as for a PUT.
-	if err := h.authorizeForm(rq, fields); err != nil {
-		return err
-	}
-	if err := h.authorizeForm(rq, fields); err != nil {
+	if err := h.authorizeForm(rq, accessKey); err != nil {
 		return err
 	}
 
@@ -260,36 +259,61 @@ func postHeaders(fields map[string]string) http.Header {
 	return hdr
 }
 
-// authorizePost checks the policy's SigV4 signature and returns the
-// decoded policy. A form without a policy is anonymous: AccessDenied.
-func (h *Handler) authorizePost(f map[string]string) (*postPolicy, error) {
-	if f["awsaccesskeyid"] != "" || f["signature"] != "" {
-		return nil, fmt.Errorf("s3api: POST form: %w: Signature Version 2 fields", sigv4.ErrUnsupportedAlgorithm)
-	}
+// authorizePost checks the policy's signature, SigV4 or SigV2 by the
+// fields the form carries, and returns the decoded policy and the access
+// key that signed it. A form without a policy is anonymous: AccessDenied.
+func (h *Handler) authorizePost(f map[string]string) (*postPolicy, string, error) {
 	policy := f["policy"]
 	if policy == "" {
-		return nil, fmt.Errorf("s3api: POST form without a policy: %w", sigv4.ErrMissingAuth)
+		return nil, "", fmt.Errorf("s3api: POST form without a policy: %w", sigv4.ErrMissingAuth)
 	}
+	var accessKey string
+	var err error
+	if f["awsaccesskeyid"] != "" || f["signature"] != "" {
+		accessKey, err = h.verifyPostV2(f, policy)
+	} else {
+		accessKey, err = h.verifyPostV4(f, policy)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	doc, err := base64.StdEncoding.DecodeString(policy)
+	if err != nil {
+		return nil, "", withMessage(errInvalidPolicyDocument, "Invalid Policy: Invalid Base64 Encoding.")
+	}
+	pol, err := parsePostPolicy(doc)
+	if err != nil {
+		return nil, "", err
+	}
+	if !h.verifier.Now().Before(pol.expiration) {
+		return nil, "", withMessage(errPolicyViolation, "Invalid according to Policy: Policy expired.")
+	}
+	return pol, accessKey, nil
+}
+
+// verifyPostV4 checks a SigV4 form: x-amz-signature is the SigV4
+// signature of the base64 policy under x-amz-credential's scope.
+func (h *Handler) verifyPostV4(f map[string]string, policy string) (string, error) {
 	if alg := f["x-amz-algorithm"]; alg != "AWS4-HMAC-SHA256" {
-		return nil, fmt.Errorf("s3api: POST form x-amz-algorithm %q: %w", alg, sigv4.ErrUnsupportedAlgorithm)
+		return "", fmt.Errorf("s3api: POST form x-amz-algorithm %q: %w", alg, sigv4.ErrUnsupportedAlgorithm)
 	}
 	cred := strings.Split(f["x-amz-credential"], "/")
 	if len(cred) != 5 || cred[0] == "" || len(cred[1]) != 8 || cred[2] == "" || cred[3] != "s3" || cred[4] != "aws4_request" {
-		return nil, withMessage(sigv4.ErrAuthorizationHeaderMalformed,
+		return "", withMessage(sigv4.ErrAuthorizationHeaderMalformed,
 			"The x-amz-credential form field is malformed; it must be <access key>/<YYYYMMDD>/<region>/s3/aws4_request.")
 	}
 	date, err := time.Parse(postDateFormat, f["x-amz-date"])
 	if err != nil || date.Format("20060102") != cred[1] {
-		return nil, withMessage(sigv4.ErrAuthorizationHeaderMalformed,
+		return "", withMessage(sigv4.ErrAuthorizationHeaderMalformed,
 			"The x-amz-date form field is missing, malformed, or not the day of x-amz-credential.")
 	}
 	secret, ok := h.verifier.Secret(cred[0])
 	if !ok {
-		return nil, fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)
+		return "", fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)
 	}
 	got, err := hex.DecodeString(f["x-amz-signature"])
 	if err != nil || len(got) != sha256.Size {
-		return nil, fmt.Errorf("s3api: POST form x-amz-signature: %w", sigv4.ErrSignatureDoesNotMatch)
+		return "", fmt.Errorf("s3api: POST form x-amz-signature: %w", sigv4.ErrSignatureDoesNotMatch)
 	}
 	// The string to sign of a POST is the base64 policy itself.
 	key := []byte("AWS4" + secret)
@@ -299,20 +323,43 @@ func (h *Handler) authorizePost(f map[string]string) (*postPolicy, error) {
 		key = m.Sum(nil)
 	}
 	if !hmac.Equal(key, got) {
-		return nil, fmt.Errorf("s3api: POST form: %w", sigv4.ErrSignatureDoesNotMatch)
+		return "", fmt.Errorf("s3api: POST form: %w", sigv4.ErrSignatureDoesNotMatch)
 	}
-	doc, err := base64.StdEncoding.DecodeString(policy)
-	if err != nil {
-		return nil, withMessage(errInvalidPolicyDocument, "Invalid Policy: Invalid Base64 Encoding.")
+	return cred[0], nil
+}
+
+// verifyPostV2 checks a SigV2 form (what minio-go builds with V2
+// credentials, and older browser-upload code): signature is the base64
+// HMAC-SHA1 of the base64 policy under AWSAccessKeyId's secret. The
+// policy's expiration is its only time limit, as in AWS; `--no-sigv2`
+// refuses these forms like every other SigV2 request.
+func (h *Handler) verifyPostV2(f map[string]string, policy string) (string, error) {
+	if h.noSigV2 {
+		return "", withMessage(errInvalidRequest, "Signature Version 2 is disabled on this server. Please use AWS4-HMAC-SHA256.")
 	}
-	pol, err := parsePostPolicy(doc)
-	if err != nil {
-		return nil, err
+	for _, v4 := range []string{"x-amz-algorithm", "x-amz-credential", "x-amz-signature"} {
+		if f[v4] != "" {
+			return "", withMessage(errInvalidRequest, "A POST form carries either Signature Version 2 fields or Signature Version 4 fields, not both.")
+		}
 	}
-	if !h.verifier.Now().Before(pol.expiration) {
-		return nil, withMessage(errPolicyViolation, "Invalid according to Policy: Policy expired.")
+	accessKey := f["awsaccesskeyid"]
+	if accessKey == "" || f["signature"] == "" {
+		return "", withMessage(errInvalidArgument, "Bucket POST with Signature Version 2 must contain both AWSAccessKeyId and signature.")
 	}
-	return pol, nil
+	secret, ok := h.verifier.Secret(accessKey)
+	if !ok {
+		return "", fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)
+	}
+	got, err := base64.StdEncoding.DecodeString(f["signature"])
+	if err != nil || len(got) != sha1.Size {
+		return "", fmt.Errorf("s3api: POST form signature: %w", sigv4.ErrSignatureDoesNotMatch)
+	}
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write([]byte(policy))
+	if !hmac.Equal(m.Sum(nil), got) {
+		return "", fmt.Errorf("s3api: POST form: %w", sigv4.ErrSignatureDoesNotMatch)
+	}
+	return accessKey, nil
 }
 
 // postPolicy is a decoded POST policy document:

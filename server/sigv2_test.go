@@ -1,8 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -30,5 +36,49 @@ func TestSigV2Switch(t *testing.T) {
 		if err := v4.MakeBucket(ctx, "v4bucket", minio.MakeBucketOptions{}); err != nil {
 			t.Errorf("SigV4 with SigV2 disabled=%t: %v", disabled, err)
 		}
+		// A browser-upload form signed with SigV2 follows the switch too.
+		status, body := postV2Form(t, v2, "v4bucket", "form.txt", []byte("posted"))
+		switch {
+		case !disabled && status != http.StatusNoContent:
+			t.Errorf("SigV2 form, SigV2 enabled: %d %s", status, body)
+		case disabled && (status != http.StatusBadRequest || !strings.Contains(body, "<Code>InvalidRequest</Code>")):
+			t.Errorf("SigV2 form, SigV2 disabled: %d %s, want InvalidRequest", status, body)
+		}
 	}
+}
+
+// postV2Form uploads data to bucket/key with a POST policy form that the
+// SigV2 client c signs, and returns the status and body of the answer.
+func postV2Form(t *testing.T, c *minio.Client, bucket, key string, data []byte) (int, string) {
+	t.Helper()
+	p := minio.NewPostPolicy()
+	p.SetBucket(bucket)
+	p.SetKey(key)
+	p.SetExpires(time.Now().Add(time.Hour))
+	u, fields, err := c.PresignedPostPolicy(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := w.CreateFormFile("file", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(data)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(u.String(), w.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
