@@ -433,9 +433,7 @@ func (d *Drive) ready(cached bool) error {
 }
 
 // readyAfter is ready with the answer of a stat of format.json begun at
-// or after since, shared with concurrent callers (see freshCheck). A
-// write calls it with the time it started: a stat begun after that
-// notices a folder removed before the write began.
+// or after since, shared with concurrent callers (see freshCheck).
 func (d *Drive) readyAfter(since time.Time) error {
 	if d.closed.Load() {
 		return ErrClosed

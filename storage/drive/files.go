@@ -91,7 +91,6 @@ func (s *stagingFile) Commit(ctx context.Context, dataID, name string) error {
 	if err := d.ready(true); err != nil {
 		return fmt.Errorf("drive: commit: %w", err)
 	}
-	start := time.Now()
 	// From here on the file is closed whatever happens; Abort removes it.
 	f := s.f
 	s.f = nil
@@ -134,7 +133,7 @@ func (s *stagingFile) Commit(ctx context.Context, dataID, name string) error {
 	}
 	// The fsyncs above went to whatever the path named at the time; if
 	// the drive folder vanished meanwhile they went to unlinked files.
-	if err := d.readyAfter(start); err != nil {
+	if err := d.ready(false); err != nil {
 		return fmt.Errorf("drive: commit %s/%s: %w", dataID, name, err)
 	}
 	return nil

@@ -108,14 +108,13 @@ func (d *Drive) Apply(ctx context.Context, ops []Op) error {
 			return fmt.Errorf("drive: apply: op %d: %w", i, err)
 		}
 	}
-	start := time.Now()
 	if err := d.db.Apply(b, pebble.Sync); err != nil {
 		return ioError("apply", err)
 	}
 	// A failed WAL write or sync reaches us only through Fatalf (see
 	// pebbleLogger); check for it before trusting the nil above. The stat
-	// may be one that another commit of the same sync began.
-	if err := d.readyAfter(start); err != nil {
+	// begins after the sync, and the commits of the same sync share it.
+	if err := d.ready(false); err != nil {
 		return fmt.Errorf("drive: apply: %w", err)
 	}
 	return nil

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 func TestKVRoundTrip(t *testing.T) {
@@ -596,6 +599,48 @@ func TestSyncDelayIsHonoured(t *testing.T) {
 	// The pause counts from the first sync, a little before start.
 	if waited := time.Since(start); waited < pause*2/3 {
 		t.Fatalf("the commit after a sync waited %v; SyncDelay asked for %v", waited, pause)
+	}
+}
+
+// TestPebbleDiskHealthChecks checks that pebble's disk-health checks,
+// which feed the DiskSlow log events, wrap the drive's file system:
+// pebble installs them only on a file system it defaults itself, and
+// tableFS replaced the default. (Found in review.)
+func TestPebbleDiskHealthChecks(t *testing.T) {
+	d, _ := openTest(t, Options{})
+	po := d.pebbleOptions(Options{})
+	def := &pebble.Options{}
+	def.EnsureDefaults()
+	if got, want := fmt.Sprintf("%T", po.FS), fmt.Sprintf("%T", def.FS); got != want {
+		t.Fatalf("the drive's pebble file system is %s, want pebble's health-checking %s", got, want)
+	}
+}
+
+// TestApplyAfterFolderRemovedBeforeSync: a commit whose WAL sync comes
+// after an rm -rf of the drive folder is not reported durable, even when
+// another check of the folder ran while the commit waited for its sync.
+// (Found in review against a version that accepted any stat begun after
+// the write began.)
+func TestApplyAfterFolderRemovedBeforeSync(t *testing.T) {
+	var delay atomic.Int64
+	d, dir := openTest(t, Options{OnlineCheckTTL: -1, SyncDelay: func() time.Duration { return time.Duration(delay.Load()) }})
+	ctx := context.Background()
+	delay.Store(int64(400 * time.Millisecond))
+	if err := d.Apply(ctx, []Op{{Key: []byte("k1"), Value: []byte("v")}}); err != nil {
+		t.Fatal(err) // this sync arms a 400 ms pause before the next
+	}
+	delay.Store(0)
+	done := make(chan error, 1)
+	go func() { done <- d.Apply(ctx, []Op{{Key: []byte("k2"), Value: []byte("v")}}) }()
+	time.Sleep(50 * time.Millisecond) // k2 is written and waits for its sync
+	if err := d.ready(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, ErrOffline) {
+		t.Fatalf("Apply whose sync followed the folder's removal: %v, want ErrOffline", err)
 	}
 }
 

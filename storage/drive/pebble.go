@@ -93,6 +93,9 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 	// Later levels inherit both from L0.
 	po.Levels[0].BlockSize = metaBlockSize
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(metaFilterBitsPerKey)
+	// pebble adds its disk-health checks (the DiskSlow events above) only
+	// to a file system it defaults itself; tableFS must be wrapped here.
+	po.WithFSDefaults()
 	po.EnsureDefaults()
 	return po
 }

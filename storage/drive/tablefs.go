@@ -42,8 +42,8 @@ func (fs tableFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File,
 
 // tableFile buffers Write. Every other call that could observe or depend
 // on the bytes written (reads, WriteAt, syncs, Stat, Close) writes the
-// buffer out first. A failed write-out is returned then and by every
-// later call. Like the files pebble writes through, it is for one writer
+// buffer out first. A failed write-out closes the file and is returned
+// then and by every later call. Like the files pebble writes through, it is for one writer
 // at a time.
 type tableFile struct {
 	vfs.File
@@ -67,8 +67,7 @@ func (f *tableFile) flush() error {
 	}
 	// vfs.File.Write, like io.Writer, returns an error for a short write.
 	if _, err := f.File.Write(b); err != nil {
-		f.err = err
-		return err
+		return f.fail(err)
 	}
 	*f.buf = b[:0]
 	return nil
@@ -91,9 +90,9 @@ func (f *tableFile) Write(p []byte) (int, error) {
 	if len(p) >= cap(*f.buf) {
 		n, err := f.File.Write(p)
 		if err != nil {
-			f.err = err
+			return n, f.fail(err)
 		}
-		return n, err
+		return n, nil
 	}
 	*f.buf = append(*f.buf, p...)
 	return len(p), nil
@@ -148,18 +147,36 @@ func (f *tableFile) SyncTo(length int64) (bool, error) {
 	return f.File.SyncTo(length)
 }
 
+// fail records the first failed write-out and closes the file at once.
+// pebble's syncingFile.Close returns at its failed Sync without closing
+// the file under it, and pebble then unlinks the table: an open
+// descriptor would hold the file's space (often what the write failed
+// for) until a finalizer ran.
+func (f *tableFile) fail(err error) error {
+	f.err = err
+	if f.buf != nil {
+		*f.buf = (*f.buf)[:0]
+		tableBuffers.Put(f.buf)
+		f.buf = nil
+		_ = f.File.Close()
+	}
+	return err
+}
+
 // Close writes the buffer out, closes the file and gives the buffer back
-// to the pool. The file is closed even if the write-out failed.
+// to the pool. The file is closed even if the write-out failed (by fail).
 func (f *tableFile) Close() error {
+	if f.err != nil {
+		return f.err // fail closed the file
+	}
 	if f.buf == nil {
 		return errTableFileClosed
 	}
-	err := f.flush()
+	if err := f.flush(); err != nil {
+		return err // fail closed the file
+	}
 	*f.buf = (*f.buf)[:0]
 	tableBuffers.Put(f.buf)
 	f.buf = nil
-	if cerr := f.File.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return f.File.Close()
 }
