@@ -291,12 +291,30 @@ func (h *Handler) authorizeKey(rq *request, key, versionID string) error {
 
 // authorizeForm identifies the signer of a browser upload form (its
 // signature already checked) and decides s3:PutObject on the form's key.
-func (h *Handler) authorizeForm(rq *request, accessKey string) error {
+//
+// A form is not a signed request, so the condition keys a signed
+// request gets from its signature and headers are set here from the
+// form: s3:signatureversion (a Deny on "AWS" must stop SigV2 forms as it
+// stops SigV2 requests), s3:authType POST, and the encryption and
+// storage-class fields, which a PUT would send as headers.
+func (h *Handler) authorizeForm(rq *request, accessKey, sigVersion string, fields map[string]string) error {
 	id, ok := h.identify(accessKey)
 	if !ok {
 		return fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)
 	}
 	rq.identity = id
+	c := rq.conditions()
+	c[iam.KeySignatureVersion] = []string{sigVersion}
+	c[iam.KeyAuthType] = []string{"POST"}
+	for field, key := range map[string]string{
+		"x-amz-server-side-encryption":                iam.KeySSE,
+		"x-amz-server-side-encryption-aws-kms-key-id": iam.KeySSEKMSKeyID,
+		"x-amz-storage-class":                         iam.KeyStorageClass,
+	} {
+		if v := fields[field]; v != "" {
+			c[key] = []string{v}
+		}
+	}
 	return h.authorizeKey(rq, rq.key, "")
 }
 

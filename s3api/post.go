@@ -63,7 +63,7 @@ func (h *Handler) postObject(rq *request) error {
 	if err != nil {
 		return err
 	}
-	pol, accessKey, err := h.authorizePost(fields)
+	pol, accessKey, sigVersion, err := h.authorizePost(fields)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (h *Handler) postObject(rq *request) error {
 	}
 	// The signature proves who signed the policy; whether that identity
 	// may write this key is IAM's decision, as for a PUT.
-	if err := h.authorizeForm(rq, accessKey); err != nil {
+	if err := h.authorizeForm(rq, accessKey, sigVersion, fields); err != nil {
 		return err
 	}
 
@@ -260,35 +260,35 @@ func postHeaders(fields map[string]string) http.Header {
 }
 
 // authorizePost checks the policy's signature, SigV4 or SigV2 by the
-// fields the form carries, and returns the decoded policy and the access
-// key that signed it. A form without a policy is anonymous: AccessDenied.
-func (h *Handler) authorizePost(f map[string]string) (*postPolicy, string, error) {
+// fields the form carries, and returns the decoded policy, the access key
+// that signed it and the signature version as s3:signatureversion names
+// it. A form without a policy is anonymous: AccessDenied.
+func (h *Handler) authorizePost(f map[string]string) (pol *postPolicy, accessKey, sigVersion string, err error) {
 	policy := f["policy"]
 	if policy == "" {
-		return nil, "", fmt.Errorf("s3api: POST form without a policy: %w", sigv4.ErrMissingAuth)
+		return nil, "", "", fmt.Errorf("s3api: POST form without a policy: %w", sigv4.ErrMissingAuth)
 	}
-	var accessKey string
-	var err error
 	if f["awsaccesskeyid"] != "" || f["signature"] != "" {
 		accessKey, err = h.verifyPostV2(f, policy)
+		sigVersion = "AWS"
 	} else {
 		accessKey, err = h.verifyPostV4(f, policy)
+		sigVersion = "AWS4-HMAC-SHA256"
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	doc, err := base64.StdEncoding.DecodeString(policy)
 	if err != nil {
-		return nil, "", withMessage(errInvalidPolicyDocument, "Invalid Policy: Invalid Base64 Encoding.")
+		return nil, "", "", withMessage(errInvalidPolicyDocument, "Invalid Policy: Invalid Base64 Encoding.")
 	}
-	pol, err := parsePostPolicy(doc)
-	if err != nil {
-		return nil, "", err
+	if pol, err = parsePostPolicy(doc); err != nil {
+		return nil, "", "", err
 	}
 	if !h.verifier.Now().Before(pol.expiration) {
-		return nil, "", withMessage(errPolicyViolation, "Invalid according to Policy: Policy expired.")
+		return nil, "", "", withMessage(errPolicyViolation, "Invalid according to Policy: Policy expired.")
 	}
-	return pol, accessKey, nil
+	return pol, accessKey, sigVersion, nil
 }
 
 // verifyPostV4 checks a SigV4 form: x-amz-signature is the SigV4

@@ -12,16 +12,20 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"log/slog"
 	"maps"
 	"math/rand"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/objstore/objstore/iam"
 )
 
 // postForm is a hand-built POST Object form. fields go in order, then
@@ -506,5 +510,82 @@ func TestPostPolicyProperty(t *testing.T) {
 		if (err == nil) != want {
 			t.Fatalf("fields %v conds %+v: err %v, want ok=%v", fields, p.conds, err, want)
 		}
+	}
+}
+
+// formUserPolicies gives IAM users their policies in the form tests.
+type formUserPolicies map[string][]iam.NamedPolicy
+
+func (r formUserPolicies) UserPolicies(u string) ([]iam.NamedPolicy, bool) {
+	p, ok := r[u]
+	return p, ok
+}
+
+// TestPostObjectConditionKeys checks the condition keys an IAM policy
+// sees for a form: s3:signatureversion by the form's signature, and
+// s3:authType POST. A form is not a signed request; before these were
+// set, a Deny on s3:signatureversion "AWS" stopped alice's SigV2 PUTs
+// but not her SigV2 forms (found in review).
+func TestPostObjectConditionKeys(t *testing.T) {
+	tests := []struct {
+		name      string
+		condition string
+		v2, v4    int // the status of alice's SigV2 and SigV4 forms
+	}{
+		{"deny SigV2", `{"StringEquals":{"s3:signatureversion":"AWS"}}`, http.StatusForbidden, http.StatusNoContent},
+		{"deny SigV4", `{"StringEquals":{"s3:signatureversion":"AWS4-HMAC-SHA256"}}`, http.StatusNoContent, http.StatusForbidden},
+		{"deny forms", `{"StringEquals":{"s3:authType":"POST"}}`, http.StatusForbidden, http.StatusForbidden},
+		{"deny other auth types", `{"StringNotEquals":{"s3:authType":"POST"}}`, http.StatusNoContent, http.StatusNoContent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pol, err := iam.ParsePolicy([]byte(`{"Version":"2012-10-17","Statement":[
+			 {"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::ident/*"},
+			 {"Effect":"Deny","Action":"s3:PutObject","Resource":"*","Condition":` + tt.condition + `}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := newFakeStore()
+			h, err := New(Config{
+				Store:       store,
+				Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
+				Identities:  staticIdentities{"USERKEY": {"user-secret", "alice"}},
+				Authorizer:  iam.NewEngine(formUserPolicies{"alice": {{Name: "forms", Policy: pol}}}, iam.EngineOptions{}),
+				Logger:      slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &testEnv{t: t, srv: httptest.NewServer(h), store: store}
+			defer e.srv.Close()
+			e.client = e.newClient(testAccessKey, testSecretKey)
+			e.mustMakeBucket("ident")
+			for _, c := range []struct {
+				client *minio.Client
+				key    string
+				want   int
+			}{
+				{e.newV2Client("USERKEY", "user-secret"), "v2", tt.v2},
+				{e.newClient("USERKEY", "user-secret"), "v4", tt.v4},
+			} {
+				p := minio.NewPostPolicy()
+				p.SetBucket("ident")
+				p.SetKey(c.key)
+				p.SetExpires(time.Now().Add(time.Hour))
+				_, fields, err := c.client.PresignedPostPolicy(context.Background(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var f postForm
+				for k, v := range fields {
+					f.fields = append(f.fields, [2]string{k, v})
+				}
+				f.fileName, f.fileData = "a", []byte("uploaded by form")
+				resp, body := e.post(t, "ident", f)
+				if resp.StatusCode != c.want {
+					t.Errorf("%s form: status %d, want %d: %s", c.key, resp.StatusCode, c.want, body)
+				}
+			}
+		})
 	}
 }
