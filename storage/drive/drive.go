@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -98,6 +99,8 @@ type Drive struct {
 	info Info
 	log  *slog.Logger
 	db   *pebble.DB
+	// fsCloser stops the disk-health checks under db (see pebbleOptions).
+	fsCloser io.Closer
 
 	// Offline detection: the FileInfo of format.json taken at Open, the
 	// time of the last successful stat (nanoseconds since epoch plus one, 0
@@ -206,6 +209,7 @@ func Open(dir string, want Format, opts Options) (*Drive, error) {
 		}
 	}
 	if d.db, err = pebble.Open(filepath.Join(dir, dirMeta), d.pebbleOptions(opts)); err != nil {
+		_ = d.fsCloser.Close()
 		return nil, ioError("open metadata in "+dir, err)
 	}
 	if ferr := d.fatal.Load(); ferr != nil {
@@ -215,10 +219,12 @@ func Open(dir string, want Format, opts Options) (*Drive, error) {
 	}
 	if err := d.cleanTmp(); err != nil {
 		_ = d.db.Close()
+		_ = d.fsCloser.Close()
 		return nil, ioError("open "+dir+": clean tmp", err)
 	}
 	if d.formatStat, err = os.Stat(d.formatPath); err != nil {
 		_ = d.db.Close()
+		_ = d.fsCloser.Close()
 		return nil, ioError("open "+dir, err)
 	}
 	d.lastOK.Store(int64(time.Since(d.epoch)) + 1)
@@ -399,7 +405,9 @@ func (d *Drive) Close() error {
 	if len(leaked) > 0 {
 		d.log.Warn("drive: closed iterators left open at Close", "count", len(leaked))
 	}
-	if err := d.db.Close(); err != nil {
+	err := d.db.Close()
+	_ = d.fsCloser.Close()
+	if err != nil {
 		return ioError("close", err)
 	}
 	return nil

@@ -8,7 +8,9 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -603,16 +605,75 @@ func TestSyncDelayIsHonoured(t *testing.T) {
 }
 
 // TestPebbleDiskHealthChecks checks that pebble's disk-health checks,
-// which feed the DiskSlow log events, wrap the drive's file system:
+// which feed the DiskSlow log events, sit under the drive's tableFS:
 // pebble installs them only on a file system it defaults itself, and
 // tableFS replaced the default. (Found in review.)
 func TestPebbleDiskHealthChecks(t *testing.T) {
-	d, _ := openTest(t, Options{})
+	d := &Drive{}
 	po := d.pebbleOptions(Options{})
+	defer d.fsCloser.Close()
 	def := &pebble.Options{}
 	def.EnsureDefaults()
-	if got, want := fmt.Sprintf("%T", po.FS), fmt.Sprintf("%T", def.FS); got != want {
-		t.Fatalf("the drive's pebble file system is %s, want pebble's health-checking %s", got, want)
+	tf, ok := po.FS.(tableFS)
+	if !ok {
+		t.Fatalf("the drive's pebble file system is %T, want tableFS", po.FS)
+	}
+	if got, want := fmt.Sprintf("%T", tf.FS), fmt.Sprintf("%T", def.FS); got != want {
+		t.Fatalf("tableFS wraps %s, want pebble's health-checking %s", got, want)
+	}
+}
+
+// healthGoroutines counts the goroutines of pebble's disk-health checks.
+func healthGoroutines() int {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "vfs.(*diskHealthChecking")
+}
+
+// TestDiskHealthGoroutinesReleased opens and closes a drive, and fails to
+// open one whose folder another drive holds, a number of times: neither
+// may leave pebble's disk-health goroutines behind (the monitor retries a
+// failed open every few seconds). (Found in review.)
+func TestDiskHealthGoroutinesReleased(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	before := healthGoroutines()
+	for range 5 {
+		d, err := Open(dir, testFormat(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Apply(context.Background(), []Op{{Key: []byte("k"), Value: []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitHealth := func(limit int) int {
+		// The tickers stop asynchronously; give them a moment.
+		deadline := time.Now().Add(2 * time.Second)
+		for healthGoroutines() > limit && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return healthGoroutines()
+	}
+	if n := waitHealth(before); n > before {
+		t.Errorf("%d disk-health goroutines after 5 opens and closes, %d before", n, before)
+	}
+	held, err := Open(dir, testFormat(), Options{NoCreate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	running := healthGoroutines()
+	for range 10 {
+		if d, err := Open(dir, testFormat(), Options{NoCreate: true}); err == nil {
+			d.Close()
+			t.Fatal("a second open of a held drive folder succeeded")
+		}
+	}
+	if n := waitHealth(running); n > running {
+		t.Errorf("%d disk-health goroutines after 10 failed opens, %d before them", n, running)
 	}
 }
 
@@ -649,6 +710,7 @@ func TestApplyAfterFolderRemovedBeforeSync(t *testing.T) {
 func TestPebbleBlockSize(t *testing.T) {
 	d := &Drive{}
 	po := d.pebbleOptions(Options{})
+	defer d.fsCloser.Close()
 	for i, l := range po.Levels {
 		if l.BlockSize != metaBlockSize {
 			t.Errorf("level %d block size %d, want %d", i, l.BlockSize, metaBlockSize)

@@ -40,6 +40,10 @@ const metaBlockSize = 16 << 10
 // (rclone and restic ask before they write) gain like PUT.
 const metaFilterBitsPerKey = 10
 
+// diskSlowThreshold is how long a metadata disk operation may take before
+// pebble's health check reports it (DiskSlow), pebble's own default.
+const diskSlowThreshold = 5 * time.Second
+
 // pebbleOptions returns the database options for this drive: a modest block
 // cache, pebble's default memtable, 16 KiB table blocks with bloom
 // filters, a short gap between WAL syncs so concurrent commits share
@@ -52,7 +56,6 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 	}
 	log := d.log
 	po := &pebble.Options{
-		FS:                 tableFS{vfs.Default},
 		CacheSize:          cacheSize,
 		MemTableSize:       opts.MemTableSize,
 		FormatMajorVersion: pebbleFormat,
@@ -94,8 +97,17 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 	po.Levels[0].BlockSize = metaBlockSize
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(metaFilterBitsPerKey)
 	// pebble adds its disk-health checks (the DiskSlow events above) only
-	// to a file system it defaults itself; tableFS must be wrapped here.
-	po.WithFSDefaults()
+	// to a file system it defaults itself, so they are added here, under
+	// tableFS: a table whose write-out fails closes its health-checked
+	// file, which stops that file's ticker (pebble's syncingFile never
+	// closes a file whose last sync failed). The closer stops the file
+	// system's ticker: Open calls it when pebble.Open fails, Close after
+	// the database is closed.
+	hfs, closer := vfs.WithDiskHealthChecks(vfs.Default, diskSlowThreshold, nil, func(info vfs.DiskSlowInfo) {
+		po.EventListener.DiskSlow(info)
+	})
+	po.FS = tableFS{hfs}
+	d.fsCloser = closer
 	po.EnsureDefaults()
 	return po
 }

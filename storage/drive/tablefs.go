@@ -98,6 +98,22 @@ func (f *tableFile) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Preallocate and Prefetch act on the file's descriptor, which fail has
+// closed and the process may have reused.
+func (f *tableFile) Preallocate(off, length int64) error {
+	if f.err != nil {
+		return f.err
+	}
+	return f.File.Preallocate(off, length)
+}
+
+func (f *tableFile) Prefetch(off, length int64) error {
+	if f.err != nil {
+		return f.err
+	}
+	return f.File.Prefetch(off, length)
+}
+
 func (f *tableFile) WriteAt(p []byte, off int64) (int, error) {
 	if err := f.flush(); err != nil {
 		return 0, err

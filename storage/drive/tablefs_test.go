@@ -8,7 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
@@ -343,4 +346,51 @@ func TestTableFileClosedAfterFailedWriteOut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTableFileFailureStopsHealthTicker builds the stack pebbleOptions
+// builds (tableFS over pebble's disk-health checks) and fails table
+// write-outs as a full disk does: each failed table must release its
+// health-check goroutine, which only closing the file under tableFile
+// does, because pebble's syncingFile never closes a file whose last sync
+// failed. (Found in review: a flush retried on a full disk leaked one
+// goroutine per attempt.)
+func TestTableFileFailureStopsHealthTicker(t *testing.T) {
+	cfs := &closeTrackingFS{FS: vfs.Default}
+	hfs, closer := vfs.WithDiskHealthChecks(cfs, diskSlowThreshold, nil, func(vfs.DiskSlowInfo) {})
+	defer closer.Close()
+	fs := tableFS{hfs}
+	dir := t.TempDir()
+	tickers := func() int { return strings.Count(stacks(), "(*diskHealthCheckingFile).startTicker") }
+	before := tickers()
+	for i := range 10 {
+		f, err := fs.Create(filepath.Join(dir, fmt.Sprintf("%06d.sst", i)), vfs.WriteCategoryUnspecified)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := objstorageprovider.NewFileWritable(vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: 512 << 10}))
+		blk := make([]byte, 16<<10)
+		cfs.last.fail = errors.New("ENOSPC (injected)")
+		var werr error
+		for j := 0; j < 40 && werr == nil; j++ {
+			werr = w.Write(blk)
+		}
+		if werr == nil {
+			t.Fatal("no write failed")
+		}
+		cfs.last.fail = nil
+		w.Abort()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for tickers() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := tickers(); n > before {
+		t.Fatalf("%d health tickers after 10 failed tables, %d before", n, before)
+	}
+}
+
+func stacks() string {
+	buf := make([]byte, 8<<20)
+	return string(buf[:runtime.Stack(buf, true)])
 }
