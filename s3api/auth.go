@@ -304,10 +304,10 @@ func (h *Handler) authorizeForm(rq *request, accessKey, sigVersion string, field
 	}
 	rq.identity = id
 	c := rq.conditions()
-	// The POST's own headers are neither signed nor what the upload
-	// applies (postHeaders takes these from the form): a header must not
-	// answer for a field the form lacks.
-	for _, key := range []string{iam.KeySSE, iam.KeySSEKMSKeyID, iam.KeyStorageClass, iam.KeyCopySource, iam.KeyMetadataDirective} {
+	// The POST's own headers and query are neither signed nor what the
+	// upload applies (postHeaders takes these from the form): they must
+	// not answer for a field the form lacks.
+	for _, key := range []string{iam.KeySSE, iam.KeySSEKMSKeyID, iam.KeyStorageClass, iam.KeyCopySource, iam.KeyMetadataDirective, iam.KeyVersionID} {
 		delete(c, key)
 	}
 	c[iam.KeySignatureVersion] = []string{sigVersion}

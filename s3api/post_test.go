@@ -680,3 +680,58 @@ func TestPostObjectSSEConditionFromForm(t *testing.T) {
 		}
 	}
 }
+
+// TestPostObjectVersionIDNotFromQuery: the unsigned query of a form's
+// POST cannot answer for s3:VersionId either (found in review: a Deny
+// unless a version id is given was passed by ?versionId= on the URL).
+func TestPostObjectVersionIDNotFromQuery(t *testing.T) {
+	pol, err := iam.ParsePolicy([]byte(`{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::ident/*"},
+	 {"Effect":"Deny","Action":"s3:PutObject","Resource":"*","Condition":{"Null":{"s3:VersionId":"true"}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := newFakeStore()
+	h, err := New(Config{
+		Store:       store,
+		Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
+		Identities:  staticIdentities{"USERKEY": {"user-secret", "alice"}},
+		Authorizer:  iam.NewEngine(formUserPolicies{"alice": {{Name: "forms", Policy: pol}}}, iam.EngineOptions{}),
+		Logger:      slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{t: t, srv: httptest.NewServer(h), store: store}
+	defer e.srv.Close()
+	e.client = e.newClient(testAccessKey, testSecretKey)
+	e.mustMakeBucket("ident")
+	c := e.newClient("USERKEY", "user-secret")
+	for _, q := range []string{"", "?versionId=anything"} {
+		p := minio.NewPostPolicy()
+		p.SetBucket("ident")
+		p.SetKey("k")
+		p.SetExpires(time.Now().Add(time.Hour))
+		_, fields, err := c.PresignedPostPolicy(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f postForm
+		for k, v := range fields {
+			f.fields = append(f.fields, [2]string{k, v})
+		}
+		f.fileName, f.fileData = "a", []byte("x")
+		body, ct := f.encode(t)
+		req, _ := http.NewRequest("POST", e.srv.URL+"/ident"+q, bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("query %q: status %d, want 403 (the Deny holds): %.200s", q, resp.StatusCode, b)
+		}
+	}
+}
