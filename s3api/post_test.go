@@ -521,6 +521,35 @@ func (r formUserPolicies) UserPolicies(u string) ([]iam.NamedPolicy, bool) {
 	return p, ok
 }
 
+// newAliceEnv is a Handler over a fakeStore with a bucket "ident" in
+// which the IAM user alice (access key USERKEY, secret user-secret) may
+// PutObject, except where denyCondition (an IAM Condition block) holds.
+func newAliceEnv(t *testing.T, denyCondition string) *testEnv {
+	t.Helper()
+	pol, err := iam.ParsePolicy([]byte(`{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::ident/*"},
+	 {"Effect":"Deny","Action":"s3:PutObject","Resource":"*","Condition":` + denyCondition + `}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := newFakeStore()
+	h, err := New(Config{
+		Store:       store,
+		Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
+		Identities:  staticIdentities{"USERKEY": {"user-secret", "alice"}},
+		Authorizer:  iam.NewEngine(formUserPolicies{"alice": {{Name: "forms", Policy: pol}}}, iam.EngineOptions{}),
+		Logger:      slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{t: t, srv: httptest.NewServer(h), store: store}
+	t.Cleanup(e.srv.Close)
+	e.client = e.newClient(testAccessKey, testSecretKey)
+	e.mustMakeBucket("ident")
+	return e
+}
+
 // TestPostObjectConditionKeys checks the condition keys an IAM policy
 // sees for a form: s3:signatureversion by the form's signature, and
 // s3:authType POST. A form is not a signed request; before these were
@@ -539,27 +568,7 @@ func TestPostObjectConditionKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pol, err := iam.ParsePolicy([]byte(`{"Version":"2012-10-17","Statement":[
-			 {"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::ident/*"},
-			 {"Effect":"Deny","Action":"s3:PutObject","Resource":"*","Condition":` + tt.condition + `}]}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			store := newFakeStore()
-			h, err := New(Config{
-				Store:       store,
-				Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
-				Identities:  staticIdentities{"USERKEY": {"user-secret", "alice"}},
-				Authorizer:  iam.NewEngine(formUserPolicies{"alice": {{Name: "forms", Policy: pol}}}, iam.EngineOptions{}),
-				Logger:      slog.New(slog.DiscardHandler),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := &testEnv{t: t, srv: httptest.NewServer(h), store: store}
-			defer e.srv.Close()
-			e.client = e.newClient(testAccessKey, testSecretKey)
-			e.mustMakeBucket("ident")
+			e := newAliceEnv(t, tt.condition)
 			for _, c := range []struct {
 				client *minio.Client
 				key    string
@@ -596,27 +605,7 @@ func TestPostObjectConditionKeys(t *testing.T) {
 // x-amz-server-side-encryption header passed the Deny and the object
 // was stored without SSE.)
 func TestPostObjectSSEConditionFromForm(t *testing.T) {
-	pol, err := iam.ParsePolicy([]byte(`{"Version":"2012-10-17","Statement":[
-	 {"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::ident/*"},
-	 {"Effect":"Deny","Action":"s3:PutObject","Resource":"*","Condition":{"Null":{"s3:x-amz-server-side-encryption":"true"}}}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := newFakeStore()
-	h, err := New(Config{
-		Store:       store,
-		Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
-		Identities:  staticIdentities{"USERKEY": {"user-secret", "alice"}},
-		Authorizer:  iam.NewEngine(formUserPolicies{"alice": {{Name: "forms", Policy: pol}}}, iam.EngineOptions{}),
-		Logger:      slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &testEnv{t: t, srv: httptest.NewServer(h), store: store}
-	defer e.srv.Close()
-	e.client = e.newClient(testAccessKey, testSecretKey)
-	e.mustMakeBucket("ident")
+	e := newAliceEnv(t, `{"Null":{"s3:x-amz-server-side-encryption":"true"}}`)
 	for _, v2 := range []bool{false, true} {
 		c := e.newClient("USERKEY", "user-secret")
 		if v2 {
@@ -685,27 +674,7 @@ func TestPostObjectSSEConditionFromForm(t *testing.T) {
 // POST cannot answer for s3:VersionId either (found in review: a Deny
 // unless a version id is given was passed by ?versionId= on the URL).
 func TestPostObjectVersionIDNotFromQuery(t *testing.T) {
-	pol, err := iam.ParsePolicy([]byte(`{"Version":"2012-10-17","Statement":[
-	 {"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::ident/*"},
-	 {"Effect":"Deny","Action":"s3:PutObject","Resource":"*","Condition":{"Null":{"s3:VersionId":"true"}}}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := newFakeStore()
-	h, err := New(Config{
-		Store:       store,
-		Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
-		Identities:  staticIdentities{"USERKEY": {"user-secret", "alice"}},
-		Authorizer:  iam.NewEngine(formUserPolicies{"alice": {{Name: "forms", Policy: pol}}}, iam.EngineOptions{}),
-		Logger:      slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &testEnv{t: t, srv: httptest.NewServer(h), store: store}
-	defer e.srv.Close()
-	e.client = e.newClient(testAccessKey, testSecretKey)
-	e.mustMakeBucket("ident")
+	e := newAliceEnv(t, `{"Null":{"s3:VersionId":"true"}}`)
 	c := e.newClient("USERKEY", "user-secret")
 	for _, q := range []string{"", "?versionId=anything"} {
 		p := minio.NewPostPolicy()
