@@ -14,7 +14,7 @@ func awsCLI(t *testing.T, srv *Server, args ...string) string {
 	t.Helper()
 	user, secret := srv.Credentials()
 	// aws cli v1 presigns with Signature Version 2 unless told otherwise;
-	// objstore speaks SigV4 only (see docs/compatibility.md).
+	// this test drives SigV4 (compat/run.sh checks the SigV2 default).
 	config := filepath.Join(t.TempDir(), "aws-config")
 	os.WriteFile(config, []byte("[default]\ns3 =\n    signature_version = s3v4\n"), 0o600)
 	cmd := exec.Command("aws", append([]string{"--endpoint-url", "http://" + srv.Addr(), "--region", "us-east-1"}, args...)...)
