@@ -428,28 +428,23 @@ func (d *Drive) leave() { d.inflight.Add(-1) }
 // ready returns nil if the drive may be used: not closed, not poisoned by a
 // fatal pebble error, and format.json still present and the same file as at
 // Open. With cached set, a stat that succeeded less than the TTL ago is
-// trusted; otherwise the answer comes from a stat begun after the call.
+// trusted; otherwise the answer comes from a stat begun after the call,
+// shared with concurrent callers (see freshCheck).
 // pebble keeps writing to unlinked files after an rm -rf and would report
 // success; this stat is what turns that into ErrOffline.
 func (d *Drive) ready(cached bool) error {
-	if cached && d.ttl > 0 && !d.closed.Load() && d.fatal.Load() == nil {
-		if last := d.lastOK.Load(); last > 0 && time.Duration(int64(time.Since(d.epoch))+1-last) < d.ttl {
-			return nil
-		}
-	}
-	return d.readyAfter(time.Now())
-}
-
-// readyAfter is ready with the answer of a stat of format.json begun at
-// or after since, shared with concurrent callers (see freshCheck).
-func (d *Drive) readyAfter(since time.Time) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
 	if ferr := d.fatal.Load(); ferr != nil {
 		return *ferr
 	}
-	return d.formatCheck.run(since, d.statFormat)
+	if cached && d.ttl > 0 {
+		if last := d.lastOK.Load(); last > 0 && time.Duration(int64(time.Since(d.epoch))+1-last) < d.ttl {
+			return nil
+		}
+	}
+	return d.formatCheck.run(d.statFormat)
 }
 
 // statFormat stats format.json and compares it with the file found at

@@ -7,7 +7,7 @@ import (
 )
 
 // freshCheck shares runs of a check among callers, giving each the
-// result of a run that began at or after a time the caller names.
+// result of a run that began after it called.
 //
 // The drive stats format.json after every durable write (Apply, Commit),
 // with the time the write returned: pebble keeps writing into files
@@ -29,11 +29,12 @@ type freshCheck struct {
 	err       error     // the latest finished run's result
 }
 
-// run returns the result of a call of check that began at or after
-// since. A finished run that qualifies is reused; a run in progress is
-// waited for (and reused if it began late enough); otherwise run calls
-// check itself.
-func (f *freshCheck) run(since time.Time, check func() error) error {
+// run returns the result of a call of check that began after run was
+// called. A run in progress is waited for (and reused if it began late
+// enough, which the yield below lets callers woken together arrange);
+// otherwise run calls check itself.
+func (f *freshCheck) run(check func() error) error {
+	since := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.cond.L == nil {

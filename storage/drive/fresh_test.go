@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// TestFreshCheckStartsAfterSince checks freshCheck's promise under
-// contention: every caller gets the result of a run that began at or
-// after the time it named, and concurrent callers share runs.
-func TestFreshCheckStartsAfterSince(t *testing.T) {
+// TestFreshCheckStartsAfterCall checks freshCheck's promise under
+// contention: every caller gets the result of a run that began after it
+// called, and concurrent callers share runs.
+func TestFreshCheckStartsAfterCall(t *testing.T) {
 	var f freshCheck
 	var (
 		mu     sync.Mutex
@@ -33,7 +33,7 @@ func TestFreshCheckStartsAfterSince(t *testing.T) {
 		wg.Go(func() {
 			for range rounds {
 				since := time.Now()
-				err := f.run(since, check)
+				err := f.run(check)
 				calls.Add(1)
 				var n int
 				if err == nil {
@@ -64,25 +64,18 @@ func TestFreshCheckStartsAfterSince(t *testing.T) {
 	}
 }
 
-// TestFreshCheckReuse checks when a finished run is reused: for a time
-// before it began, not for a time after.
-func TestFreshCheckReuse(t *testing.T) {
+// TestFreshCheckSequential checks that calls one after another each
+// get a run of their own.
+func TestFreshCheckSequential(t *testing.T) {
 	var f freshCheck
 	runs := 0
 	check := func() error { runs++; return fmt.Errorf("run %d", runs) }
-	before := time.Now()
-	if err := f.run(before, check); err == nil || err.Error() != "run 1" {
-		t.Fatalf("first call: %v", err)
+	for want := 1; want <= 3; want++ {
+		if err := f.run(check); err == nil || err.Error() != fmt.Sprintf("run %d", want) {
+			t.Fatalf("call %d: %v, want run %d", want, err, want)
+		}
 	}
-	// A caller whose write began before run 1 shares it.
-	if err := f.run(before, check); err == nil || err.Error() != "run 1" || runs != 1 {
-		t.Fatalf("a time before run 1 began: %v after %d runs, want run 1 reused", err, runs)
-	}
-	// A caller asking after run 1 began gets a new run.
-	if err := f.run(time.Now(), check); err == nil || err.Error() != "run 2" {
-		t.Fatalf("a time after run 1 began: %v, want run 2", err)
-	}
-	if err := f.run(time.Now(), func() error { return nil }); err != nil {
+	if err := f.run(func() error { return nil }); err != nil {
 		t.Fatalf("a passing check: %v", err)
 	}
 }
