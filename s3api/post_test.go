@@ -96,10 +96,23 @@ func signedPostFields(t *testing.T, expiration time.Time, conds []any, secret st
 
 func (e *testEnv) post(t *testing.T, bucket string, f postForm) (*http.Response, []byte) {
 	t.Helper()
+	return e.postWith(t, "/"+bucket, f, nil)
+}
+
+// postWith posts form f to path (which may carry a query) with the extra
+// request headers hdr.
+func (e *testEnv) postWith(t *testing.T, path string, f postForm, hdr http.Header) (*http.Response, []byte) {
+	t.Helper()
 	body, ct := f.encode(t)
+	req, err := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(req.Header, hdr)
+	req.Header.Set("Content-Type", ct)
 	// Never follow a redirect: the 303's target is not ours to visit.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Post(e.srv.URL+"/"+bucket, ct, bytes.NewReader(body))
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -550,6 +563,25 @@ func newAliceEnv(t *testing.T, denyCondition string) *testEnv {
 	return e
 }
 
+// presignedForm is the form c's PresignedPostPolicy builds for an upload
+// of a small file to bucket/key, valid for an hour.
+func presignedForm(t *testing.T, c *minio.Client, bucket, key string) postForm {
+	t.Helper()
+	p := minio.NewPostPolicy()
+	p.SetBucket(bucket)
+	p.SetKey(key)
+	p.SetExpires(time.Now().Add(time.Hour))
+	_, fields, err := c.PresignedPostPolicy(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := postForm{fileName: "a", fileData: []byte("uploaded by form")}
+	for k, v := range fields {
+		f.fields = append(f.fields, [2]string{k, v})
+	}
+	return f
+}
+
 // TestPostObjectConditionKeys checks the condition keys an IAM policy
 // sees for a form: s3:signatureversion by the form's signature, and
 // s3:authType POST. A form is not a signed request; before these were
@@ -577,20 +609,7 @@ func TestPostObjectConditionKeys(t *testing.T) {
 				{e.newV2Client("USERKEY", "user-secret"), "v2", tt.v2},
 				{e.newClient("USERKEY", "user-secret"), "v4", tt.v4},
 			} {
-				p := minio.NewPostPolicy()
-				p.SetBucket("ident")
-				p.SetKey(c.key)
-				p.SetExpires(time.Now().Add(time.Hour))
-				_, fields, err := c.client.PresignedPostPolicy(context.Background(), p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var f postForm
-				for k, v := range fields {
-					f.fields = append(f.fields, [2]string{k, v})
-				}
-				f.fileName, f.fileData = "a", []byte("uploaded by form")
-				resp, body := e.post(t, "ident", f)
+				resp, body := e.post(t, "ident", presignedForm(t, c.client, "ident", c.key))
 				if resp.StatusCode != c.want {
 					t.Errorf("%s form: status %d, want %d: %s", c.key, resp.StatusCode, c.want, body)
 				}
@@ -621,7 +640,7 @@ func TestPostObjectSSEConditionFromForm(t *testing.T) {
 			{"SSE only in an unsigned header", false, true, http.StatusForbidden},
 			{"SSE in the form", true, false, http.StatusNoContent},
 		} {
-			var f postForm
+			f := presignedForm(t, c, "ident", "k")
 			if tt.formSSE {
 				// minio-go's SetEncryption adds the field but no policy
 				// condition for it, so this form is built by hand (SigV2).
@@ -637,32 +656,12 @@ func TestPostObjectSSEConditionFromForm(t *testing.T) {
 				m.Write([]byte(policy))
 				f.fields = [][2]string{{"key", "k"}, {"AWSAccessKeyId", "USERKEY"}, {"policy", policy},
 					{"signature", base64.StdEncoding.EncodeToString(m.Sum(nil))}, {"x-amz-server-side-encryption", "AES256"}}
-			} else {
-				p := minio.NewPostPolicy()
-				p.SetBucket("ident")
-				p.SetKey("k")
-				p.SetExpires(time.Now().Add(time.Hour))
-				_, fields, err := c.PresignedPostPolicy(context.Background(), p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for k, v := range fields {
-					f.fields = append(f.fields, [2]string{k, v})
-				}
 			}
-			f.fileName, f.fileData = "a", []byte("uploaded by form")
-			body, ct := f.encode(t)
-			req, _ := http.NewRequest("POST", e.srv.URL+"/ident", bytes.NewReader(body))
-			req.Header.Set("Content-Type", ct)
+			hdr := http.Header{}
 			if tt.headerSSE {
-				req.Header.Set("x-amz-server-side-encryption", "AES256")
+				hdr.Set("x-amz-server-side-encryption", "AES256")
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, b := e.postWith(t, "/ident", f, hdr)
 			if resp.StatusCode != tt.want {
 				t.Errorf("v2=%t, %s: status %d, want %d: %s", v2, tt.name, resp.StatusCode, tt.want, b)
 			}
@@ -677,28 +676,7 @@ func TestPostObjectVersionIDNotFromQuery(t *testing.T) {
 	e := newAliceEnv(t, `{"Null":{"s3:VersionId":"true"}}`)
 	c := e.newClient("USERKEY", "user-secret")
 	for _, q := range []string{"", "?versionId=anything"} {
-		p := minio.NewPostPolicy()
-		p.SetBucket("ident")
-		p.SetKey("k")
-		p.SetExpires(time.Now().Add(time.Hour))
-		_, fields, err := c.PresignedPostPolicy(context.Background(), p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var f postForm
-		for k, v := range fields {
-			f.fields = append(f.fields, [2]string{k, v})
-		}
-		f.fileName, f.fileData = "a", []byte("x")
-		body, ct := f.encode(t)
-		req, _ := http.NewRequest("POST", e.srv.URL+"/ident"+q, bytes.NewReader(body))
-		req.Header.Set("Content-Type", ct)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := e.postWith(t, "/ident"+q, presignedForm(t, c, "ident", "k"), nil)
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("query %q: status %d, want 403 (the Deny holds): %.200s", q, resp.StatusCode, b)
 		}
