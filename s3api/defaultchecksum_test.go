@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -504,4 +505,98 @@ func TestDefaultChecksumCopy(t *testing.T) {
 			t.Fatal("the corrupt copy was stored")
 		}
 	})
+}
+
+// TestEncryptedWithComputes checks what an ingest computes and stores
+// once encryptedWith has seen the object's encryption: under SSE-KMS and
+// SSE-C the default CRC64NVME, which nobody asked for and nothing checks,
+// is not even computed; a copy source's checksum is still verified but
+// not stored; one the client asked for is kept.
+func TestEncryptedWithComputes(t *testing.T) {
+	body := []byte("what the encrypted object holds")
+	tests := []struct {
+		name        string
+		in          func() *ingest
+		enc         *objectEncryption
+		wantAlgs    []checksum.Algorithm
+		wantStored  []string
+		wantErr     bool
+	}{
+		{"plain keeps the default", defaultIngest, nil,
+			[]checksum.Algorithm{checksum.Default}, []string{checksum.Default.Header()}, false},
+		{"SSE-S3 keeps the default", defaultIngest, &objectEncryption{mode: modeS3},
+			[]checksum.Algorithm{checksum.Default}, []string{checksum.Default.Header()}, false},
+		{"SSE-KMS does not compute the default", defaultIngest, &objectEncryption{mode: modeKMS},
+			nil, nil, false},
+		{"SSE-C does not compute the default", defaultIngest, &objectEncryption{mode: modeC},
+			nil, nil, false},
+		{"SSE-KMS keeps an asked-for checksum", func() *ingest {
+			in, err := declaredIngest(map[string][]string{"X-Amz-Checksum-Crc32c": {checksumOf(checksum.CRC32C, body)}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return in
+		}, &objectEncryption{mode: modeKMS},
+			[]checksum.Algorithm{checksum.CRC32C}, []string{checksum.CRC32C.Header()}, false},
+		{"SSE-C verifies a copy source's checksum without storing it", func() *ingest {
+			return copyIngest(bytes.NewReader(body), map[string]string{checksum.SHA256.Header(): checksumOf(checksum.SHA256, body)}, false, checksum.None, true)
+		}, &objectEncryption{mode: modeC},
+			[]checksum.Algorithm{checksum.SHA256}, nil, false},
+		{"SSE-C still refuses a copy source that does not match", func() *ingest {
+			return copyIngest(bytes.NewReader(body), map[string]string{checksum.SHA256.Header(): checksumOf(checksum.SHA256, []byte("other"))}, false, checksum.None, true)
+		}, &objectEncryption{mode: modeC},
+			[]checksum.Algorithm{checksum.SHA256}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in()
+			in.encryptedWith(tt.enc)
+			if in.hr == nil {
+				in.hashBody(bytes.NewReader(body), int64(len(body)), nil)
+			}
+			if !slices.Equal(in.algs, tt.wantAlgs) {
+				t.Errorf("computes %v, want %v", in.algs, tt.wantAlgs)
+			}
+			if _, err := io.Copy(io.Discard, in.hr); err != nil {
+				t.Fatal(err)
+			}
+			_, stored, err := in.finish()
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("finish accepted a body that does not match the source's checksum")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := storedChecksums(stored)
+			if len(got) != len(tt.wantStored) {
+				t.Errorf("stores %v, want %v", got, tt.wantStored)
+			}
+			for _, h := range tt.wantStored {
+				if got[h] == "" {
+					t.Errorf("stores %v, want %s among them", got, h)
+				}
+			}
+		})
+	}
+}
+
+// defaultIngest is the ingest of a PUT that declares no checksum.
+func defaultIngest() *ingest {
+	in, err := declaredIngest(map[string][]string{}, nil)
+	if err != nil {
+		panic(err)
+	}
+	return in
+}
+
+// checksumOf is a's base64 value of b, as a client would send it.
+func checksumOf(a checksum.Algorithm, b []byte) string {
+	r := checksum.NewReader(bytes.NewReader(b), a)
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		panic(err)
+	}
+	return r.Sum(a)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,7 +144,9 @@ func (in *ingest) withDefault() {
 
 // encryptedWith drops the checksums the client did not ask for (the
 // default, a copy source's) from what is stored when enc is SSE-KMS or
-// SSE-C; they are still computed and verified. Their ETags are random precisely so that no
+// SSE-C: one with a value to check (a copy source's) is still computed
+// and verified, one without (the default) is not computed at all when
+// hashBody is yet to be called. Their ETags are random precisely so that no
 // digest of the plaintext sits in clear beside the ciphertext, where
 // anyone with drive access could confirm a guess of low-entropy content;
 // a CRC of it would be that oracle again, for every object, unasked. A
@@ -158,6 +161,10 @@ func (in *ingest) encryptedWith(enc *objectEncryption) {
 		in.verifyOnly = map[checksum.Algorithm]bool{}
 	}
 	for _, a := range in.unasked {
+		if in.want[a] == "" && a != in.trailer {
+			in.algs = slices.DeleteFunc(in.algs, func(b checksum.Algorithm) bool { return b == a })
+			continue
+		}
 		in.verifyOnly[a] = true
 	}
 }
