@@ -150,10 +150,11 @@ func setChecksumHeaders(h http.Header, md map[string]string) {
 // setPartChecksumHeaders sets the checksums one part of a multipart
 // object was uploaded with, for GetObject?partNumber: AWS answers such a
 // read with the part's own checksum, not the object's. The default
-// CRC64NVME is left out, as AWS leaves it out of part reads.
-func setPartChecksumHeaders(h http.Header, md map[string]string) {
+// CRC64NVME is left out, as AWS leaves it out of part reads, unless the
+// upload was created with it (alg, the upload's x-amz-checksum-algorithm).
+func setPartChecksumHeaders(h http.Header, md map[string]string, alg checksum.Algorithm) {
 	for _, a := range checksumAlgorithms {
-		if v := md[a.Header()]; v != "" && a != checksum.Default {
+		if v := md[a.Header()]; v != "" && (a != checksum.Default || a == alg) {
 			h.Set(a.Header(), v)
 		}
 	}

@@ -448,7 +448,7 @@ func (h *Handler) getObject(rq *request) error {
 	checksumMode := strings.EqualFold(rq.r.Header.Get(checksumModeHeader), "ENABLED")
 	setObjectHeaders(out, info, full && checksumMode)
 	if part != nil && checksumMode {
-		setPartChecksumHeaders(out, part.Metadata)
+		setPartChecksumHeaders(out, part.Metadata, uploadAlgorithm(info.Metadata))
 	}
 	prd.enc.setHeaders(out)
 	applyResponseOverrides(out, rq.query)

@@ -36,6 +36,9 @@ func TestPartChecksumOnPartRead(t *testing.T) {
 	}{
 		{"composite", minio.ChecksumCRC32C},
 		{"full-object", minio.ChecksumFullObjectCRC32C},
+		// CRC64NVME chosen by the client: the part's, though the same
+		// algorithm as the default ones part reads leave out.
+		{"crc64nvme", minio.ChecksumCRC64NVME},
 	}
 	table := crc32.MakeTable(crc32.Castagnoli)
 	for _, tc := range cases {
@@ -59,6 +62,12 @@ func TestPartChecksumOnPartRead(t *testing.T) {
 					t.Fatal(err)
 				}
 				r.Close()
+				if tc.alg == minio.ChecksumCRC64NVME {
+					if wantSum := tc.alg.EncodeToString(want); st.ChecksumCRC64NVME != wantSum {
+						t.Errorf("part %d: CRC64NVME %q, want the part's %q", n, st.ChecksumCRC64NVME, wantSum)
+					}
+					continue
+				}
 				sum := crc32.Checksum(want, table)
 				wantSum := base64.StdEncoding.EncodeToString([]byte{byte(sum >> 24), byte(sum >> 16), byte(sum >> 8), byte(sum)})
 				if st.ChecksumCRC32C != wantSum {
@@ -72,8 +81,8 @@ func TestPartChecksumOnPartRead(t *testing.T) {
 			_, _ = io.Copy(io.Discard, r)
 			st, err := r.Stat()
 			r.Close()
-			if err != nil || st.ChecksumCRC32C != "" {
-				t.Errorf("part read without checksum mode: CRC32C %q, %v", st.ChecksumCRC32C, err)
+			if err != nil || st.ChecksumCRC32C != "" || st.ChecksumCRC64NVME != "" {
+				t.Errorf("part read without checksum mode: CRC32C %q, CRC64NVME %q, %v", st.ChecksumCRC32C, st.ChecksumCRC64NVME, err)
 			}
 		})
 	}
