@@ -192,30 +192,25 @@ func (h *Handler) authenticateV2(rq *request) error {
 // v2Error gives a sigv2 failure the sigv4 sentinel of the same meaning,
 // which the error table maps to its S3 code, keeping sigv2's text.
 func v2Error(err error) error {
-	var kind error
-	switch {
-	case errors.Is(err, sigv2.ErrAuthorizationHeaderMalformed):
-		kind = sigv4.ErrAuthorizationHeaderMalformed
-	case errors.Is(err, sigv2.ErrSignatureDoesNotMatch):
-		kind = sigv4.ErrSignatureDoesNotMatch
-	case errors.Is(err, sigv2.ErrInvalidAccessKeyID):
-		kind = sigv4.ErrInvalidAccessKeyID
-	case errors.Is(err, sigv2.ErrRequestTimeTooSkewed):
-		kind = sigv4.ErrRequestTimeTooSkewed
-	case errors.Is(err, sigv2.ErrExpiredPresign):
-		kind = sigv4.ErrExpiredPresign
-	case errors.Is(err, sigv2.ErrMalformedPresign):
-		kind = sigv4.ErrMalformedPresign
-	case errors.Is(err, sigv2.ErrMissingDate):
-		kind = sigv4.ErrMissingDate
-	case errors.Is(err, sigv2.ErrUnsupportedPayload):
-		kind = sigv4.ErrUnsupportedAlgorithm
-	case errors.Is(err, sigv2.ErrMissingAuth):
-		kind = sigv4.ErrMissingAuth
-	default:
-		return err
+	for _, k := range v2Kinds {
+		if errors.Is(err, k.v2) {
+			return &v2AuthError{err: err, kind: k.v4}
+		}
 	}
-	return &v2AuthError{err: err, kind: kind}
+	return err
+}
+
+// v2Kinds pairs each sigv2 error with the sigv4 kind it answers as.
+var v2Kinds = [...]struct{ v2, v4 error }{
+	{sigv2.ErrAuthorizationHeaderMalformed, sigv4.ErrAuthorizationHeaderMalformed},
+	{sigv2.ErrSignatureDoesNotMatch, sigv4.ErrSignatureDoesNotMatch},
+	{sigv2.ErrInvalidAccessKeyID, sigv4.ErrInvalidAccessKeyID},
+	{sigv2.ErrRequestTimeTooSkewed, sigv4.ErrRequestTimeTooSkewed},
+	{sigv2.ErrExpiredPresign, sigv4.ErrExpiredPresign},
+	{sigv2.ErrMalformedPresign, sigv4.ErrMalformedPresign},
+	{sigv2.ErrMissingDate, sigv4.ErrMissingDate},
+	{sigv2.ErrUnsupportedPayload, sigv4.ErrUnsupportedAlgorithm},
+	{sigv2.ErrMissingAuth, sigv4.ErrMissingAuth},
 }
 
 // v2AuthError is a sigv2 error that also matches its sigv4 kind.

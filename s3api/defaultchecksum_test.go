@@ -515,12 +515,12 @@ func TestDefaultChecksumCopy(t *testing.T) {
 func TestEncryptedWithComputes(t *testing.T) {
 	body := []byte("what the encrypted object holds")
 	tests := []struct {
-		name        string
-		in          func() *ingest
-		enc         *objectEncryption
-		wantAlgs    []checksum.Algorithm
-		wantStored  []string
-		wantErr     bool
+		name       string
+		in         func() *ingest
+		enc        *objectEncryption
+		wantAlgs   []checksum.Algorithm
+		wantStored []string
+		wantErr    bool
 	}{
 		{"plain keeps the default", defaultIngest, nil,
 			[]checksum.Algorithm{checksum.Default}, []string{checksum.Default.Header()}, false},
