@@ -1,0 +1,187 @@
+package drive
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// stubSync replaces syncFile for one test with fn, which receives the
+// file and how many bytes it held when the sync began.
+func stubSync(t *testing.T, fn func(f *os.File, size int64) error) {
+	t.Helper()
+	old := syncFile
+	syncFile = func(f *os.File) error {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		return fn(f, fi.Size())
+	}
+	t.Cleanup(func() { syncFile = old })
+}
+
+// TestStagingSyncsAsItGoes: a staging file larger than stagingSyncEvery
+// is synced in the background while it is written (the device persists
+// a large shard while the body still arrives), then once more at Commit;
+// a smaller one only at Commit. The content is what was written.
+func TestStagingSyncsAsItGoes(t *testing.T) {
+	d, _ := openTest(t, Options{})
+	ctx := context.Background()
+	rng := rand.New(rand.NewSource(1))
+	tests := []struct {
+		name           string
+		size           int
+		wantBackground bool
+	}{
+		{"small", stagingSyncEvery - 1, false},
+		{"large", 3*stagingSyncEvery + 12345, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var sizes []int64 // file size at each sync
+			stubSync(t, func(f *os.File, size int64) error {
+				mu.Lock()
+				sizes = append(sizes, size)
+				mu.Unlock()
+				return f.Sync()
+			})
+			content := make([]byte, tt.size)
+			rng.Read(content)
+			sf, err := d.CreateStaging(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sf.Abort()
+			// Written in the erasure coder's shard-sized pieces.
+			for p := content; len(p) > 0; {
+				n := min(len(p), 256<<10)
+				if _, err := sf.Write(p[:n]); err != nil {
+					t.Fatal(err)
+				}
+				p = p[n:]
+			}
+			id := NewDataID()
+			if err := sf.Commit(ctx, id, "part.1"); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			got := append([]int64(nil), sizes...)
+			mu.Unlock()
+			if len(got) == 0 || got[len(got)-1] != int64(tt.size) {
+				t.Fatalf("syncs saw sizes %v: the last must be Commit's, of all %d bytes", got, tt.size)
+			}
+			background := got[:len(got)-1]
+			if tt.wantBackground && len(background) == 0 {
+				t.Errorf("no sync before Commit of a %d-byte file", tt.size)
+			}
+			if !tt.wantBackground && len(background) != 0 {
+				t.Errorf("syncs before Commit at sizes %v of a %d-byte file", background, tt.size)
+			}
+			for _, s := range background {
+				if s < stagingSyncEvery {
+					t.Errorf("a background sync began at %d bytes, before %d were written", s, stagingSyncEvery)
+				}
+			}
+			f, err := d.OpenData(ctx, id, "part.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			b, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
+			if err != nil || !bytes.Equal(b, content) {
+				t.Fatalf("committed %d bytes (%v), want the %d written", len(b), err, len(content))
+			}
+		})
+	}
+}
+
+// TestStagingBackgroundSyncFailure: Linux reports a lost write-back to
+// one fsync only, so when the background sync gets EIO the Commit's own
+// sync may well succeed. The file must still never be declared durable:
+// Commit fails, nothing reaches data/, and later writes fail too.
+func TestStagingBackgroundSyncFailure(t *testing.T) {
+	d, dir := openTest(t, Options{})
+	ctx := context.Background()
+	var mu sync.Mutex
+	calls := 0
+	stubSync(t, func(f *os.File, _ int64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			return &os.PathError{Op: "sync", Path: f.Name(), Err: syscall.EIO}
+		}
+		return f.Sync()
+	})
+	sf, err := d.CreateStaging(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Abort()
+	chunk := make([]byte, 1<<20)
+	var werr error
+	for i := 0; i < 12 && werr == nil; i++ {
+		_, werr = sf.Write(chunk)
+		time.Sleep(time.Millisecond) // give the failing background sync time to finish
+	}
+	if !errors.Is(werr, syscall.EIO) || !errors.Is(werr, ErrOffline) {
+		t.Errorf("writes after the background sync failed: %v, want EIO and ErrOffline", werr)
+	}
+	err = sf.Commit(ctx, NewDataID(), "part.1")
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Commit after a background sync failed: %v, want EIO", err)
+	}
+	if err := sf.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if es := entries(t, filepath.Join(dir, "data")); len(es) != 0 {
+		t.Errorf("data/ holds %v after the failed Commit", es)
+	}
+	if es := entries(t, filepath.Join(dir, "tmp")); len(es) != 0 {
+		t.Errorf("tmp/ holds %v after Abort", es)
+	}
+}
+
+// TestStagingAbortWaitsForSync: Abort closes the file only after the
+// background sync that uses it returned.
+func TestStagingAbortWaitsForSync(t *testing.T) {
+	d, _ := openTest(t, Options{})
+	ctx := context.Background()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	stubSync(t, func(f *os.File, _ int64) error {
+		once.Do(func() { close(entered) })
+		<-release
+		return f.Sync()
+	})
+	sf, err := d.CreateStaging(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sf.Write(make([]byte, stagingSyncEvery)); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	aborted := make(chan error, 1)
+	go func() { aborted <- sf.Abort() }()
+	select {
+	case err := <-aborted:
+		close(release)
+		t.Fatalf("Abort returned (%v) while the background sync was still running", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-aborted; err != nil {
+		t.Fatal(err)
+	}
+}
