@@ -66,9 +66,9 @@ func (d *Drive) CreateStaging(ctx context.Context) (StagingFile, error) {
 // writes measured the same: the device persists on the flush, not on the
 // write). Syncing in the background every 4 MiB lets the device persist
 // the shards while the body still arrives; Commit's own sync then has
-// the last few MiB left (docs/architecture.md, "Staging files synced as
-// they are written"). Files under 4 MiB (objects under 16 MiB in 4+2)
-// are synced once, at Commit, as before.
+// the last few MiB left (docs/architecture.md, "Decision: staging files
+// are synced as they are written"). Files under 4 MiB (objects under
+// 16 MiB in 4+2) are synced once, at Commit, as before.
 const stagingSyncEvery = 4 << 20
 
 // syncFile is how a staging file is synced; tests replace it.
@@ -86,8 +86,11 @@ type stagingFile struct {
 	unsynced int64
 	syncing  chan error
 	// syncErr is the first failed background sync. Linux reports a lost
-	// write-back to one fsync only, so it fails every later Write and
-	// the Commit: the file is never declared durable after it.
+	// write-back to one fsync only, so it fails the Commit whatever the
+	// Commit's own sync says: the file is never declared durable after
+	// it. Writes go on (a heal writing several drives' shards stops at
+	// the first write error, and must not lose the others for this one),
+	// but no further background sync is started.
 	syncErr error
 }
 
@@ -95,15 +98,12 @@ func (s *stagingFile) Write(p []byte) (int, error) {
 	if s.f == nil {
 		return 0, fmt.Errorf("drive: write staging: %w", os.ErrClosed)
 	}
-	if s.syncErr != nil {
-		return 0, s.d.pathError("write staging: background sync", s.syncErr)
-	}
 	n, err := s.f.Write(p)
 	if err != nil {
 		return n, s.d.pathError("write staging", err)
 	}
 	s.unsynced += int64(n)
-	if s.unsynced >= stagingSyncEvery && s.syncDone(false) {
+	if s.unsynced >= stagingSyncEvery && s.syncDone(false) && s.syncErr == nil {
 		s.unsynced = 0
 		ch := make(chan error, 1)
 		s.syncing = ch

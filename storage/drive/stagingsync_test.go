@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -105,21 +106,22 @@ func TestStagingSyncsAsItGoes(t *testing.T) {
 	}
 }
 
+// syncEIO is the error a failing sync returns.
+func syncEIO(f *os.File) error { return &os.PathError{Op: "sync", Path: f.Name(), Err: syscall.EIO} }
+
 // TestStagingBackgroundSyncFailure: Linux reports a lost write-back to
-// one fsync only, so when the background sync gets EIO the Commit's own
+// one fsync only, so when a background sync gets EIO the Commit's own
 // sync may well succeed. The file must still never be declared durable:
-// Commit fails, nothing reaches data/, and later writes fail too.
+// Commit fails with the EIO and nothing reaches data/. Writes go on (a
+// heal must not lose its other drives' shards for this one), but no
+// further background sync starts on the failing file.
 func TestStagingBackgroundSyncFailure(t *testing.T) {
 	d, dir := openTest(t, Options{})
 	ctx := context.Background()
-	var mu sync.Mutex
-	calls := 0
+	var calls atomic.Int32
 	stubSync(t, func(f *os.File, _ int64) error {
-		mu.Lock()
-		defer mu.Unlock()
-		calls++
-		if calls == 1 {
-			return &os.PathError{Op: "sync", Path: f.Name(), Err: syscall.EIO}
+		if calls.Add(1) == 1 {
+			return syncEIO(f)
 		}
 		return f.Sync()
 	})
@@ -129,17 +131,18 @@ func TestStagingBackgroundSyncFailure(t *testing.T) {
 	}
 	defer sf.Abort()
 	chunk := make([]byte, 1<<20)
-	var werr error
-	for i := 0; i < 12 && werr == nil; i++ {
-		_, werr = sf.Write(chunk)
-		time.Sleep(time.Millisecond) // give the failing background sync time to finish
+	for range 3 * stagingSyncEvery / len(chunk) {
+		if _, err := sf.Write(chunk); err != nil {
+			t.Fatalf("write after the background sync failed: %v", err)
+		}
+		time.Sleep(time.Millisecond) // lets the failing sync finish before the next threshold
 	}
-	if !errors.Is(werr, syscall.EIO) || !errors.Is(werr, ErrOffline) {
-		t.Errorf("writes after the background sync failed: %v, want EIO and ErrOffline", werr)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d syncs while writing %d bytes, want the one that failed", n, 3*stagingSyncEvery)
 	}
 	err = sf.Commit(ctx, NewDataID(), "part.1")
-	if !errors.Is(err, syscall.EIO) {
-		t.Fatalf("Commit after a background sync failed: %v, want EIO", err)
+	if !errors.Is(err, syscall.EIO) || !errors.Is(err, ErrOffline) {
+		t.Fatalf("Commit after a background sync failed: %v, want EIO and ErrOffline", err)
 	}
 	if err := sf.Abort(); err != nil {
 		t.Fatal(err)
@@ -149,6 +152,81 @@ func TestStagingBackgroundSyncFailure(t *testing.T) {
 	}
 	if es := entries(t, filepath.Join(dir, "tmp")); len(es) != 0 {
 		t.Errorf("tmp/ holds %v after Abort", es)
+	}
+}
+
+// TestStagingSyncFailsDuringCommit: the background sync still running
+// when Commit begins fails afterwards; Commit waits for it and fails.
+func TestStagingSyncFailsDuringCommit(t *testing.T) {
+	d, _ := openTest(t, Options{})
+	ctx := context.Background()
+	release := make(chan struct{})
+	var calls atomic.Int32
+	stubSync(t, func(f *os.File, _ int64) error {
+		if calls.Add(1) == 1 {
+			<-release
+			return syncEIO(f)
+		}
+		return f.Sync()
+	})
+	sf, err := d.CreateStaging(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Abort()
+	if _, err := sf.Write(make([]byte, stagingSyncEvery)); err != nil {
+		t.Fatal(err)
+	}
+	committed := make(chan error, 1)
+	go func() { committed <- sf.Commit(ctx, NewDataID(), "part.1") }()
+	select {
+	case err := <-committed:
+		close(release)
+		t.Fatalf("Commit returned (%v) before the background sync did", err)
+	case <-time.After(30 * time.Millisecond):
+	}
+	close(release)
+	if err := <-committed; !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Commit = %v, want the background sync's EIO", err)
+	}
+}
+
+// TestStagingOneSyncAtATime: however fast the writes come, one
+// background sync runs at a time.
+func TestStagingOneSyncAtATime(t *testing.T) {
+	d, _ := openTest(t, Options{})
+	ctx := context.Background()
+	var running, most atomic.Int32
+	stubSync(t, func(*os.File, int64) error {
+		n := running.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		running.Add(-1)
+		return nil
+	})
+	sf, err := d.CreateStaging(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	for range 6 * stagingSyncEvery / len(chunk) {
+		if _, err := sf.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sf.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if n := most.Load(); n != 1 {
+		t.Errorf("at most %d background syncs ran at once, want 1", n)
+	}
+	if n := running.Load(); n != 0 {
+		t.Errorf("%d syncs still running after Abort", n)
 	}
 }
 
@@ -171,7 +249,11 @@ func TestStagingAbortWaitsForSync(t *testing.T) {
 	if _, err := sf.Write(make([]byte, stagingSyncEvery)); err != nil {
 		t.Fatal(err)
 	}
-	<-entered
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no background sync began after writing stagingSyncEvery bytes")
+	}
 	aborted := make(chan error, 1)
 	go func() { aborted <- sf.Abort() }()
 	select {
