@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,10 +65,7 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 			BackgroundError: func(err error) {
 				log.Warn("drive: metadata background error", "err", err)
 			},
-			DiskSlow: func(info pebble.DiskSlowInfo) {
-				log.Warn("drive: slow metadata disk operation", "op", info.OpType.String(),
-					"duration", info.Duration, "bytes", info.WriteSize)
-			},
+			DiskSlow: (&slowDiskLog{log: log}).report,
 			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
 				log.Warn("drive: metadata writes stalled", "reason", info.Reason)
 			},
@@ -143,4 +141,32 @@ func (l *pebbleLogger) Fatalf(format string, args ...any) {
 		}
 	}
 	l.poison(err)
+}
+
+// slowDiskLog logs pebble's DiskSlow events. pebble calls DiskSlow on the
+// goroutine that watches for stuck disk operations and requires it to
+// return without doing I/O, or that watch stops; a log line is I/O (and
+// stderr may itself be stuck), so each event is logged by a goroutine of
+// its own. At most one runs at a time: events arriving meanwhile are
+// counted and the count logged with the next one, so a stuck log output
+// cannot pile up goroutines.
+type slowDiskLog struct {
+	log     *slog.Logger
+	busy    atomic.Bool
+	dropped atomic.Int64
+}
+
+func (l *slowDiskLog) report(info pebble.DiskSlowInfo) {
+	if !l.busy.CompareAndSwap(false, true) {
+		l.dropped.Add(1)
+		return
+	}
+	args := []any{"op", info.OpType.String(), "duration", info.Duration, "bytes", info.WriteSize}
+	if n := l.dropped.Swap(0); n > 0 {
+		args = append(args, "unlogged_before", n)
+	}
+	go func() {
+		defer l.busy.Store(false)
+		l.log.Warn("drive: slow metadata disk operation", args...)
+	}()
 }
