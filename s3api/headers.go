@@ -22,7 +22,7 @@ import (
 const (
 	mdContentType        = "content-type"
 	mdChecksumType       = "x-amz-checksum-type"      // COMPOSITE or FULL_OBJECT
-	mdChecksumAlgorithm  = "x-amz-checksum-algorithm" // multipart uploads only
+	mdChecksumAlgorithm  = "x-amz-checksum-algorithm" // multipart uploads, kept by the objects they complete
 	userMetaPrefix       = "x-amz-meta-"
 	defaultContentType   = "binary/octet-stream"
 	maxUserMetadataBytes = 2 << 10 // AWS: user metadata limited to 2 KB

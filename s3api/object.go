@@ -57,7 +57,7 @@ type ingest struct {
 	hr         bodyHasher
 	par        *checksum.ParallelReader      // hr when hashing in parallel, else nil
 	contentMD5 []byte                        // from Content-MD5, nil if absent
-	algs       []checksum.Algorithm          // checksums computed and stored
+	algs       []checksum.Algorithm          // checksums computed (and stored unless verifyOnly)
 	want       map[checksum.Algorithm]string // expected values known up front
 	trailer    checksum.Algorithm            // expected value arrives in a trailer
 	trailers   func() http.Header            // the body's trailers, after EOF
@@ -68,10 +68,12 @@ type ingest struct {
 	// verifyOnly names algorithms checked against want but not stored: a
 	// copy's source checksums when the client asked for another one.
 	verifyOnly map[checksum.Algorithm]bool
-	// unasked lists the algorithms computed and stored although the
-	// client did not ask for them: checksum.Default (withDefault), or a
-	// copy source's (copyIngest). encryptedWith drops them under SSE-KMS
-	// and SSE-C.
+	// unasked lists the algorithms added although the client did not
+	// ask for them: checksum.Default (withDefault), or a copy source's
+	// (copyIngest). encryptedWith keeps them from being stored under
+	// SSE-KMS and SSE-C, and from being computed when nothing checks
+	// them and the body's hasher is not built yet (PUT, UploadPart; POST
+	// and the copies build theirs first and still compute them).
 	unasked []checksum.Algorithm
 	stored  map[string]string // what finish returned, for responses
 }

@@ -56,6 +56,7 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 		cacheSize = DefaultCacheSize
 	}
 	log := d.log
+	slow := &slowDiskLog{log: log}
 	po := &pebble.Options{
 		CacheSize:          cacheSize,
 		MemTableSize:       opts.MemTableSize,
@@ -65,7 +66,7 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 			BackgroundError: func(err error) {
 				log.Warn("drive: metadata background error", "err", err)
 			},
-			DiskSlow: (&slowDiskLog{log: log}).report,
+			DiskSlow: slow.report,
 			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
 				log.Warn("drive: metadata writes stalled", "reason", info.Reason)
 			},
@@ -99,13 +100,18 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 	// tableFS: a table whose write-out fails closes its health-checked
 	// file, which stops that file's ticker (pebble's syncingFile never
 	// closes a file whose last sync failed). The closer stops the file
-	// system's ticker: Open calls it when pebble.Open fails, Close after
-	// the database is closed.
+	// system's ticker and then waits for a slow-disk line being logged,
+	// so that none is written after the drive closed: Open calls it when
+	// pebble.Open fails, Close after the database is closed.
 	hfs, closer := vfs.WithDiskHealthChecks(vfs.Default, diskSlowThreshold, nil, func(info vfs.DiskSlowInfo) {
 		po.EventListener.DiskSlow(info)
 	})
 	po.FS = tableFS{hfs}
-	d.fsCloser = closer
+	d.fsCloser = closerFunc(func() error {
+		err := closer.Close()
+		slow.wait()
+		return err
+	})
 	po.EnsureDefaults()
 	return po
 }
@@ -155,6 +161,18 @@ type slowDiskLog struct {
 	busy    atomic.Bool
 	dropped atomic.Int64
 }
+
+// wait returns once no line is being logged.
+func (l *slowDiskLog) wait() {
+	for l.busy.Load() {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// closerFunc is an io.Closer made of a function.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 func (l *slowDiskLog) report(info pebble.DiskSlowInfo) {
 	if !l.busy.CompareAndSwap(false, true) {
