@@ -310,6 +310,11 @@ func oneOp(ctx context.Context, c *minio.Client, m *model, w int, key string, ke
 		case roll >= mx.small+mx.large:
 			size = 5<<20 + 1 + rng.IntN(1<<20) // two parts
 			opts.PartSize = 5 << 20
+		case roll >= mx.small && rng.IntN(8) == 0:
+			// Shards over drive.stagingSyncEvery (4 MiB): synced in
+			// the background while written, then at the commit.
+			size = 17<<20 + rng.IntN(4<<20)
+			opts.DisableMultipart = true
 		case roll >= mx.small:
 			size = 200<<10 + rng.IntN(3<<20)
 		}
