@@ -72,3 +72,21 @@ func TestWriteLoadCountsWrites(t *testing.T) {
 		t.Errorf("after the writes returned the load is %d, want 0", n)
 	}
 }
+
+// TestWriteLoadAlone: staging files sync ahead only for a lone writer.
+func TestWriteLoadAlone(t *testing.T) {
+	var l writeLoad
+	if !l.alone() {
+		t.Error("idle: not alone")
+	}
+	done := l.begin()
+	if !l.alone() {
+		t.Error("one writer: not alone")
+	}
+	done2 := l.begin()
+	if l.alone() {
+		t.Error("two writers: alone")
+	}
+	done2()
+	done()
+}

@@ -78,6 +78,12 @@ type Options struct {
 	// saved is CPU (an fdatasync is a system call, block requests and
 	// a scheduler hand-off) given back to the writes.
 	SyncDelay func() time.Duration
+	// SyncAhead, when set, reports whether a staging file may start a
+	// background fsync as it grows (see stagingSyncEvery); nil means
+	// always. The store lets only a lone writer do it: its commit has
+	// nothing else to overlap, while under concurrent writes the extra
+	// flushes only take the device's time from the others.
+	SyncAhead func() bool
 	// NoCreate makes Open fail with ErrUnformatted instead of creating a
 	// missing folder: a drive put in place at run time must be a folder
 	// someone made, not one that vanished a moment ago.
@@ -101,6 +107,8 @@ type Drive struct {
 	db   *pebble.DB
 	// fsCloser stops the disk-health checks under db (see pebbleOptions).
 	fsCloser io.Closer
+	// syncAhead is Options.SyncAhead, never nil.
+	syncAhead func() bool
 
 	// Offline detection: the FileInfo of format.json taken at Open, the
 	// time of the last successful stat (nanoseconds since epoch plus one, 0
@@ -199,6 +207,10 @@ func Open(dir string, want Format, opts Options) (*Drive, error) {
 		ttl:        opts.OnlineCheckTTL,
 		iters:      make(map[*iter]struct{}),
 		lockSeed:   maphash.MakeSeed(),
+		syncAhead:  opts.SyncAhead,
+	}
+	if d.syncAhead == nil {
+		d.syncAhead = func() bool { return true }
 	}
 	if d.ttl == 0 {
 		d.ttl = DefaultOnlineCheckTTL

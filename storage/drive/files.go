@@ -68,7 +68,9 @@ func (d *Drive) CreateStaging(ctx context.Context) (StagingFile, error) {
 // the shards while the body still arrives; Commit's own sync then has
 // the last few MiB left (docs/architecture.md, "Decision: staging files
 // are synced as they are written"). Files under 4 MiB (objects under
-// 16 MiB in 4+2) are synced once, at Commit, as before.
+// 16 MiB in 4+2) are synced once, at Commit, as before, and so are all
+// files while Options.SyncAhead says no (the store: other writes are in
+// progress, and the extra flushes would cost them more than it gains).
 const stagingSyncEvery = 4 << 20
 
 // syncFile is how a staging file is synced; tests replace it.
@@ -103,7 +105,7 @@ func (s *stagingFile) Write(p []byte) (int, error) {
 		return n, s.d.pathError("write staging", err)
 	}
 	s.unsynced += int64(n)
-	if s.unsynced >= stagingSyncEvery && s.syncDone(false) && s.syncErr == nil {
+	if s.unsynced >= stagingSyncEvery && s.d.syncAhead() && s.syncDone(false) && s.syncErr == nil {
 		s.unsynced = 0
 		ch := make(chan error, 1)
 		s.syncing = ch

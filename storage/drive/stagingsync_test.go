@@ -267,3 +267,41 @@ func TestStagingAbortWaitsForSync(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStagingSyncAheadRefused: while Options.SyncAhead says no (the
+// store has other writes in progress), a large staging file is synced
+// only at Commit, as every file was before background syncs.
+func TestStagingSyncAheadRefused(t *testing.T) {
+	var ahead atomic.Bool
+	d, _ := openTest(t, Options{SyncAhead: ahead.Load})
+	ctx := context.Background()
+	var calls atomic.Int32
+	stubSync(t, func(f *os.File, _ int64) error {
+		calls.Add(1)
+		return f.Sync()
+	})
+	chunk := make([]byte, 1<<20)
+	for _, allowed := range []bool{false, true} {
+		ahead.Store(allowed)
+		calls.Store(0)
+		sf, err := d.CreateStaging(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 * stagingSyncEvery / len(chunk) {
+			if _, err := sf.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sf.Commit(ctx, NewDataID(), "part.1"); err != nil {
+			t.Fatal(err)
+		}
+		got := calls.Load()
+		if !allowed && got != 1 {
+			t.Errorf("SyncAhead false: %d syncs, want only Commit's", got)
+		}
+		if allowed && got < 2 {
+			t.Errorf("SyncAhead true: %d syncs, want a background one and Commit's", got)
+		}
+	}
+}
