@@ -26,9 +26,10 @@ const (
 	maxSyncDelay       = 8 * time.Millisecond
 )
 
-// writeLoad counts the writes in progress (PUTs, parts, completes,
-// deletes, metadata updates) so the drives' logs can batch more commits
-// per sync when there are many of them.
+// writeLoad counts the client writes in progress (PUTs, parts,
+// completes, deletes, metadata updates; not heal) so the drives' logs can
+// batch more commits per sync when there are many of them, and staging
+// files sync ahead only for a lone writer.
 type writeLoad struct{ n atomic.Int64 }
 
 // begin counts one write until the returned function is called.
@@ -49,8 +50,10 @@ func (l *writeLoad) syncDelay() time.Duration {
 
 // alone is drive.Options.SyncAhead for the store's drives: staging files
 // are synced in the background as they grow only while this is the one
-// write in progress. Measured with the default six drive folders on one
-// disk (docs/benchmarks.md): one 64 MiB PUT at a time gains ~10% from
-// the syncs, but two at once lose ~6% and small PUTs beside a large one
-// ~12%, the flushes taking the device from them.
+// client write in progress (a heal is not counted; a multipart upload
+// with parts in parallel is several). Measured with the default six
+// drive folders on one disk (docs/benchmarks.md): one single-stream
+// 64 MiB PUT at a time gains ~7% from the syncs, while 32 clients of
+// small PUTs beside two large ones lost ~12% (and the large ones ~6% in
+// one of two sets), the flushes taking the device from them.
 func (l *writeLoad) alone() bool { return l.n.Load() <= 1 }

@@ -161,7 +161,7 @@ type Store struct {
 	down      map[string]bool        // paths of open drives that failed their last check
 	empty     map[string]os.FileInfo // empty folders seen at the last check
 
-	load *writeLoad // writes in progress, which set the drives' sync delay
+	load *writeLoad // client writes in progress: the drives' sync delay and sync-ahead
 
 	bg     sync.WaitGroup
 	rounds sync.WaitGroup // commits whose last drives are still answering (afterRound)

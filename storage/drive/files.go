@@ -68,9 +68,10 @@ func (d *Drive) CreateStaging(ctx context.Context) (StagingFile, error) {
 // the shards while the body still arrives; Commit's own sync then has
 // the last few MiB left (docs/architecture.md, "Decision: staging files
 // are synced as they are written"). Files under 4 MiB (objects under
-// 16 MiB in 4+2) are synced once, at Commit, as before, and so are all
-// files while Options.SyncAhead says no (the store: other writes are in
-// progress, and the extra flushes would cost them more than it gains).
+// 16 MiB in 4+2) are synced once, at Commit, as before; and no
+// background sync starts while Options.SyncAhead says no (asked each time
+// 4 MiB are unsynced; the store says no while other writes are in
+// progress, as the extra flushes would cost them more than it gains).
 const stagingSyncEvery = 4 << 20
 
 // syncFile is how a staging file is synced; tests replace it.

@@ -281,14 +281,25 @@ func TestStagingSyncAheadRefused(t *testing.T) {
 		return f.Sync()
 	})
 	chunk := make([]byte, 1<<20)
-	for _, allowed := range []bool{false, true} {
-		ahead.Store(allowed)
+	n := 2 * stagingSyncEvery / len(chunk)
+	// on(i) is SyncAhead's answer while chunk i is written: asked at each
+	// threshold, not once per file.
+	for _, tc := range []struct {
+		name     string
+		on       func(i int) bool
+		wantSync bool
+	}{
+		{"refused", func(int) bool { return false }, false},
+		{"allowed", func(int) bool { return true }, true},
+		{"allowed from half-way", func(i int) bool { return i >= n/2 }, true},
+	} {
 		calls.Store(0)
 		sf, err := d.CreateStaging(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range 2 * stagingSyncEvery / len(chunk) {
+		for i := range n {
+			ahead.Store(tc.on(i))
 			if _, err := sf.Write(chunk); err != nil {
 				t.Fatal(err)
 			}
@@ -297,11 +308,11 @@ func TestStagingSyncAheadRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := calls.Load()
-		if !allowed && got != 1 {
-			t.Errorf("SyncAhead false: %d syncs, want only Commit's", got)
+		if !tc.wantSync && got != 1 {
+			t.Errorf("%s: %d syncs, want only Commit's", tc.name, got)
 		}
-		if allowed && got < 2 {
-			t.Errorf("SyncAhead true: %d syncs, want a background one and Commit's", got)
+		if tc.wantSync && got < 2 {
+			t.Errorf("%s: %d syncs, want a background one and Commit's", tc.name, got)
 		}
 	}
 }
