@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -57,3 +58,10 @@ func (l *writeLoad) syncDelay() time.Duration {
 // small PUTs beside two large ones lost ~12% (and the large ones ~6% in
 // one of two sets), the flushes taking the device from them.
 func (l *writeLoad) alone() bool { return l.n.Load() <= 1 }
+
+// driveOptions are the options the store opens every drive with, at
+// start and when a replaced drive comes back: logs to log, and the WAL
+// sync pause and the staging files' sync-ahead follow load.
+func driveOptions(log *slog.Logger, load *writeLoad) drive.Options {
+	return drive.Options{Logger: log, SyncDelay: load.syncDelay, SyncAhead: load.alone}
+}

@@ -90,3 +90,27 @@ func TestWriteLoadAlone(t *testing.T) {
 	done2()
 	done()
 }
+
+// TestDriveOptionsFollowLoad: the options every drive is opened with
+// (driveOptions) read the store's write load for the WAL sync pause and
+// the staging files' sync-ahead.
+func TestDriveOptionsFollowLoad(t *testing.T) {
+	var l writeLoad
+	o := driveOptions(nil, &l)
+	if o.SyncDelay == nil || o.SyncAhead == nil {
+		t.Fatalf("SyncDelay set %t, SyncAhead set %t: both must follow the load", o.SyncDelay != nil, o.SyncAhead != nil)
+	}
+	var done []func()
+	for n := range 6 {
+		if got, want := o.SyncAhead(), n <= 1; got != want {
+			t.Errorf("%d writers: SyncAhead %t, want %t", n, got, want)
+		}
+		if got, want := o.SyncDelay(), l.syncDelay(); got != want {
+			t.Errorf("%d writers: SyncDelay %v, want the load's %v", n, got, want)
+		}
+		done = append(done, l.begin())
+	}
+	for _, f := range done {
+		f()
+	}
+}

@@ -137,7 +137,9 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 		s.log.Warn("storage: close failed drive", "path", path, "err", err)
 	}
 	delete(s.empty, path)
-	nd, err := drive.Open(path, want, drive.Options{Logger: s.log, NoCreate: true, SyncDelay: s.load.syncDelay, SyncAhead: s.load.alone})
+	opts := driveOptions(s.log, s.load)
+	opts.NoCreate = true
+	nd, err := drive.Open(path, want, opts)
 	if err != nil {
 		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}})
 		refuse("drive refused; it stays offline", "err", err)

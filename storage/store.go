@@ -249,7 +249,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			if formats[i] == nil && !fresh {
 				cfg.Logger.Warn("storage: empty drive folder takes the place of a failed drive", "path", dc.Path, "set", want.Set, "position", want.Position)
 			}
-			dd, err := drive.Open(dc.Path, want, drive.Options{Logger: cfg.Logger, SyncDelay: load.syncDelay, SyncAhead: load.alone})
+			dd, err := drive.Open(dc.Path, want, driveOptions(cfg.Logger, load))
 			if err != nil {
 				cfg.Logger.Error("storage: drive refused; treating it as offline", "path", dc.Path, "err", err)
 				d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}}
