@@ -58,11 +58,7 @@ func TestStagingSyncsAsItGoes(t *testing.T) {
 			})
 			content := make([]byte, tt.size)
 			rng.Read(content)
-			sf, err := d.CreateStaging(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sf.Abort()
+			sf := newStaging(t, d)
 			// Written in the erasure coder's shard-sized pieces.
 			for p := content; len(p) > 0; {
 				n := min(len(p), 256<<10)
@@ -109,6 +105,34 @@ func TestStagingSyncsAsItGoes(t *testing.T) {
 // syncEIO is the error a failing sync returns.
 func syncEIO(f *os.File) error { return &os.PathError{Op: "sync", Path: f.Name(), Err: syscall.EIO} }
 
+// failFirstSync makes the first sync wait for release (if not nil) and
+// then fail with EIO; later syncs sync. It returns the count of syncs.
+func failFirstSync(t *testing.T, release <-chan struct{}) *atomic.Int32 {
+	t.Helper()
+	var calls atomic.Int32
+	stubSync(t, func(f *os.File, _ int64) error {
+		if calls.Add(1) == 1 {
+			if release != nil {
+				<-release
+			}
+			return syncEIO(f)
+		}
+		return f.Sync()
+	})
+	return &calls
+}
+
+// newStaging creates a staging file on d, aborted when the test ends.
+func newStaging(t *testing.T, d *Drive) StagingFile {
+	t.Helper()
+	sf, err := d.CreateStaging(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sf.Abort() })
+	return sf
+}
+
 // TestStagingBackgroundSyncFailure: Linux reports a lost write-back to
 // one fsync only, so when a background sync gets EIO the Commit's own
 // sync may well succeed. The file must still never be declared durable:
@@ -118,18 +142,8 @@ func syncEIO(f *os.File) error { return &os.PathError{Op: "sync", Path: f.Name()
 func TestStagingBackgroundSyncFailure(t *testing.T) {
 	d, dir := openTest(t, Options{})
 	ctx := context.Background()
-	var calls atomic.Int32
-	stubSync(t, func(f *os.File, _ int64) error {
-		if calls.Add(1) == 1 {
-			return syncEIO(f)
-		}
-		return f.Sync()
-	})
-	sf, err := d.CreateStaging(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sf.Abort()
+	calls := failFirstSync(t, nil)
+	sf := newStaging(t, d)
 	chunk := make([]byte, 1<<20)
 	for range 3 * stagingSyncEvery / len(chunk) {
 		if _, err := sf.Write(chunk); err != nil {
@@ -140,7 +154,7 @@ func TestStagingBackgroundSyncFailure(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("%d syncs while writing %d bytes, want the one that failed", n, 3*stagingSyncEvery)
 	}
-	err = sf.Commit(ctx, NewDataID(), "part.1")
+	err := sf.Commit(ctx, NewDataID(), "part.1")
 	if !errors.Is(err, syscall.EIO) || !errors.Is(err, ErrOffline) {
 		t.Fatalf("Commit after a background sync failed: %v, want EIO and ErrOffline", err)
 	}
@@ -161,19 +175,8 @@ func TestStagingSyncFailsDuringCommit(t *testing.T) {
 	d, _ := openTest(t, Options{})
 	ctx := context.Background()
 	release := make(chan struct{})
-	var calls atomic.Int32
-	stubSync(t, func(f *os.File, _ int64) error {
-		if calls.Add(1) == 1 {
-			<-release
-			return syncEIO(f)
-		}
-		return f.Sync()
-	})
-	sf, err := d.CreateStaging(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sf.Abort()
+	failFirstSync(t, release)
+	sf := newStaging(t, d)
 	if _, err := sf.Write(make([]byte, stagingSyncEvery)); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +198,6 @@ func TestStagingSyncFailsDuringCommit(t *testing.T) {
 // background sync runs at a time.
 func TestStagingOneSyncAtATime(t *testing.T) {
 	d, _ := openTest(t, Options{})
-	ctx := context.Background()
 	var running, most atomic.Int32
 	stubSync(t, func(*os.File, int64) error {
 		n := running.Add(1)
@@ -209,10 +211,7 @@ func TestStagingOneSyncAtATime(t *testing.T) {
 		running.Add(-1)
 		return nil
 	})
-	sf, err := d.CreateStaging(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sf := newStaging(t, d)
 	chunk := make([]byte, 1<<20)
 	for range 6 * stagingSyncEvery / len(chunk) {
 		if _, err := sf.Write(chunk); err != nil {
@@ -234,7 +233,6 @@ func TestStagingOneSyncAtATime(t *testing.T) {
 // background sync that uses it returned.
 func TestStagingAbortWaitsForSync(t *testing.T) {
 	d, _ := openTest(t, Options{})
-	ctx := context.Background()
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	stubSync(t, func(f *os.File, _ int64) error {
@@ -242,10 +240,7 @@ func TestStagingAbortWaitsForSync(t *testing.T) {
 		<-release
 		return f.Sync()
 	})
-	sf, err := d.CreateStaging(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sf := newStaging(t, d)
 	if _, err := sf.Write(make([]byte, stagingSyncEvery)); err != nil {
 		t.Fatal(err)
 	}
@@ -294,10 +289,7 @@ func TestStagingSyncAheadRefused(t *testing.T) {
 		{"allowed from half-way", func(i int) bool { return i >= n/2 }, true},
 	} {
 		calls.Store(0)
-		sf, err := d.CreateStaging(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sf := newStaging(t, d)
 		for i := range n {
 			ahead.Store(tc.on(i))
 			if _, err := sf.Write(chunk); err != nil {
