@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +127,30 @@ func TestBenchS3Command(t *testing.T) {
 	err = runBench([]string{"s3", "--endpoint", srv.Addr(), "--secret-key", "wrong-secret-x", "--ops", "1"}, &out, &errOut)
 	if err == nil || strings.Contains(err.Error()+out.String()+errOut.String(), "wrong-secret-x") {
 		t.Fatalf("wrong secret: %v", err)
+	}
+}
+
+// TestTuneGC checks that only the list workload raises the collector's
+// target, and never over a GOGC the user set.
+func TestTuneGC(t *testing.T) {
+	orig := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(orig) })
+	tests := []struct {
+		workload bench.Workload
+		gogcSet  bool
+		want     int
+	}{
+		{bench.WorkloadList, false, listGCPercent},
+		{bench.WorkloadList, true, 100},
+		{bench.WorkloadPut, false, 100},
+		{bench.WorkloadGet, false, 100},
+		{bench.WorkloadMixed, false, 100},
+	}
+	for _, tt := range tests {
+		debug.SetGCPercent(100)
+		tuneGC(tt.workload, tt.gogcSet)
+		if got := debug.SetGCPercent(100); got != tt.want {
+			t.Errorf("tuneGC(%s, GOGC set %v): GC percent %d, want %d", tt.workload, tt.gogcSet, got, tt.want)
+		}
 	}
 }
