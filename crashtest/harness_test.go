@@ -241,8 +241,10 @@ func (m *model) get(k string) *keyModel {
 	return km
 }
 
-// mix is the share of each operation, in percent.
-type mix struct{ small, large, multipart, copy, delete int }
+// mix is the share of each operation, in percent: small inline PUTs,
+// large PUTs (1 in 8 of them huge), huge single PUTs of 17-21 MiB,
+// two-part multipart uploads, copies and deletes.
+type mix struct{ small, large, huge, multipart, copy, delete int }
 
 var defaultMix = mix{small: 40, large: 25, multipart: 8, copy: 12, delete: 15}
 
@@ -299,22 +301,24 @@ func md5hex(b []byte) string {
 // oneOp runs one random operation on key and updates the model.
 func oneOp(ctx context.Context, c *minio.Client, m *model, w int, key string, keysPerWorker int, mx mix, rng *rand.Rand) error {
 	km := m.get(key)
-	roll := rng.IntN(mx.small + mx.large + mx.multipart + mx.copy + mx.delete)
+	puts := mx.small + mx.large + mx.huge + mx.multipart
+	roll := rng.IntN(puts + mx.copy + mx.delete)
 	var target state
 	var do func() error
 	switch {
-	case roll < mx.small+mx.large+mx.multipart:
+	case roll < puts:
 		size := 1 + rng.IntN(100<<10) // inline
 		opts := minio.PutObjectOptions{}
 		switch {
-		case roll >= mx.small+mx.large:
+		case roll >= mx.small+mx.large+mx.huge:
 			size = 5<<20 + 1 + rng.IntN(1<<20) // two parts
 			opts.PartSize = 5 << 20
-		case roll >= mx.small && rng.IntN(8) == 0:
-			// Shards over drive.stagingSyncEvery (4 MiB). With the
-			// harness's concurrent workers the store does not sync
-			// them ahead (writeLoad.alone), so the kills hit large
-			// staging files synced only at their commit.
+		case roll >= mx.small+mx.large || (roll >= mx.small && rng.IntN(8) == 0):
+			// Shards over drive.stagingSyncEvery (4 MiB). Beside
+			// other writers the store syncs them only at their
+			// commit; from a lone writer (writeLoad.alone, the lone
+			// rounds of TestCrashRandomKills) also as they are
+			// written, so those kills land among background syncs.
 			size = 17<<20 + rng.IntN(4<<20)
 			opts.DisableMultipart = true
 		case roll >= mx.small:
@@ -328,7 +332,7 @@ func oneOp(ctx context.Context, c *minio.Client, m *model, w int, key string, ke
 			_, err := c.PutObject(ctx, bucket, key, bytes.NewReader(b), int64(size), opts)
 			return err
 		}
-	case roll < mx.small+mx.large+mx.multipart+mx.copy:
+	case roll < puts+mx.copy:
 		src := fmt.Sprintf("w%d/k%d", w, rng.IntN(keysPerWorker))
 		sk := m.get(src)
 		if src == key || !sk.acked.exists || sk.pending != nil {
