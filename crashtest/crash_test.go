@@ -36,7 +36,7 @@ func TestCrashRandomKills(t *testing.T) {
 		if r%3 == 2 {
 			// One writer of huge single PUTs: the store syncs their
 			// staging files as they are written (writeLoad.alone),
-			// so this kill lands among those background syncs.
+			// so this kill may land while such a sync is in flight.
 			workers, mx, kind = 1, mix{huge: 100}, "lone huge PUTs"
 		}
 		ctx, cancel := context.WithCancel(context.Background())

@@ -3,9 +3,9 @@
 // storage/crash_points.go), start it on a loopback port over a temporary
 // data folder, drive concurrent load through minio-go (small inline PUTs,
 // large PUTs, multipart uploads, server-side copies, deletes; every third
-// random kill, one writer's single PUTs of 17-21 MiB, whose staging files
-// the store syncs as they are written), kill it with SIGKILL, restart it
-// and check the promise of the durability contract (docs/durability.md):
+// random kill, one writer's single PUTs of 17-41 MiB, whose staging files
+// the store also syncs as they are written), kill it with SIGKILL, restart
+// it and check the promise of the durability contract (docs/durability.md):
 //
 //   - every write the client saw acknowledged reads back byte-identical
 //     (MD5 of the body, ETag, and a user metadata field holding the MD5

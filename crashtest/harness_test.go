@@ -242,8 +242,8 @@ func (m *model) get(k string) *keyModel {
 }
 
 // mix is the share of each operation, in percent: small inline PUTs,
-// large PUTs (1 in 8 of them huge), huge single PUTs of 17-21 MiB,
-// two-part multipart uploads, copies and deletes.
+// large PUTs (1 in 8 of them single PUTs of 17-21 MiB), huge single PUTs
+// of 17-41 MiB, two-part multipart uploads, copies and deletes.
 type mix struct{ small, large, huge, multipart, copy, delete int }
 
 var defaultMix = mix{small: 40, large: 25, multipart: 8, copy: 12, delete: 15}
@@ -313,12 +313,17 @@ func oneOp(ctx context.Context, c *minio.Client, m *model, w int, key string, ke
 		case roll >= mx.small+mx.large+mx.huge:
 			size = 5<<20 + 1 + rng.IntN(1<<20) // two parts
 			opts.PartSize = 5 << 20
-		case roll >= mx.small+mx.large || (roll >= mx.small && rng.IntN(8) == 0):
-			// Shards over drive.stagingSyncEvery (4 MiB). Beside
-			// other writers the store syncs them only at their
-			// commit; from a lone writer (writeLoad.alone, the lone
-			// rounds of TestCrashRandomKills) also as they are
-			// written, so those kills land among background syncs.
+		case roll >= mx.small+mx.large:
+			// A lone writer's (writeLoad.alone, the lone rounds of
+			// TestCrashRandomKills): shards of 4.25-10.25 MiB get a
+			// background sync at each 4 MiB written (one every 16 MiB
+			// of body) besides the commit's, so a kill can land while
+			// one is in flight.
+			size = 17<<20 + rng.IntN(24<<20)
+			opts.DisableMultipart = true
+		case roll >= mx.small && rng.IntN(8) == 0:
+			// Shards over drive.stagingSyncEvery (4 MiB), which the
+			// store syncs only at their commit beside other writers.
 			size = 17<<20 + rng.IntN(4<<20)
 			opts.DisableMultipart = true
 		case roll >= mx.small:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +132,8 @@ func TestBenchS3Command(t *testing.T) {
 }
 
 // TestTuneGC checks that only the list workload raises the collector's
-// target, and never over a GOGC the user set.
+// target, never over a GOGC the user set, and that restore puts the
+// previous target back.
 func TestTuneGC(t *testing.T) {
 	orig := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(orig) })
@@ -148,9 +150,55 @@ func TestTuneGC(t *testing.T) {
 	}
 	for _, tt := range tests {
 		debug.SetGCPercent(100)
-		tuneGC(tt.workload, tt.gogcSet)
-		if got := debug.SetGCPercent(100); got != tt.want {
+		restore := tuneGC(tt.workload, tt.gogcSet)
+		if got := debug.SetGCPercent(-1); got != tt.want {
 			t.Errorf("tuneGC(%s, GOGC set %v): GC percent %d, want %d", tt.workload, tt.gogcSet, got, tt.want)
+		}
+		debug.SetGCPercent(tt.want)
+		restore()
+		if got := debug.SetGCPercent(100); got != 100 {
+			t.Errorf("tuneGC(%s, GOGC set %v): %d after restore, want 100", tt.workload, tt.gogcSet, got)
+		}
+	}
+}
+
+// TestBenchListTunesGC runs the list workload through the command and
+// sees it raise the collector's target for the run and put it back,
+// unless GOGC is set.
+func TestBenchListTunesGC(t *testing.T) {
+	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	})
+	user, secret := srv.Credentials()
+	var calls []int
+	setGCPercent = func(p int) int {
+		calls = append(calls, p)
+		return 77
+	}
+	t.Cleanup(func() { setGCPercent = debug.SetGCPercent })
+	args := []string{"s3", "--endpoint", srv.Addr(), "--access-key", user, "--secret-key", secret,
+		"--workload", "list", "--size", "1KiB", "--objects", "3", "--ops", "2", "--json"}
+	for _, tt := range []struct {
+		gogc string
+		want []int
+	}{
+		{"", []int{listGCPercent, 77}},
+		{"200", nil},
+	} {
+		t.Setenv("GOGC", tt.gogc)
+		calls = nil
+		var out, errOut bytes.Buffer
+		if err := runBench(args, &out, &errOut); err != nil {
+			t.Fatalf("GOGC=%q: %v\n%s", tt.gogc, err, errOut.String())
+		}
+		if !slices.Equal(calls, tt.want) {
+			t.Errorf("GOGC=%q: collector targets set %v, want %v", tt.gogc, calls, tt.want)
 		}
 	}
 }
