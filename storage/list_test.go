@@ -231,6 +231,30 @@ func TestListMultipartUploads(t *testing.T) {
 	if len(res.Uploads) != 2 || res.Uploads[0].Key != "y" {
 		t.Fatalf("key marker: %+v", res)
 	}
+	// Paged with a delimiter, one entry a page: a common prefix handed
+	// back as the key marker must not come again (it did, for ever).
+	seen = nil
+	opts = ListUploadsOptions{Delimiter: "/", MaxUploads: 1}
+	for page := 0; ; page++ {
+		if page == 10 {
+			t.Fatalf("paging with a delimiter does not end: %q", seen)
+		}
+		res, err := s.ListMultipartUploads(ctx, "b", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, res.Prefixes...)
+		for _, u := range res.Uploads {
+			seen = append(seen, u.Key)
+		}
+		if !res.IsTruncated {
+			break
+		}
+		opts.KeyMarker, opts.UploadIDMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	}
+	if !slices.Equal(seen, []string{"x/", "y", "y"}) {
+		t.Fatalf("paged with a delimiter: %q", seen)
+	}
 }
 
 // TestDegraded removes drive folders while the store runs: with m gone

@@ -453,6 +453,18 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 		if opts.Delimiter != "" {
 			if i := strings.Index(key[len(opts.Prefix):], opts.Delimiter); i >= 0 {
 				cp := key[:len(opts.Prefix)+i+len(opts.Delimiter)]
+				next := objectKey(bucket, cp)
+				next[0] = prefixUpload
+				next = prefixEnd(next)
+				if cp <= opts.KeyMarker {
+					// The marker lies inside this prefix (or is it, as
+					// NextKeyMarker after a prefix): it was returned before.
+					if next == nil {
+						break
+					}
+					ok = m.seek(next)
+					continue
+				}
 				if count == maxUploads {
 					res.IsTruncated = true
 					break
@@ -460,9 +472,6 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 				res.Prefixes = append(res.Prefixes, cp)
 				res.NextKeyMarker, res.NextUploadIDMarker = cp, ""
 				count++
-				next := objectKey(bucket, cp)
-				next[0] = prefixUpload
-				next = prefixEnd(next)
 				if next == nil {
 					break
 				}
