@@ -160,6 +160,17 @@ func setPartChecksumHeaders(h http.Header, md map[string]string, alg checksum.Al
 	}
 }
 
+// hasResponseOverrides reports whether q holds a response-* parameter
+// that applyResponseOverrides would apply.
+func hasResponseOverrides(q url.Values) bool {
+	for _, ch := range contentHeaders {
+		if q.Get(ch.override) != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // applyResponseOverrides applies the response-* query parameters of GET.
 func applyResponseOverrides(h http.Header, q url.Values) {
 	for _, ch := range contentHeaders {

@@ -379,6 +379,11 @@ func setVersionHeader(h http.Header, versionID string) {
 // straight into the connection.
 func (h *Handler) getObject(rq *request) error {
 	head := rq.r.Method == http.MethodHead
+	if rq.auth == nil && hasResponseOverrides(rq.query) {
+		// As AWS: on a public bucket anyone could otherwise have a stored
+		// object served as, say, text/html from the bucket's origin.
+		return withMessage(errInvalidRequest, "Request specific response headers cannot be used for anonymous GET requests.")
+	}
 	opts := storage.GetOptions{VersionID: rq.query.Get("versionId")}
 	var (
 		info storage.ObjectInfo
@@ -437,6 +442,10 @@ func (h *Handler) getObject(rq *request) error {
 			out.Set("x-amz-mp-parts-count", strconv.Itoa(len(info.Parts)))
 		} else if n != 1 {
 			return withMessage(&rangeError{size: info.Size}, "The requested partnumber is not satisfiable.")
+		} else if info.Size > 0 {
+			// An object not uploaded in parts is its own part 1; AWS
+			// answers it as a range over the whole object.
+			status = http.StatusPartialContent
 		}
 	} else if br, ok := parseRange(rangeHeader); ok {
 		offset, length, err = br.resolve(info.Size)

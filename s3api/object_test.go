@@ -419,9 +419,22 @@ func TestRangeRequests(t *testing.T) {
 		}
 	})
 	t.Run("partNumber on single-part object", func(t *testing.T) {
+		// AWS treats it as a range covering the whole object: 206 with
+		// Content-Range, and no parts count.
+		cr := fmt.Sprintf("bytes 0-%d/%d", len(data)-1, len(data))
 		resp, body := e.do(rawRequest{method: "GET", path: "/ranges/obj?partNumber=1"})
-		if resp.StatusCode != 200 || !bytes.Equal(body, data) {
-			t.Fatalf("partNumber=1 = %d, %d bytes", resp.StatusCode, len(body))
+		if resp.StatusCode != 206 || !bytes.Equal(body, data) || resp.Header.Get("Content-Range") != cr ||
+			resp.Header.Get("x-amz-mp-parts-count") != "" {
+			t.Fatalf("partNumber=1 = %d, %d bytes, Content-Range %q", resp.StatusCode, len(body), resp.Header.Get("Content-Range"))
+		}
+		resp, _ = e.do(rawRequest{method: "HEAD", path: "/ranges/obj?partNumber=1"})
+		if resp.StatusCode != 206 || resp.Header.Get("Content-Range") != cr {
+			t.Fatalf("HEAD partNumber=1 = %d, Content-Range %q", resp.StatusCode, resp.Header.Get("Content-Range"))
+		}
+		e.mustPut("ranges", "empty", nil, minio.PutObjectOptions{})
+		resp, body = e.do(rawRequest{method: "GET", path: "/ranges/empty?partNumber=1"})
+		if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Range") != "" {
+			t.Fatalf("partNumber=1 of an empty object = %d, Content-Range %q", resp.StatusCode, resp.Header.Get("Content-Range"))
 		}
 		resp, body = e.do(rawRequest{method: "GET", path: "/ranges/obj?partNumber=2"})
 		wantError(t, resp, body, 416, "InvalidRange")

@@ -5,10 +5,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -192,6 +194,29 @@ func TestIdentitiesEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || string(body) != "hello public/p" {
 			t.Fatalf("plain HTTP GET: %d %q", resp.StatusCode, body)
+		}
+		// Anonymous requests cannot choose the response's headers (AWS
+		// answers InvalidRequest); presigned ones, signed, still can.
+		resp, err = http.Get("http://" + srv.Addr() + "/shared/public/p?response-content-type=text%2Fhtml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(body), "<Code>InvalidRequest</Code>") || resp.Header.Get("Content-Type") == "text/html" {
+			t.Fatalf("anonymous GET with response-content-type: %d %q", resp.StatusCode, body)
+		}
+		u, err := root.PresignedGetObject(ctx, "shared", "public/p", time.Minute, url.Values{"response-content-type": {"text/html"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err = http.Get(u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html" {
+			t.Fatalf("presigned GET with response-content-type: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 		if err := root.SetBucketPolicy(ctx, "shared", `{"Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}`); code(err) != "MalformedPolicy" {
 			t.Fatalf("policy without principal: %v", err)
