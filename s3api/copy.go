@@ -70,7 +70,7 @@ func (h *Handler) openCopySource(rq *request) (copySource, storage.ObjectReader,
 	}
 	srd, err := h.store.OpenObject(rq.ctx, src.bucket, src.key, storage.GetOptions{VersionID: src.versionID})
 	if err != nil {
-		return src, nil, fmt.Errorf("s3api: copy source %s/%q: %w", src.bucket, src.key, err)
+		return src, nil, &copySourceError{bucket: src.bucket, key: src.key, err: err}
 	}
 	rd, err := h.decrypt(rq, srd.Info(), srd, ck)
 	if err != nil {

@@ -90,9 +90,16 @@ func TestCopyObject(t *testing.T) {
 		_, err := e.client.CopyObject(ctx, minio.CopyDestOptions{Bucket: "dst", Object: "c"},
 			minio.CopySrcOptions{Bucket: "src", Object: "absent"})
 		wantCode(t, err, "NoSuchKey")
+		// The error names the source, as AWS's does, not the destination.
+		if er := minio.ToErrorResponse(err); er.Key != "absent" {
+			t.Fatalf("NoSuchKey names key %q, want the source's", er.Key)
+		}
 		_, err = e.client.CopyObject(ctx, minio.CopyDestOptions{Bucket: "dst", Object: "c"},
 			minio.CopySrcOptions{Bucket: "nobucket", Object: "x"})
 		wantCode(t, err, "NoSuchBucket")
+		if er := minio.ToErrorResponse(err); er.BucketName != "nobucket" {
+			t.Fatalf("NoSuchBucket names bucket %q, want the source's", er.BucketName)
+		}
 	})
 	t.Run("raw copy result and directive", func(t *testing.T) {
 		resp, body := e.do(rawRequest{method: "PUT", path: "/dst/raw", header: map[string]string{

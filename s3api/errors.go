@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -85,6 +86,19 @@ func (e *rangeError) Error() string {
 	return "s3api: range not satisfiable for size " + strconv.FormatInt(e.size, 10)
 }
 func (e *rangeError) Unwrap() error { return errInvalidRange }
+
+// copySourceError is a failure to open a copy's source: NoSuchKey and
+// NoSuchBucket responses then name the source, as AWS's do, not the
+// request's destination.
+type copySourceError struct {
+	bucket, key string
+	err         error
+}
+
+func (e *copySourceError) Error() string {
+	return fmt.Sprintf("s3api: copy source %s/%q: %v", e.bucket, e.key, e.err)
+}
+func (e *copySourceError) Unwrap() error { return e.err }
 
 // notModifiedError is errNotModified with the validators a 304 repeats.
 type notModifiedError struct {

@@ -633,11 +633,16 @@ func (h *Handler) writeError(rq *request, err error) {
 		RequestID: rq.id,
 		HostID:    rq.w.Header().Get("x-amz-id-2"),
 	}
+	bucket, key := rq.bucket, rq.key
+	var se *copySourceError
+	if errors.As(err, &se) {
+		bucket, key = se.bucket, se.key
+	}
 	switch ae.Code {
 	case "NoSuchBucket", "BucketNotEmpty", "BucketAlreadyOwnedByYou":
-		body.BucketName = rq.bucket
+		body.BucketName = bucket
 	case "NoSuchKey":
-		body.Key = rq.key
+		body.Key = key
 	}
 	b, xerr := marshalXML(body)
 	if xerr != nil {
