@@ -255,6 +255,26 @@ func TestListMultipartUploads(t *testing.T) {
 	if !slices.Equal(seen, []string{"x/", "y", "y"}) {
 		t.Fatalf("paged with a delimiter: %q", seen)
 	}
+	// The uploads of one key list in the order they were started.
+	var started []string
+	for range 5 {
+		id, err := s.NewMultipartUpload(ctx, "b", "z", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		started = append(started, id)
+	}
+	res, err = s.ListMultipartUploads(ctx, "b", ListUploadsOptions{Prefix: "z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, u := range res.Uploads {
+		listed = append(listed, u.UploadID)
+	}
+	if !slices.Equal(listed, started) {
+		t.Fatalf("uploads of one key listed %q, started %q", listed, started)
+	}
 }
 
 // TestDegraded removes drive folders while the store runs: with m gone

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +24,19 @@ import (
 // parts of a new version in one batch per drive and deletes the upload's
 // records, so the object appears whole or not at all.
 
+// newUploadID returns an upload id that sorts by its start: the start
+// (Unix nanoseconds, big-endian) and 8 random bytes, 32 hex characters.
+// Upload records are keyed by key and id, so the uploads of one key list
+// in the order they were started, as AWS lists them.
+func newUploadID(started int64) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(started))
+	if _, err := rand.Read(b[8:]); err != nil {
+		panic(fmt.Sprintf("storage: crypto/rand failed: %v", err)) // the OS RNG never fails on supported systems
+	}
+	return hex.EncodeToString(b[:])
+}
+
 // NewMultipartUpload starts an upload and returns its id.
 func (s *Store) NewMultipartUpload(ctx context.Context, bucket, key string, md map[string]string) (string, error) {
 	if err := s.checkBucket(bucket); err != nil {
@@ -31,7 +46,8 @@ func (s *Store) NewMultipartUpload(ctx context.Context, bucket, key string, md m
 		return "", err
 	}
 	st := s.setFor(bucket, key)
-	rec := uploadRecord{Key: key, UploadID: newID(), Initiated: s.cfg.Now().UnixNano(), Metadata: md}
+	started := s.cfg.Now().UnixNano()
+	rec := uploadRecord{Key: key, UploadID: newUploadID(started), Initiated: started, Metadata: md}
 	ukey := uploadKey(bucket, key, rec.UploadID)
 	ops := []drive.Op{{Key: ukey, Value: rec.encode()}}
 	errs := st.each(ctx, func(_ int, d Drive) error { return d.Apply(ctx, ops) })
