@@ -218,6 +218,13 @@ func TestMultipart(t *testing.T) {
 		resp, out := e.do(rawRequest{method: "PUT", path: "/mpart/copied2?uploadId=" + did + "&partNumber=1",
 			header: map[string]string{"x-amz-copy-source": "/mpart/source", "x-amz-copy-source-range": "bytes=5"}})
 		wantError(t, resp, out, 400, "InvalidArgument")
+		// A missing source is named as the source, as AWS does.
+		resp, out = e.do(rawRequest{method: "PUT", path: "/mpart/copied2?uploadId=" + did + "&partNumber=1",
+			header: map[string]string{"x-amz-copy-source": "/mpart/absent"}})
+		wantError(t, resp, out, 404, "NoSuchKey")
+		if !bytes.Contains(out, []byte("<Key>absent</Key>")) {
+			t.Fatalf("UploadPartCopy of a missing source: %s", out)
+		}
 	})
 }
 

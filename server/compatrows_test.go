@@ -70,13 +70,23 @@ func TestCompatibilityRows(t *testing.T) {
 				resp.Header.Get("x-amz-server-side-encryption-bucket-key-enabled") != "true" {
 				t.Fatalf("key id %q: %d %s %v", id, resp.StatusCode, out, resp.Header)
 			}
+			// Stored under the key the id names, not merely echoed.
+			resp, _ = signedDo(t, srv, "HEAD", "/rows/k", nil, nil)
+			if resp.Header.Get("x-amz-server-side-encryption-aws-kms-key-id") != "tenant-a" {
+				t.Fatalf("key id %q: HEAD %v", id, resp.Header)
+			}
 		}
-		// Without the header, SSE-KMS responses still say bucket key.
-		resp, _ := signedDo(t, srv, "HEAD", "/rows/k", nil, nil)
+		// Without the bucket-key header, SSE-KMS responses still say
+		// bucket key: every object is sealed under one.
+		resp, out := signedDo(t, srv, "PUT", "/rows/nobk", kms("tenant-a"), []byte("hello"))
+		if resp.StatusCode != 200 || resp.Header.Get("x-amz-server-side-encryption-bucket-key-enabled") != "true" {
+			t.Fatalf("PUT without the bucket-key header: %d %s %v", resp.StatusCode, out, resp.Header)
+		}
+		resp, _ = signedDo(t, srv, "HEAD", "/rows/nobk", nil, nil)
 		if resp.Header.Get("x-amz-server-side-encryption-bucket-key-enabled") != "true" {
 			t.Fatalf("HEAD of an SSE-KMS object: %v", resp.Header)
 		}
-		resp, out := signedDo(t, srv, "PUT", "/rows/d", map[string]string{"x-amz-server-side-encryption": "aws:kms:dsse"}, []byte("hello"))
+		resp, out = signedDo(t, srv, "PUT", "/rows/d", map[string]string{"x-amz-server-side-encryption": "aws:kms:dsse"}, []byte("hello"))
 		if resp.StatusCode != 400 || !bytes.Contains(out, []byte("<Code>InvalidArgument</Code>")) {
 			t.Fatalf("aws:kms:dsse object: %d %s", resp.StatusCode, out)
 		}
