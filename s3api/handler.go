@@ -485,6 +485,13 @@ func (rq *request) payload() (*sigv4.Body, error) {
 // declaredSize is the decoded length of the body: Content-Length, or
 // x-amz-decoded-content-length for aws-chunked bodies.
 func (rq *request) declaredSize(body *sigv4.Body) (int64, error) {
+	if rq.r.ContentLength == 0 && rq.r.ProtoMajor == 1 && len(rq.r.TransferEncoding) == 0 &&
+		rq.r.Header.Get("Content-Length") == "" {
+		// HTTP/1 reads a request with neither header as empty; a client
+		// that forgot the length would store an empty object it never
+		// meant to. AWS answers 411.
+		return 0, errMissingContentLength
+	}
 	if n := body.DecodedLength(); n >= 0 {
 		return n, nil
 	}

@@ -301,6 +301,21 @@ func TestPutIntegrity(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		wantError(t, resp, body, 411, "MissingContentLength")
+		// HTTP/1.1 reads a request with neither Content-Length nor
+		// Transfer-Encoding as empty: AWS refuses it rather than store
+		// an empty object the client did not mean to write.
+		resp = rawHeaderOnlyPut(t, e, "/integ/nolen", -1)
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantError(t, resp, body, 411, "MissingContentLength")
+		if _, ok := e.store.buckets["integ"].objects["nolen"]; ok {
+			t.Fatal("a PUT without a length stored an object")
+		}
+		resp = rawHeaderOnlyPut(t, e, "/integ/empty", 0)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("PUT with Content-Length: 0: %d", resp.StatusCode)
+		}
 	})
 	t.Run("entity too large", func(t *testing.T) {
 		// A declared 6 GiB body: refused before a byte is read.
@@ -316,8 +331,9 @@ func TestPutIntegrity(t *testing.T) {
 	})
 }
 
-// rawHeaderOnlyPut sends a signed PUT that declares size bytes but sends
-// none, and returns the server's answer.
+// rawHeaderOnlyPut sends a signed PUT that declares size bytes (no
+// Content-Length at all when size < 0) but sends none, and returns the
+// server's answer.
 func rawHeaderOnlyPut(t *testing.T, e *testEnv, path string, size int64) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest("PUT", e.srv.URL+path, nil)
@@ -330,7 +346,10 @@ func rawHeaderOnlyPut(t *testing.T, e *testEnv, path string, size int64) *http.R
 	}
 	t.Cleanup(func() { conn.Close() })
 	var b strings.Builder
-	fmt.Fprintf(&b, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", path, req.Host, size)
+	fmt.Fprintf(&b, "PUT %s HTTP/1.1\r\nHost: %s\r\n", path, req.Host)
+	if size >= 0 {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", size)
+	}
 	for k, vs := range req.Header {
 		for _, v := range vs {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
