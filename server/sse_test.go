@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
-	"github.com/minio/minio-go/v7/pkg/signer"
 	miniosse "github.com/minio/minio-go/v7/pkg/sse"
 
 	"github.com/objstore/objstore/kms"
@@ -238,16 +236,7 @@ func TestSSERoundTrips(t *testing.T) {
 		// minio-go does not parse BucketKeyEnabled: read the document.
 		// SSE-KMS objects are always sealed under the bucket key and say
 		// so in their headers; the configuration must agree.
-		user, secret := srv.Credentials()
-		req, _ := http.NewRequest(http.MethodGet, "http://"+srv.Addr()+"/defenc?encryption", nil)
-		req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-		req = signer.SignV4(*req, user, secret, "", "us-east-1")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, doc := signedDo(t, srv, http.MethodGet, "/defenc?encryption", nil, nil)
 		if resp.StatusCode != 200 || !bytes.Contains(doc, []byte("<BucketKeyEnabled>true</BucketKeyEnabled>")) {
 			t.Fatalf("GetBucketEncryption: %d %s", resp.StatusCode, doc)
 		}

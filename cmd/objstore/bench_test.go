@@ -73,9 +73,10 @@ func TestBenchPipelineCommand(t *testing.T) {
 	}
 }
 
-// TestBenchS3Command runs `objstore bench s3` against an in-process server,
-// with the credentials from the environment as an operator would.
-func TestBenchS3Command(t *testing.T) {
+// startBenchServer starts a default in-process server on a loopback port,
+// closed when the test ends.
+func startBenchServer(t *testing.T) *server.Server {
+	t.Helper()
 	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +86,13 @@ func TestBenchS3Command(t *testing.T) {
 		defer cancel()
 		srv.Close(ctx)
 	})
+	return srv
+}
+
+// TestBenchS3Command runs `objstore bench s3` against an in-process server,
+// with the credentials from the environment as an operator would.
+func TestBenchS3Command(t *testing.T) {
+	srv := startBenchServer(t)
 	user, secret := srv.Credentials()
 	t.Setenv("OBJSTORE_ROOT_USER", user)
 	t.Setenv("OBJSTORE_ROOT_PASSWORD", secret)
@@ -125,7 +133,7 @@ func TestBenchS3Command(t *testing.T) {
 	// A wrong secret fails before measuring, without printing it.
 	out.Reset()
 	errOut.Reset()
-	err = runBench([]string{"s3", "--endpoint", srv.Addr(), "--secret-key", "wrong-secret-x", "--ops", "1"}, &out, &errOut)
+	err := runBench([]string{"s3", "--endpoint", srv.Addr(), "--secret-key", "wrong-secret-x", "--ops", "1"}, &out, &errOut)
 	if err == nil || strings.Contains(err.Error()+out.String()+errOut.String(), "wrong-secret-x") {
 		t.Fatalf("wrong secret: %v", err)
 	}
@@ -166,15 +174,7 @@ func TestTuneGC(t *testing.T) {
 // sees it raise the collector's target for the run and put it back,
 // unless GOGC is set.
 func TestBenchListTunesGC(t *testing.T) {
-	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-	})
+	srv := startBenchServer(t)
 	user, secret := srv.Credentials()
 	var calls []int
 	setGCPercent = func(p int) int {
