@@ -4,13 +4,20 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 )
 
 // maxSmallBody bounds the small XML bodies of bucket requests.
 const maxSmallBody = 64 << 10
 
-// listBuckets answers GET / with every bucket.
+// maxListBuckets is the most buckets one ListBuckets page holds, and the
+// largest max-buckets AWS accepts.
+const maxListBuckets = 10000
+
+// listBuckets answers GET / with the buckets the caller may list, by
+// name, filtered by prefix and paged by max-buckets and
+// continuation-token (an opaque token naming the last bucket given).
 func (h *Handler) listBuckets(rq *request) error {
 	buckets, err := h.store.ListBuckets(rq.ctx)
 	if err != nil {
@@ -18,10 +25,30 @@ func (h *Handler) listBuckets(rq *request) error {
 	}
 	sort.Slice(buckets, func(i, j int) bool { return buckets[i].Name < buckets[j].Name })
 	prefix := rq.query.Get("prefix")
-	res := listAllMyBucketsResult{Owner: rq.owner(), Buckets: []bucketItem{}}
+	maxBuckets := maxListBuckets
+	if v, ok := rq.query["max-buckets"]; ok {
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 1 || n > maxListBuckets {
+			return withMessage(errInvalidArgument, "Argument max-buckets must be an integer between 1 and 10000.")
+		}
+		maxBuckets = n
+	}
+	var after string
+	if v, ok := rq.query["continuation-token"]; ok {
+		var err error
+		if after, err = parseContinuationToken(v[0]); err != nil {
+			return err
+		}
+	}
+	res := listAllMyBucketsResult{Owner: rq.owner(), Buckets: []bucketItem{}, Prefix: prefix}
 	for _, b := range buckets {
-		if !strings.HasPrefix(b.Name, prefix) || !h.mayListBucket(rq, b.Name) {
+		if b.Name <= after || !strings.HasPrefix(b.Name, prefix) || !h.mayListBucket(rq, b.Name) {
 			continue
+		}
+		if len(res.Buckets) == maxBuckets {
+			// More follow: the token resumes after the last one given.
+			res.ContinuationToken = continuationToken(res.Buckets[len(res.Buckets)-1].Name)
+			break
 		}
 		res.Buckets = append(res.Buckets, bucketItem{Name: b.Name, CreationDate: s3Time(b.Created)})
 	}

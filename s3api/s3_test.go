@@ -266,6 +266,35 @@ func TestBuckets(t *testing.T) {
 			t.Fatalf("buckets = %+v", bs)
 		}
 	})
+	t.Run("list pages", func(t *testing.T) {
+		page := func(query string) listAllMyBucketsResult {
+			t.Helper()
+			resp, body := e.do(rawRequest{method: "GET", path: "/?" + query})
+			var res listAllMyBucketsResult
+			if resp.StatusCode != 200 || xml.Unmarshal(body, &res) != nil {
+				t.Fatalf("GET /?%s: %d %s", query, resp.StatusCode, body)
+			}
+			return res
+		}
+		first := page("max-buckets=1")
+		if len(first.Buckets) != 1 || first.Buckets[0].Name != "alpha" || first.ContinuationToken == "" {
+			t.Fatalf("first page: %+v", first)
+		}
+		second := page("continuation-token=" + url.QueryEscape(first.ContinuationToken) + "&max-buckets=1")
+		if len(second.Buckets) != 1 || second.Buckets[0].Name != "beta" || second.ContinuationToken != "" {
+			t.Fatalf("second page: %+v", second)
+		}
+		if all := page(""); len(all.Buckets) != 2 || all.ContinuationToken != "" || all.Prefix != "" {
+			t.Fatalf("unpaged: %+v", all)
+		}
+		if b := page("prefix=b"); len(b.Buckets) != 1 || b.Buckets[0].Name != "beta" || b.Prefix != "b" {
+			t.Fatalf("prefix b: %+v", b)
+		}
+		for _, q := range []string{"max-buckets=0", "max-buckets=10001", "max-buckets=x", "continuation-token=%21%21"} {
+			resp, body := e.do(rawRequest{method: "GET", path: "/?" + q})
+			wantError(t, resp, body, 400, "InvalidArgument")
+		}
+	})
 	t.Run("head", func(t *testing.T) {
 		ok, err := e.client.BucketExists(ctx, "alpha")
 		if err != nil || !ok {

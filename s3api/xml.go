@@ -44,9 +44,11 @@ type errorResponse struct {
 
 // listAllMyBucketsResult answers ListBuckets.
 type listAllMyBucketsResult struct {
-	XMLName xml.Name     `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListAllMyBucketsResult"`
-	Owner   owner        `xml:"Owner"`
-	Buckets []bucketItem `xml:"Buckets>Bucket"`
+	XMLName           xml.Name     `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListAllMyBucketsResult"`
+	Owner             owner        `xml:"Owner"`
+	Buckets           []bucketItem `xml:"Buckets>Bucket"`
+	ContinuationToken string       `xml:"ContinuationToken,omitempty"` // set when more buckets follow
+	Prefix            string       `xml:"Prefix,omitempty"`
 }
 
 type bucketItem struct {
