@@ -11,13 +11,14 @@ import (
 // maxSmallBody bounds the small XML bodies of bucket requests.
 const maxSmallBody = 64 << 10
 
-// maxListBuckets is the most buckets one ListBuckets page holds, and the
-// largest max-buckets AWS accepts.
+// maxListBuckets is the largest max-buckets AWS accepts.
 const maxListBuckets = 10000
 
 // listBuckets answers GET / with the buckets the caller may list, by
 // name, filtered by prefix and paged by max-buckets and
 // continuation-token (an opaque token naming the last bucket given).
+// Without max-buckets every bucket is listed: clients that never page
+// (minio-go's ListBuckets) must not get a silently shortened list.
 func (h *Handler) listBuckets(rq *request) error {
 	buckets, err := h.store.ListBuckets(rq.ctx)
 	if err != nil {
@@ -25,7 +26,7 @@ func (h *Handler) listBuckets(rq *request) error {
 	}
 	sort.Slice(buckets, func(i, j int) bool { return buckets[i].Name < buckets[j].Name })
 	prefix := rq.query.Get("prefix")
-	maxBuckets := maxListBuckets
+	maxBuckets := -1 // unpaged, as AWS answers a request without max-buckets
 	if v, ok := rq.query["max-buckets"]; ok {
 		n, err := strconv.Atoi(v[0])
 		if err != nil || n < 1 || n > maxListBuckets {

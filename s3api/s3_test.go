@@ -287,6 +287,10 @@ func TestBuckets(t *testing.T) {
 		if all := page(""); len(all.Buckets) != 2 || all.ContinuationToken != "" || all.Prefix != "" {
 			t.Fatalf("unpaged: %+v", all)
 		}
+		if rest := page("continuation-token=" + url.QueryEscape(first.ContinuationToken)); len(rest.Buckets) != 1 ||
+			rest.Buckets[0].Name != "beta" || rest.ContinuationToken != "" {
+			t.Fatalf("the rest after a token: %+v", rest)
+		}
 		if b := page("prefix=b"); len(b.Buckets) != 1 || b.Buckets[0].Name != "beta" || b.Prefix != "b" {
 			t.Fatalf("prefix b: %+v", b)
 		}
