@@ -31,9 +31,7 @@ import (
 func newUploadID(started int64) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(started))
-	if _, err := rand.Read(b[8:]); err != nil {
-		panic(fmt.Sprintf("storage: crypto/rand failed: %v", err)) // the OS RNG never fails on supported systems
-	}
+	_, _ = rand.Read(b[8:]) // crypto/rand.Read never fails (Go 1.24+): it crashes the program instead
 	return hex.EncodeToString(b[:])
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -160,19 +161,12 @@ type slowDiskLog struct {
 	log     *slog.Logger
 	busy    atomic.Bool
 	dropped atomic.Int64
+	logging sync.WaitGroup // the goroutine logging a line, if any
 }
 
-// wait returns once no line is being logged.
-func (l *slowDiskLog) wait() {
-	for l.busy.Load() {
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// closerFunc is an io.Closer made of a function.
-type closerFunc func() error
-
-func (f closerFunc) Close() error { return f() }
+// wait returns once no line is being logged. Call it only after pebble
+// can report no more events (the health checks' closer has returned).
+func (l *slowDiskLog) wait() { l.logging.Wait() }
 
 func (l *slowDiskLog) report(info pebble.DiskSlowInfo) {
 	if !l.busy.CompareAndSwap(false, true) {
@@ -183,8 +177,15 @@ func (l *slowDiskLog) report(info pebble.DiskSlowInfo) {
 	if n := l.dropped.Swap(0); n > 0 {
 		args = append(args, "unlogged_before", n)
 	}
+	l.logging.Add(1)
 	go func() {
+		defer l.logging.Done()
 		defer l.busy.Store(false)
 		l.log.Warn("drive: slow metadata disk operation", args...)
 	}()
 }
+
+// closerFunc is an io.Closer made of a function.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
