@@ -686,11 +686,14 @@ func TestApplyAfterFolderRemovedBeforeSync(t *testing.T) {
 	var delay atomic.Int64
 	d, dir := openTest(t, Options{OnlineCheckTTL: -1, SyncDelay: func() time.Duration { return time.Duration(delay.Load()) }})
 	ctx := context.Background()
+	// Every sync from here on arms a 400 ms pause before the next. (The
+	// delay stays set: pebble reads it after a sync's waiters are woken,
+	// so resetting it once k1's Apply returned raced with that read and,
+	// on a busy machine, let k2 sync at once.)
 	delay.Store(int64(400 * time.Millisecond))
 	if err := d.Apply(ctx, []Op{{Key: []byte("k1"), Value: []byte("v")}}); err != nil {
-		t.Fatal(err) // this sync arms a 400 ms pause before the next
+		t.Fatal(err)
 	}
-	delay.Store(0)
 	done := make(chan error, 1)
 	go func() { done <- d.Apply(ctx, []Op{{Key: []byte("k2"), Value: []byte("v")}}) }()
 	time.Sleep(50 * time.Millisecond) // k2 is written and waits for its sync
