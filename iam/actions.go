@@ -27,6 +27,10 @@ type OperationSpec struct {
 	VersionAction string
 	// Resource is the kind of resource Action is checked on.
 	Resource ResourceKind
+	// AlsoAction is checked on the target resource as well (AlsoVersionAction
+	// when the request names a version): GetObjectAttributes needs both
+	// s3:GetObject and s3:GetObjectAttributes, as AWS documents.
+	AlsoAction, AlsoVersionAction string
 	// SourceAction, for copies, is checked on the source object too
 	// (SourceVersionAction when the source names a version).
 	SourceAction, SourceVersionAction string
@@ -81,6 +85,10 @@ func Operation(name string) (OperationSpec, bool) {
 		return bucket("s3:PutEncryptionConfiguration"), true
 	case "GetObject", "HeadObject":
 		return obj("s3:GetObject", "s3:GetObjectVersion"), true
+	case "GetObjectAttributes":
+		s := obj("s3:GetObject", "s3:GetObjectVersion")
+		s.AlsoAction, s.AlsoVersionAction = "s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"
+		return s, true
 	case "PutObject", "PostObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload":
 		return obj("s3:PutObject", ""), true
 	case "CopyObject", "UploadPartCopy":
@@ -105,7 +113,7 @@ func OperationNames() []string {
 		"AbortMultipartUpload", "CompleteMultipartUpload", "CopyObject", "CreateBucket",
 		"CreateMultipartUpload", "DeleteBucket", "DeleteBucketEncryption", "DeleteBucketPolicy",
 		"DeleteObject", "DeleteObjects", "GetBucketEncryption", "GetBucketLocation",
-		"GetBucketPolicy", "GetBucketPolicyStatus", "GetBucketVersioning", "GetObject",
+		"GetBucketPolicy", "GetBucketPolicyStatus", "GetBucketVersioning", "GetObject", "GetObjectAttributes",
 		"HeadBucket", "HeadObject", "ListBuckets", "ListMultipartUploads", "ListObjectVersions",
 		"ListObjects", "ListObjectsV2", "ListParts", "PostObject", "PutBucketEncryption", "PutBucketPolicy",
 		"PutBucketVersioning", "PutObject", "UploadPart", "UploadPartCopy",
@@ -147,6 +155,13 @@ func Permissions(op string, t Target) ([]Permission, error) {
 		p.Bucket, p.Key = t.Bucket, t.Key
 	}
 	out := []Permission{p}
+	if spec.AlsoAction != "" {
+		also := spec.AlsoAction
+		if t.VersionID != "" && spec.AlsoVersionAction != "" {
+			also = spec.AlsoVersionAction
+		}
+		out = append(out, Permission{Action: also, Bucket: p.Bucket, Key: p.Key})
+	}
 	if spec.SourceAction != "" {
 		src := spec.SourceAction
 		if t.SourceVersionID != "" {

@@ -473,7 +473,7 @@ func (s *fakeStore) CompleteMultipartUpload(_ context.Context, bucket, key, uplo
 		data = append(data, p.data...)
 		sum, _ := hex.DecodeString(p.info.ETag)
 		md5s = append(md5s, sum...)
-		objParts = append(objParts, storage.ObjectPart{Number: p.info.Number, Size: p.info.Size, ETag: p.info.ETag})
+		objParts = append(objParts, storage.ObjectPart{Number: p.info.Number, Size: p.info.Size, ETag: p.info.ETag, Metadata: p.info.Metadata})
 	}
 	var extra map[string]string
 	if opts.Finish != nil {

@@ -56,6 +56,15 @@ func TestGoldenXML(t *testing.T) {
 		{"copy_object_result.xml", copyObjectResult{ETag: `"9b2cf535f27731c974343645a3985328"`, LastModified: t0,
 			checksums: checksums{ChecksumCRC32C: "yZRlqg=="}}},
 		{"copy_part_result.xml", copyPartResult{ETag: `"9b2cf535f27731c974343645a3985328"`, LastModified: t0}},
+		{"get_object_attributes_response.xml", func() getObjectAttributesResult {
+			size, marker, next, maxParts, truncated := int64(10485763), 0, 1, 1, true
+			return getObjectAttributesResult{ETag: "3858f62230ac3c915f300c664312c11f-2",
+				Checksum: &checksumAttr{checksums: checksums{ChecksumCRC32C: "yZRlqg=="}, ChecksumType: "COMPOSITE"},
+				ObjectParts: &objectPartsAttrs{PartsCount: 2, PartNumberMarker: &marker, NextPartNumberMarker: &next,
+					MaxParts: &maxParts, IsTruncated: &truncated,
+					Parts: []objectPartAttr{{checksums: checksums{ChecksumCRC32C: "yZRlqg=="}, PartNumber: 1, Size: 5242880}}},
+				StorageClass: "STANDARD", ObjectSize: &size}
+		}()},
 		{"location_constraint.xml", locationConstraint{Location: "eu-central-1"}},
 		{"versioning_configuration.xml", versioningConfiguration{}},
 	}

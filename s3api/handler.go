@@ -181,6 +181,7 @@ func New(cfg Config) (*Handler, error) {
 		"CompleteMultipartUpload": h.completeMultipartUpload,
 		"AbortMultipartUpload":    h.abortMultipartUpload,
 		"ListParts":               h.listParts,
+		"GetObjectAttributes":     h.getObjectAttributes,
 		"PostObject":              h.postObject,
 	}
 	h.registerPolicyOps()
@@ -369,7 +370,7 @@ func unsupportedSubresource(q url.Values) string {
 		"logging", "notification", "replication", "object-lock",
 		"retention", "legal-hold", "requestPayment", "accelerate", "analytics",
 		"inventory", "metrics", "intelligent-tiering", "ownershipControls",
-		"publicAccessBlock", "torrent", "restore", "select", "attributes",
+		"publicAccessBlock", "torrent", "restore", "select",
 		"session", "metadataTable", "renameObject", "abac",
 	} {
 		if _, ok := q[s]; ok {
@@ -391,6 +392,14 @@ func selectOp(method, bucket, key string, q url.Values, h http.Header) (string, 
 	}
 	if has("encryption") {
 		return bucketEncryptionOp(method, bucket, key)
+	}
+	if has("attributes") {
+		if method != http.MethodGet || key == "" {
+			// Only GET of an object has attributes; anything else must
+			// not be served as the plain operation.
+			return "", fmt.Errorf("%w: sub-resource %q", errNotImplemented, "attributes")
+		}
+		return "GetObjectAttributes", nil
 	}
 	switch {
 	case bucket == "":
