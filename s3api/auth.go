@@ -142,6 +142,9 @@ func (h *Handler) identify(accessKey string) (Identity, bool) {
 // proceeds to authorization, which lets it in only where a bucket policy
 // grants Principal "*".
 func (h *Handler) authenticate(rq *request) error {
+	if err := checkSecurityToken(rq.r); err != nil {
+		return err
+	}
 	if sigv2.Detect(rq.r) {
 		if h.noSigV2 {
 			return withMessage(errInvalidRequest, "Signature Version 2 is disabled on this server. Please use AWS4-HMAC-SHA256.")
@@ -161,6 +164,20 @@ func (h *Handler) authenticate(rq *request) error {
 		return fmt.Errorf("s3api: authenticate: %w", sigv4.ErrInvalidAccessKeyID)
 	}
 	rq.auth, rq.identity = auth, id
+	return nil
+}
+
+// checkSecurityToken refuses a request carrying a session token
+// (x-amz-security-token, or X-Amz-Security-Token in a presigned URL), as
+// AWS refuses one that is not valid: this server issues no temporary
+// credentials, so every token is unknown, and accepting the signature of
+// the long-term key beside it would ignore whatever the token was meant to
+// restrict.
+func checkSecurityToken(r *http.Request) error {
+	if r.Header.Get("X-Amz-Security-Token") != "" ||
+		(strings.Contains(r.URL.RawQuery, "Security-Token") && r.URL.Query().Get("X-Amz-Security-Token") != "") {
+		return fmt.Errorf("%w: temporary credentials are not issued here", errInvalidToken)
+	}
 	return nil
 }
 

@@ -28,6 +28,7 @@ var (
 	errMalformedXML            = errors.New("s3api: malformed XML")
 	errMaxMessageLength        = errors.New("s3api: request body too long")
 	errInvalidArgument         = errors.New("s3api: invalid argument")
+	errInvalidToken            = errors.New("s3api: security token not accepted")
 	errInvalidRequest          = errors.New("s3api: invalid request")
 	errInvalidRange            = errors.New("s3api: range not satisfiable")
 	errNotModified             = errors.New("s3api: not modified")
@@ -226,6 +227,14 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("RequestTimeTooSkewed", 403, "The difference between the request time and the server's time is too large.")
 	case errors.Is(err, sigv4.ErrExpiredPresign):
 		return e("AccessDenied", 403, "Request has expired")
+	case errors.Is(err, sigv4.ErrPresignNotYetValid):
+		return e("AccessDenied", 403, "Request is not yet valid")
+	case errors.Is(err, sigv4.ErrHeadersNotSigned):
+		return e("AccessDenied", 403, "There were headers present in the request which were not signed")
+	case errors.Is(err, sigv4.ErrMissingContentSHA256):
+		return e("InvalidRequest", 400, "Missing required header for this request: x-amz-content-sha256")
+	case errors.Is(err, errInvalidToken):
+		return e("InvalidToken", 400, "The provided token is malformed or otherwise invalid.")
 	case errors.Is(err, sigv4.ErrMalformedPresign):
 		return e("AuthorizationQueryParametersError", 400, "The query-string authentication parameters are malformed.")
 	case errors.Is(err, sigv4.ErrInvalidExpires):

@@ -157,6 +157,9 @@ func New(cfg Config) (*Handler, error) {
 		Secret:  h.secret,
 		Now:     cfg.Now,
 		MaxSkew: maxClockSkew,
+		// S3 requires it on header-signed requests (other AWS services
+		// read its absence as an empty payload).
+		RequireContentSHA256: true,
 	}
 	h.ops = map[string]func(*request) error{
 		"ListBuckets":             h.listBuckets,

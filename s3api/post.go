@@ -264,6 +264,9 @@ func postHeaders(fields map[string]string) http.Header {
 // that signed it and the signature version as s3:signatureversion names
 // it. A form without a policy is anonymous: AccessDenied.
 func (h *Handler) authorizePost(f map[string]string) (pol *postPolicy, accessKey, sigVersion string, err error) {
+	if f["x-amz-security-token"] != "" {
+		return nil, "", "", fmt.Errorf("%w: temporary credentials are not issued here", errInvalidToken)
+	}
 	policy := f["policy"]
 	if policy == "" {
 		return nil, "", "", fmt.Errorf("s3api: POST form without a policy: %w", sigv4.ErrMissingAuth)

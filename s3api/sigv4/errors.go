@@ -36,6 +36,15 @@ var (
 	// ErrUnsupportedAlgorithm: a signature scheme other than AWS4-HMAC-SHA256
 	// (SigV2, SigV4a, an unknown Authorization type or streaming mode).
 	ErrUnsupportedAlgorithm = errors.New("sigv4: unsupported signature algorithm")
+	// ErrHeadersNotSigned: the request carries x-amz-* headers its
+	// signature does not cover.
+	ErrHeadersNotSigned = errors.New("sigv4: x-amz-* headers present in the request are not signed")
+	// ErrMissingContentSHA256: a header-signed request lacks
+	// x-amz-content-sha256 where the Verifier requires it (S3 does).
+	ErrMissingContentSHA256 = errors.New("sigv4: missing x-amz-content-sha256")
+	// ErrPresignNotYetValid: a presigned request's X-Amz-Date lies further
+	// in the future than the allowed clock skew.
+	ErrPresignNotYetValid = errors.New("sigv4: presigned request is not yet valid")
 	// ErrInvalidExpires: X-Amz-Expires is not an integer in 1..604800.
 	ErrInvalidExpires = errors.New("sigv4: X-Amz-Expires must be an integer from 1 to 604800")
 )

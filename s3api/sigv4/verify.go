@@ -26,6 +26,10 @@ type Verifier struct {
 	// MaxSkew is the clock skew allowed for header auth; 0 = 15 minutes.
 	// For presigned requests it bounds how far in the future X-Amz-Date may be.
 	MaxSkew time.Duration
+	// RequireContentSHA256 refuses header-signed requests without
+	// x-amz-content-sha256 (ErrMissingContentSHA256), as S3 does; other
+	// services read its absence as the hash of an empty payload.
+	RequireContentSHA256 bool
 }
 
 // Auth is an authenticated request's identity and what Body needs to verify
@@ -75,7 +79,8 @@ func (a Auth) LogValue() slog.Value {
 // Verify authenticates r by the Authorization header (AWS4-HMAC-SHA256) or by
 // presigned query parameters (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
 // X-Amz-Expires (1..604800), X-Amz-SignedHeaders, X-Amz-Signature). It does
-// not read the body. It returns ErrMissingAuth when the request carries no
+// not read the body. Every x-amz-* header of r must be signed
+// (ErrHeadersNotSigned). It returns ErrMissingAuth when the request carries no
 // authentication at all (anonymous). Any region and service "s3" in the
 // credential scope are accepted (the scope's own region derives the key).
 // Signatures are compared in constant time.
@@ -255,7 +260,11 @@ func (v *Verifier) verifyHeader(r *http.Request, h string, query []queryPair) (*
 	}
 
 	payload := emptySHA256
-	if vals, ok := r.Header["X-Amz-Content-Sha256"]; ok {
+	vals, ok := r.Header["X-Amz-Content-Sha256"]
+	if !ok && v.RequireContentSHA256 {
+		return nil, ErrMissingContentSHA256
+	}
+	if ok {
 		// Unsigned, the header would let anyone swap the body (and its
 		// hash, or the whole streaming mode) under a valid signature.
 		if !slices.Contains(ah.signed, "x-amz-content-sha256") {
@@ -287,7 +296,31 @@ func (v *Verifier) verifyHeader(r *http.Request, h string, query []queryPair) (*
 	if !a.matches(r, canonicalQueries(query, ""), ah.signed, payload, ah.signature) {
 		return nil, ErrSignatureDoesNotMatch
 	}
+	if err := checkAmzHeadersSigned(r.Header, ah.signed); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// checkAmzHeadersSigned refuses a request carrying x-amz-* headers that
+// signed does not list, as AWS does: unsigned, anyone on the path, or
+// anyone holding a presigned URL, could add a copy source, metadata or
+// encryption settings the signer never agreed to.
+func checkAmzHeadersSigned(h http.Header, signed []string) error {
+	var unsigned []string
+	for k := range h {
+		if len(k) < len("x-amz-") || !strings.EqualFold(k[:len("x-amz-")], "x-amz-") {
+			continue
+		}
+		if !slices.ContainsFunc(signed, func(s string) bool { return strings.EqualFold(s, k) }) {
+			unsigned = append(unsigned, strings.ToLower(k))
+		}
+	}
+	if len(unsigned) == 0 {
+		return nil
+	}
+	slices.Sort(unsigned)
+	return wrapf(ErrHeadersNotSigned, "%s", truncate(strings.Join(unsigned, ", ")))
 }
 
 // matches computes the signature for each candidate canonical path and
@@ -407,8 +440,8 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryPair) (*Auth, e
 		return nil, err
 	}
 	now := v.now()
-	if t.Sub(now) > v.maxSkew() {
-		return nil, wrapf(ErrRequestTimeTooSkewed, "X-Amz-Date %s is in the future", t.Format(iso8601))
+	if t.After(now.Add(v.maxSkew())) {
+		return nil, wrapf(ErrPresignNotYetValid, "X-Amz-Date %s is in the future", t.Format(iso8601))
 	}
 	if now.After(t.Add(time.Duration(expires) * time.Second)) {
 		return nil, wrapf(ErrExpiredPresign, "signed at %s for %ds", t.Format(iso8601), expires)
@@ -444,6 +477,9 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryPair) (*Auth, e
 	}
 	if !a.matches(r, canonicalQueries(query, "X-Amz-Signature"), signed, payload, sig) {
 		return nil, ErrSignatureDoesNotMatch
+	}
+	if err := checkAmzHeadersSigned(r.Header, signed); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

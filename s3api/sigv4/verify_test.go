@@ -403,7 +403,7 @@ func TestPresignTimes(t *testing.T) {
 		{"just before expiry", signedAt.Add(10 * time.Minute), nil},
 		{"expired", signedAt.Add(10*time.Minute + time.Second), ErrExpiredPresign},
 		{"clock slightly behind", signedAt.Add(-14 * time.Minute), nil},
-		{"from the future", signedAt.Add(-16 * time.Minute), ErrRequestTimeTooSkewed},
+		{"from the future", signedAt.Add(-16 * time.Minute), ErrPresignNotYetValid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
