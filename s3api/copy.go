@@ -322,11 +322,15 @@ func (h *Handler) copyObject(rq *request) error {
 	if enc != nil && enc.context != "" {
 		out.Set(hdrSSEContext, enc.context)
 	}
-	return rq.writeXML(http.StatusOK, copyObjectResult{
+	res := copyObjectResult{
 		ETag:         quoteETag(info.ETag),
 		LastModified: s3Time(info.ModTime),
 		checksums:    checksumsOf(stored),
-	})
+	}
+	if res.checksums != (checksums{}) {
+		res.ChecksumType = stored[mdChecksumType]
+	}
+	return rq.writeXML(http.StatusOK, res)
 }
 
 // parseCopySourceRange parses x-amz-copy-source-range, which must be

@@ -129,7 +129,7 @@ func TestCopyObject(t *testing.T) {
 			"x-amz-copy-source": "/src/a%20b/%2Bobj", "x-amz-checksum-algorithm": "SHA256"}})
 		sum := sha256.Sum256(data)
 		want := base64.StdEncoding.EncodeToString(sum[:])
-		if resp.StatusCode != 200 || !strings.Contains(string(body), "<ChecksumSHA256>"+want+"</ChecksumSHA256>") {
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "<ChecksumSHA256>"+want+"</ChecksumSHA256><ChecksumType>FULL_OBJECT</ChecksumType>") {
 			t.Fatalf("copy with SHA256: %d %s", resp.StatusCode, body)
 		}
 		if got := e.store.buckets["dst"].objects["sha"].info.Metadata["x-amz-checksum-sha256"]; got != want {

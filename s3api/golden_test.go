@@ -54,7 +54,7 @@ func TestGoldenXML(t *testing.T) {
 		{"delete_result.xml", deleteResult{Deleted: []deletedItem{{Key: "gone"}, {Key: "v", VersionID: "null"}},
 			Errors: []deleteError{{Key: "bad", Code: "AccessDenied", Message: "Access Denied"}}}},
 		{"copy_object_result.xml", copyObjectResult{ETag: `"9b2cf535f27731c974343645a3985328"`, LastModified: t0,
-			checksums: checksums{ChecksumCRC32C: "yZRlqg=="}}},
+			checksums: checksums{ChecksumCRC32C: "yZRlqg=="}, ChecksumType: "FULL_OBJECT"}},
 		{"copy_part_result.xml", copyPartResult{ETag: `"9b2cf535f27731c974343645a3985328"`, LastModified: t0}},
 		{"get_object_attributes_response.xml", func() getObjectAttributesResult {
 			size, marker, next, maxParts, truncated := int64(10485763), 0, 1, 1, true

@@ -314,6 +314,9 @@ func (h *Handler) serve(rq *request) error {
 	if err := h.authorize(rq); err != nil {
 		return err
 	}
+	if err := checkSSEHeadersFor(op, r.Header); err != nil {
+		return err
+	}
 	return fn(rq)
 }
 

@@ -197,7 +197,10 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 	}
 	sinfo := rd.Info()
 	offset, length := int64(0), sinfo.Size
-	if v := rq.r.Header.Get("x-amz-copy-source-range"); v != "" {
+	// Present but empty is malformed, as AWS answers it, not "the whole
+	// object".
+	if vals, ok := rq.r.Header["X-Amz-Copy-Source-Range"]; ok {
+		v := strings.Join(vals, ",")
 		if offset, length, err = parseCopySourceRange(v, sinfo.Size); err != nil {
 			return err
 		}

@@ -558,3 +558,26 @@ func kmsKeyIDOf(md map[string]string) kms.KeyID { return kms.KeyID(md[mdSSEMaste
 
 // errNoKeys: encrypted data on a server started without keys.
 var errNoKeys = errors.New("s3api: encryption keys unavailable")
+
+// checkSSEHeadersFor refuses the SSE-S3 and SSE-KMS request headers on
+// the operations AWS answers them with 400: reads, which decrypt with
+// what the object was written with, and the parts of a multipart upload,
+// whose encryption CreateMultipartUpload fixed. Taking them silently
+// would let a client believe it chose an encryption it did not get.
+// CompleteMultipartUpload, which AWS refuses them on too, and
+// GetObjectAttributes take and ignore them: minio-go sends them to the
+// first on every endpoint but AWS's, and to the second with whatever
+// encryption it is given.
+func checkSSEHeadersFor(op string, h http.Header) error {
+	switch op {
+	case "GetObject", "HeadObject", "UploadPart", "UploadPartCopy":
+	default:
+		return nil
+	}
+	for _, k := range [...]string{hdrSSE, hdrSSEKMSKey, hdrSSEContext} {
+		if h.Get(k) != "" {
+			return withMessage(errInvalidArgument, strings.ToLower(k)+" header is not supported for this operation.")
+		}
+	}
+	return nil
+}

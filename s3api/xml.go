@@ -350,6 +350,7 @@ type copyObjectResult struct {
 	ETag         string   `xml:"ETag"`
 	LastModified s3Time   `xml:"LastModified"`
 	checksums
+	ChecksumType string `xml:"ChecksumType,omitempty"` // with a checksum only
 }
 
 // copyPartResult answers UploadPartCopy.
