@@ -266,10 +266,14 @@ func (s *fakeStore) ObjectInfo(_ context.Context, bucket, key string, opts stora
 	return cloneInfo(o.info), nil
 }
 
-func (s *fakeStore) DeleteObject(_ context.Context, bucket, key string, opts storage.GetOptions) error {
+func (s *fakeStore) DeleteObject(_ context.Context, bucket, key string, opts storage.DeleteOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.object(bucket, key, opts.VersionID); err != nil {
+	o, err := s.object(bucket, key, opts.VersionID)
+	if err != nil {
+		return err
+	}
+	if err := runPrecondition(opts.Precondition, o); err != nil {
 		return err
 	}
 	delete(s.buckets[bucket].objects, key)

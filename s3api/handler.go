@@ -39,7 +39,7 @@ type ObjectLayer interface {
 	PutObject(ctx context.Context, bucket, key string, body io.Reader, opts storage.PutOptions) (storage.ObjectInfo, error)
 	OpenObject(ctx context.Context, bucket, key string, opts storage.GetOptions) (storage.ObjectReader, error)
 	ObjectInfo(ctx context.Context, bucket, key string, opts storage.GetOptions) (storage.ObjectInfo, error)
-	DeleteObject(ctx context.Context, bucket, key string, opts storage.GetOptions) error
+	DeleteObject(ctx context.Context, bucket, key string, opts storage.DeleteOptions) error
 	UpdateMetadata(ctx context.Context, bucket, key, versionID string, md map[string]string, precondition func(*storage.ObjectInfo) error) (storage.ObjectInfo, error)
 	ListObjects(ctx context.Context, bucket string, opts storage.ListOptions) (storage.ListResult, error)
 

@@ -484,11 +484,16 @@ func (h *Handler) getObject(rq *request) error {
 }
 
 // deleteObject answers DELETE /<bucket>/<key>: 204 whether or not the
-// object existed.
+// object existed, unless the delete had conditions: then, as AWS, a
+// missing object is NoSuchKey and a failed condition 412.
 func (h *Handler) deleteObject(rq *request) error {
 	vid := rq.query.Get("versionId")
-	err := h.store.DeleteObject(rq.ctx, rq.bucket, rq.key, storage.GetOptions{VersionID: vid})
-	if err != nil && !errors.Is(err, storage.ErrObjectNotFound) {
+	dc, err := readDeleteConditions(rq.r.Header)
+	if err != nil {
+		return err
+	}
+	err = h.store.DeleteObject(rq.ctx, rq.bucket, rq.key, storage.DeleteOptions{VersionID: vid, Precondition: h.deletePrecondition(dc)})
+	if err != nil && (dc.any() || !errors.Is(err, storage.ErrObjectNotFound)) {
 		return fmt.Errorf("s3api: delete %q: %w", rq.key, err)
 	}
 	setVersionHeader(rq.w.Header(), vid)
@@ -524,6 +529,11 @@ func (h *Handler) deleteObjects(rq *request) error {
 			results[i].err = err
 			continue
 		}
+		dc, err := deleteConditionsOf(o)
+		if err != nil {
+			results[i].err = err
+			continue
+		}
 		if err := h.authorizeKey(rq, o.Key, o.VersionID); err != nil {
 			results[i].err = err
 			continue
@@ -532,8 +542,8 @@ func (h *Handler) deleteObjects(rq *request) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := h.store.DeleteObject(rq.ctx, rq.bucket, o.Key, storage.GetOptions{VersionID: o.VersionID})
-			if err != nil && !errors.Is(err, storage.ErrObjectNotFound) {
+			err := h.store.DeleteObject(rq.ctx, rq.bucket, o.Key, storage.DeleteOptions{VersionID: o.VersionID, Precondition: h.deletePrecondition(dc)})
+			if err != nil && (dc.any() || !errors.Is(err, storage.ErrObjectNotFound)) {
 				results[i].err = err
 			}
 		}()

@@ -648,7 +648,7 @@ func (q *Quotas) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID
 }
 
 // DeleteObject uncounts the version it deletes, looked up first.
-func (q *Quotas) DeleteObject(ctx context.Context, bucket, key string, opts storage.GetOptions) error {
+func (q *Quotas) DeleteObject(ctx context.Context, bucket, key string, opts storage.DeleteOptions) error {
 	c, err := q.begin(ctx, bucket)
 	if err != nil {
 		return err
@@ -656,7 +656,7 @@ func (q *Quotas) DeleteObject(ctx context.Context, bucket, key string, opts stor
 	var d usageDelta
 	exact := false
 	if c.tracked() {
-		if info, err := q.ObjectInfo(ctx, bucket, key, opts); err == nil && info.VersionID == storage.NullVersionID {
+		if info, err := q.ObjectInfo(ctx, bucket, key, storage.GetOptions{VersionID: opts.VersionID}); err == nil && info.VersionID == storage.NullVersionID {
 			// While versioning is off the null version is the only one:
 			// deleting it removes the object.
 			n := q.infoLogical(info)

@@ -310,7 +310,7 @@ func TestQuotaTrackingModel(t *testing.T) {
 			n := r.IntN(10 << 10)
 			_, err = e.q.PutObject(ctx, "b", key, bytes.NewReader(make([]byte, n)), storage.PutOptions{Size: int64(n)})
 		case 2:
-			err = e.q.DeleteObject(ctx, "b", key, storage.GetOptions{})
+			err = e.q.DeleteObject(ctx, "b", key, storage.DeleteOptions{})
 			if errors.Is(err, storage.ErrObjectNotFound) {
 				err = nil
 			}

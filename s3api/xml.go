@@ -323,6 +323,10 @@ type deleteRequest struct {
 type deleteObject struct {
 	Key       string `xml:"Key"`
 	VersionID string `xml:"VersionId"`
+	// Conditions of this key's delete (see deleteConditions).
+	ETag             string `xml:"ETag"`
+	LastModifiedTime string `xml:"LastModifiedTime"`
+	Size             *int64 `xml:"Size"`
 }
 
 // deleteResult answers DeleteObjects.

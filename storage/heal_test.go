@@ -254,7 +254,7 @@ func TestFaultCases(t *testing.T) {
 		put(t, e.s, "b", "one-block", e.want["one-block"])
 		e.want["inline"] = randBytes(51, 100)
 		put(t, e.s, "b", "inline", e.want["inline"])
-		if err := e.s.DeleteObject(ctx, "b", "multiblock", GetOptions{}); err != nil {
+		if err := e.s.DeleteObject(ctx, "b", "multiblock", DeleteOptions{}); err != nil {
 			t.Fatalf("delete during fault: %v", err)
 		}
 		delete(e.want, "multiblock")
@@ -429,7 +429,7 @@ func TestBeyondRedundancy(t *testing.T) {
 		if _, err := s.PutObject(ctx, "b", "new", bytes.NewReader(make([]byte, 100<<10)), PutOptions{Size: 100 << 10}); !errors.Is(err, ErrWriteQuorum) {
 			t.Errorf("put large: %v, want ErrWriteQuorum", err)
 		}
-		if err := s.DeleteObject(ctx, "b", "inline", GetOptions{}); !errors.Is(err, ErrReadQuorum) && !errors.Is(err, ErrWriteQuorum) {
+		if err := s.DeleteObject(ctx, "b", "inline", DeleteOptions{}); !errors.Is(err, ErrReadQuorum) && !errors.Is(err, ErrWriteQuorum) {
 			t.Errorf("delete: %v, want a quorum error", err)
 		}
 		if _, err := s.ListObjects(ctx, "b", ListOptions{}); !errors.Is(err, ErrReadQuorum) {

@@ -65,7 +65,7 @@ func TestWriteLoadCountsWrites(t *testing.T) {
 	if _, err := s.PutObject(ctx, "missing-bucket", "k", strings.NewReader("x"), PutOptions{Size: 1}); err == nil {
 		t.Fatal("PutObject into a missing bucket succeeded")
 	}
-	if err := s.DeleteObject(ctx, "b", "k", GetOptions{}); err != nil {
+	if err := s.DeleteObject(ctx, "b", "k", DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.load.n.Load(); n != 0 {

@@ -140,7 +140,7 @@ func TestRandomizedFaults(t *testing.T) {
 			delete(etags, key)
 		case op < 38:
 			counts["delete"]++
-			err := s.DeleteObject(ctx, "b", key, GetOptions{})
+			err := s.DeleteObject(ctx, "b", key, DeleteOptions{})
 			if _, ok := model[key]; ok != (err == nil) {
 				t.Fatalf("delete %s: %v (in model: %v)", key, err, ok)
 			}

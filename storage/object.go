@@ -418,7 +418,7 @@ func (s *Store) ObjectInfo(ctx context.Context, bucket, key string, opts GetOpti
 
 // DeleteObject removes a version (the null version while versioning is
 // off). ErrObjectNotFound if there is none.
-func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts GetOptions) error {
+func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts DeleteOptions) error {
 	defer s.load.begin()()
 	if err := s.checkBucket(bucket); err != nil {
 		return err
@@ -438,6 +438,12 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts GetOp
 	target, ok := cur.find(opts.VersionID)
 	if !ok {
 		return fmt.Errorf("%w: %s/%s", ErrObjectNotFound, bucket, key)
+	}
+	if opts.Precondition != nil {
+		info := target.info(bucket, key)
+		if err := opts.Precondition(&info); err != nil {
+			return err
+		}
 	}
 	cc := s.crash.counter("delete-commits")
 	errs := st.each(ctx, func(p int, d Drive) error {

@@ -61,7 +61,7 @@ func TestHealUnfinishedWrites(t *testing.T) {
 		s, fds, _ := faultStore(t, nil)
 		want := fill(t, s, false)
 		interrupt(fds, 2, 3)
-		if err := s.DeleteObject(ctx, "b", "one-block", GetOptions{}); !errors.Is(err, ErrWriteQuorum) {
+		if err := s.DeleteObject(ctx, "b", "one-block", DeleteOptions{}); !errors.Is(err, ErrWriteQuorum) {
 			t.Fatalf("interrupted delete: %v", err)
 		}
 		clearAll(fds)
@@ -73,7 +73,7 @@ func TestHealUnfinishedWrites(t *testing.T) {
 		s, fds, _ := faultStore(t, nil)
 		want := fill(t, s, false)
 		interrupt(fds, 0, 1, 2, 3)
-		if err := s.DeleteObject(ctx, "b", "multiblock", GetOptions{}); err != nil {
+		if err := s.DeleteObject(ctx, "b", "multiblock", DeleteOptions{}); err != nil {
 			t.Fatalf("delete with a quorum: %v", err)
 		}
 		delete(want, "multiblock")

@@ -149,7 +149,7 @@ func TestDriveBackOnline(t *testing.T) {
 	waitFor(t, "the watcher to see the drive offline", func() bool { return strings.Contains(log.String(), "drive failed its check") })
 	want["one-block"] = randBytes(12, 33<<10)
 	put(t, s, "b", "one-block", want["one-block"])
-	if err := s.DeleteObject(ctx, "b", "inline", GetOptions{}); err != nil {
+	if err := s.DeleteObject(ctx, "b", "inline", DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	delete(want, "inline")

@@ -143,13 +143,13 @@ func TestOverwriteDeleteAndPersistence(t *testing.T) {
 			t.Fatalf("%s holds %d data dirs, want 1", d, n)
 		}
 	}
-	if err := s.DeleteObject(ctx, "b", "k", GetOptions{}); err != nil {
+	if err := s.DeleteObject(ctx, "b", "k", DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ObjectInfo(ctx, "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
-	if err := s.DeleteObject(ctx, "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
+	if err := s.DeleteObject(ctx, "b", "k", DeleteOptions{}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 	for _, d := range dirs {

@@ -106,6 +106,16 @@ type GetOptions struct {
 	VersionID string // "" for the latest
 }
 
+// DeleteOptions is the input of DeleteObject.
+type DeleteOptions struct {
+	VersionID string // "" for the latest
+	// Precondition, when set, is called under the object's lock with the
+	// version about to be deleted; an error stops the delete and is
+	// returned as it is. It is not called when there is no such version
+	// (ErrObjectNotFound).
+	Precondition func(current *ObjectInfo) error
+}
+
 // ListOptions is the input of ListObjects.
 type ListOptions struct {
 	Prefix    string

@@ -23,7 +23,7 @@ func TestBucketUsage(t *testing.T) {
 	put(t, s, "b", "gone", randBytes(3, 10))
 	put(t, s, "b", "over", randBytes(4, 50))
 	put(t, s, "b", "over", randBytes(5, 70)) // replaces the 50 bytes
-	if err := s.DeleteObject(ctx, "b", "gone", GetOptions{}); err != nil {
+	if err := s.DeleteObject(ctx, "b", "gone", DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	put(t, s, "other", "x", randBytes(6, 1000)) // another bucket: not counted
@@ -140,7 +140,7 @@ func TestBucketUsageModel(t *testing.T) {
 	for i := range 60 {
 		key := fmt.Sprintf("k%d", r.IntN(15))
 		if r.IntN(4) == 0 {
-			err := s.DeleteObject(ctx, "b", key, GetOptions{})
+			err := s.DeleteObject(ctx, "b", key, DeleteOptions{})
 			if _, ok := model[key]; ok != (err == nil) {
 				t.Fatalf("step %d: delete %s: %v (in model: %v)", i, key, err, ok)
 			}
