@@ -564,13 +564,14 @@ var errNoKeys = errors.New("s3api: encryption keys unavailable")
 // what the object was written with, and the parts of a multipart upload,
 // whose encryption CreateMultipartUpload fixed. Taking them silently
 // would let a client believe it chose an encryption it did not get.
-// CompleteMultipartUpload, which AWS refuses them on too, and
-// GetObjectAttributes take and ignore them: minio-go sends them to the
-// first on every endpoint but AWS's, and to the second with whatever
-// encryption it is given.
+// CompleteMultipartUpload (which AWS refuses them on too),
+// GetObjectAttributes and UploadPartCopy take and ignore them: minio-go
+// sends them to the first on every endpoint but AWS's and to the second
+// with whatever encryption it is given, and its functional tests send
+// them on the third.
 func checkSSEHeadersFor(op string, h http.Header) error {
 	switch op {
-	case "GetObject", "HeadObject", "UploadPart", "UploadPartCopy":
+	case "GetObject", "HeadObject", "UploadPart":
 	default:
 		return nil
 	}
