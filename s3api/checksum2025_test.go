@@ -241,7 +241,7 @@ func TestNewChecksumAlgorithmsMultipart(t *testing.T) {
 			resp, out := e.do(rawRequest{method: "POST", path: "/ck25mp/fo?uploads", header: map[string]string{
 				"x-amz-checksum-algorithm": tt.alg.String(), "x-amz-checksum-type": "FULL_OBJECT"}})
 			wantError(t, resp, out, 400, "InvalidRequest")
-			if !strings.Contains(string(out), "only supported with CRC") {
+			if want := "The FULL_OBJECT checksum type cannot be used with the " + strings.ToLower(tt.alg.String()) + " checksum algorithm."; !strings.Contains(string(out), want) {
 				t.Fatalf("%s: message %s", tt.alg, out)
 			}
 		}

@@ -201,8 +201,9 @@ func TestDefaultChecksumClientAlgorithm(t *testing.T) {
 			"x-amz-checksum-crc32": minio.ChecksumCRC32.EncodeToString(data)}, minio.ChecksumCRC32},
 		{"XXHASH3 asked for without a value", nil, minio.PutObjectOptions{}, map[string]string{
 			"x-amz-checksum-algorithm": "XXHASH3"}, minio.ChecksumXXHash3},
-		{"SHA1 announced, Content-MD5 sent", nil, minio.PutObjectOptions{}, map[string]string{
-			"x-amz-sdk-checksum-algorithm": "SHA1", "Content-MD5": md5b64(data)}, minio.ChecksumSHA1},
+		{"SHA1 announced and sent, Content-MD5 sent", nil, minio.PutObjectOptions{}, map[string]string{
+			"x-amz-sdk-checksum-algorithm": "SHA1", "x-amz-checksum-sha1": minio.ChecksumSHA1.EncodeToString(data),
+			"Content-MD5": md5b64(data)}, minio.ChecksumSHA1},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,7 +330,8 @@ func TestDefaultChecksumMultipart(t *testing.T) {
 		if op.ChecksumCRC64NVME != "" || op.ChecksumCRC32 != minio.ChecksumCRC32.EncodeToString(p2) {
 			t.Fatalf("part checksums CRC64NVME %q CRC32 %q", op.ChecksumCRC64NVME, op.ChecksumCRC32)
 		}
-		if _, err := core.CompleteMultipartUpload(ctx, "mpd", "crc32", id, []minio.CompletePart{{PartNumber: 1, ETag: op.ETag}}, minio.PutObjectOptions{}); err != nil {
+		if _, err := core.CompleteMultipartUpload(ctx, "mpd", "crc32", id, []minio.CompletePart{
+			{PartNumber: 1, ETag: op.ETag, ChecksumCRC32: op.ChecksumCRC32}}, minio.PutObjectOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		want := compositeOf(minio.ChecksumCRC32, p2)

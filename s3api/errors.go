@@ -164,7 +164,7 @@ func apiErrorFor(err error) (apiError, bool) {
 	case errors.Is(err, errIllegalSelfCopy):
 		return e("InvalidRequest", 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	case errors.Is(err, errMissingContentMD5):
-		return e("InvalidRequest", 400, "Missing required header for this request: Content-MD5 or a checksum header.")
+		return e("InvalidRequest", 400, "Missing required header for this request: Content-MD5")
 	case errors.Is(err, errUserKeyMustBeSpecified):
 		return e("UserKeyMustBeSpecified", 400, "The delete request must specify a key for every object.")
 	case errors.Is(err, errInvalidLocation):
@@ -250,14 +250,23 @@ func apiErrorFor(err error) (apiError, bool) {
 	case errors.Is(err, sigv4.ErrUnsupportedAlgorithm):
 		return e("InvalidRequest", 400, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
 
-	// Checksums.
+	// Checksums. AWS names the algorithm of a mismatch and the header of
+	// a malformed value; an error without one keeps the general wording.
 	case errors.Is(err, checksum.ErrBadDigest):
+		if a := checksumAlgorithmOf(err); a != checksum.None {
+			return e("BadDigest", 400, "The "+a.String()+" you specified did not match the calculated checksum.")
+		}
 		return e("BadDigest", 400, "The checksum you specified did not match the calculated checksum.")
 	case errors.Is(err, checksum.ErrInvalidChecksum):
+		if a := checksumAlgorithmOf(err); a != checksum.None {
+			return e("InvalidRequest", 400, "Value for "+a.Header()+" header is invalid.")
+		}
 		return e("InvalidRequest", 400, "Value for x-amz-checksum header is invalid.")
 	case errors.Is(err, checksum.ErrMultipleChecksums):
 		return e("InvalidRequest", 400, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
-	case errors.Is(err, checksum.ErrUnknownAlgorithm):
+	case errors.Is(err, checksum.ErrNoChecksumValue):
+		return e("InvalidRequest", 400, "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.")
+	case errors.Is(err, checksum.ErrSDKAlgorithmMismatch), errors.Is(err, checksum.ErrUnknownAlgorithm):
 		return e("InvalidRequest", 400, "Value for x-amz-sdk-checksum-algorithm header is invalid.")
 
 	// The object layer.
@@ -305,4 +314,14 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period.")
 	}
 	return apiError{}, false
+}
+
+// checksumAlgorithmOf is the algorithm a checksum error names
+// (checksum.AlgorithmError); None if it names none.
+func checksumAlgorithmOf(err error) checksum.Algorithm {
+	var ae *checksum.AlgorithmError
+	if errors.As(err, &ae) {
+		return ae.Algorithm
+	}
+	return checksum.None
 }

@@ -17,18 +17,41 @@ import (
 // maxListKeys is the largest page S3 returns.
 const maxListKeys = 1000
 
-// parseMax reads a page-size parameter: absent means 1000, larger values
-// are capped at 1000, negative or non-numeric ones are an error.
+// parseMax reads a page-size parameter (max-keys, max-parts,
+// max-uploads): absent means 1000, larger values up to the int32 maximum
+// are capped at 1000; beyond int32, negative or non-numeric ones are an
+// error, worded as AWS words it for that parameter.
 func parseMax(q url.Values, name string) (int, error) {
 	v := q.Get(name)
 	if v == "" {
 		return maxListKeys, nil
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%w: %s=%q", errInvalidMaxKeys, name, v)
+	// AWS parses these as Java ints: 2147483648 is "not an integer",
+	// not a large page.
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if err != nil {
+		msg := "Provided " + name + " not an integer or within integer range."
+		return 0, fmt.Errorf("s3api: %s=%q: %w", name, v, withMessage(errInvalidMaxKeys, msg))
 	}
-	return min(n, maxListKeys), nil
+	if n < 0 {
+		msg := "Argument " + argumentName(name) + " must be an integer between 0 and 2147483647"
+		return 0, fmt.Errorf("s3api: %s=%q: %w", name, v, withMessage(errInvalidMaxKeys, msg))
+	}
+	return int(min(n, maxListKeys)), nil
+}
+
+// argumentName is a query parameter's name as AWS's messages spell the
+// argument: "max-keys" is maxKeys.
+func argumentName(param string) string {
+	first, rest, _ := strings.Cut(param, "-")
+	var b strings.Builder
+	b.WriteString(first)
+	for w := range strings.SplitSeq(rest, "-") {
+		if w != "" {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
 }
 
 // listEncoder applies encoding-type=url to the names in a listing.

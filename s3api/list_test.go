@@ -268,3 +268,79 @@ func TestListingProperty(t *testing.T) {
 		}
 	}
 }
+
+// TestParseMax: page sizes are Java ints at AWS: a value beyond int32 is
+// "not an integer", a negative one out of range, each in AWS's words for
+// the parameter; up to the int32 maximum the page is capped at 1000.
+func TestParseMax(t *testing.T) {
+	const (
+		notInt   = "Provided max-keys not an integer or within integer range."
+		negative = "Argument maxKeys must be an integer between 0 and 2147483647"
+	)
+	tests := []struct {
+		name, param, value string
+		want               int
+		msg                string // "": accepted
+	}{
+		{"absent", "max-keys", "", 1000, ""},
+		{"zero", "max-keys", "0", 0, ""},
+		{"small", "max-keys", "17", 17, ""},
+		{"capped", "max-keys", "5000", 1000, ""},
+		{"int32 maximum", "max-keys", "2147483647", 1000, ""},
+		{"beyond int32", "max-keys", "2147483648", 0, notInt},
+		{"beyond int64", "max-keys", "99999999999999999999", 0, notInt},
+		{"below int32", "max-keys", "-2147483649", 0, notInt},
+		{"negative", "max-keys", "-1", 0, negative},
+		{"not a number", "max-keys", "ten", 0, notInt},
+		{"fraction", "max-keys", "1.5", 0, notInt},
+		{"max-parts beyond int32", "max-parts", "2147483648", 0, "Provided max-parts not an integer or within integer range."},
+		{"max-parts negative", "max-parts", "-3", 0, "Argument maxParts must be an integer between 0 and 2147483647"},
+		{"max-uploads negative", "max-uploads", "-3", 0, "Argument maxUploads must be an integer between 0 and 2147483647"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := url.Values{}
+			if tt.value != "" {
+				q.Set(tt.param, tt.value)
+			}
+			n, err := parseMax(q, tt.param)
+			if tt.msg == "" {
+				if err != nil || n != tt.want {
+					t.Fatalf("parseMax = %d, %v; want %d", n, err, tt.want)
+				}
+				return
+			}
+			ae, ok := apiErrorFor(err)
+			if !ok || ae.Code != "InvalidArgument" || ae.Status != 400 || ae.Message != tt.msg {
+				t.Fatalf("parseMax error %v answers %+v, want InvalidArgument %q", err, ae, tt.msg)
+			}
+		})
+	}
+}
+
+// TestListMaxOutOfRange: the answers for page sizes beyond int32 from
+// ListObjects, ListObjectsV2 and ListParts.
+func TestListMaxOutOfRange(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	e.mustMakeBucket("maxk")
+	id, err := e.core.NewMultipartUpload(ctx, "maxk", "mp", minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, msg string }{
+		{"/maxk?max-keys=2147483648", "Provided max-keys not an integer or within integer range."},
+		{"/maxk?list-type=2&max-keys=2147483648", "Provided max-keys not an integer or within integer range."},
+		{"/maxk?list-type=2&max-keys=-1", "Argument maxKeys must be an integer between 0 and 2147483647"},
+		{"/maxk/mp?uploadId=" + id + "&max-parts=2147483648", "Provided max-parts not an integer or within integer range."},
+		{"/maxk/mp?uploadId=" + id + "&max-parts=-1", "Argument maxParts must be an integer between 0 and 2147483647"},
+	} {
+		resp, body := e.do(rawRequest{method: "GET", path: tt.path})
+		wantErrorMessage(t, resp, body, 400, "InvalidArgument", tt.msg)
+	}
+	resp, body := e.do(rawRequest{method: "GET", path: "/maxk?list-type=2&max-keys=2147483647"})
+	var res listBucketResultV2
+	if err := xml.Unmarshal(body, &res); err != nil || resp.StatusCode != 200 || res.MaxKeys != 1000 {
+		t.Fatalf("max-keys=2147483647: %d %s", resp.StatusCode, body)
+	}
+}

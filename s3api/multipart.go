@@ -38,14 +38,18 @@ func (h *Handler) createMultipartUpload(rq *request) error {
 	}
 	ctype := strings.ToUpper(strings.TrimSpace(hdr.Get(mdChecksumType)))
 	switch ctype {
-	case "", checksumComposite:
+	case "":
 		if alg != checksum.None && !alg.Composite() {
-			// AWS: CRC64NVME exists only as a full-object checksum.
+			// AWS: CRC64NVME exists only as a full-object checksum, the
+			// default type when none is asked for.
 			ctype = checksumFullObject
 		}
-	case checksumFullObject:
-		if alg != checksum.None && !alg.FullObject() {
-			return withMessage(errInvalidRequest, "The FULL_OBJECT checksum type is only supported with CRC algorithms.")
+	case checksumComposite, checksumFullObject:
+		// A type the algorithm cannot have, asked for explicitly, is
+		// refused: AWS does not switch to the other type.
+		if alg != checksum.None && (ctype == checksumComposite && !alg.Composite() || ctype == checksumFullObject && !alg.FullObject()) {
+			return withMessage(errInvalidRequest, fmt.Sprintf("The %s checksum type cannot be used with the %s checksum algorithm.",
+				ctype, strings.ToLower(alg.String())))
 		}
 	default:
 		return fmt.Errorf("%w: %q", errInvalidChecksumType, ctype)
@@ -120,6 +124,9 @@ func (h *Handler) uploadPart(rq *request) error {
 	// Every part gets the upload's checksum, computed here even when the
 	// client sends none for the part, so that Complete can combine them.
 	alg := uploadAlgorithm(up.Metadata)
+	if err := checkPartAlgorithm(rq.r.Header, alg); err != nil {
+		return err
+	}
 	in, err := declaredIngest(rq.r.Header, body.Trailers, requested, alg)
 	if err != nil {
 		return err
@@ -152,6 +159,26 @@ func (h *Handler) uploadPart(rq *request) error {
 	enc.setHeaders(rq.w.Header())
 	setChecksumHeaders(rq.w.Header(), in.stored)
 	return rq.writeEmpty(http.StatusOK)
+}
+
+// checkPartAlgorithm refuses a part whose checksum header or trailer
+// names another algorithm than its upload was created with, as AWS does;
+// it would not combine into the upload's checksum. A part without one is
+// accepted (the upload's checksum is computed for it), and so is any
+// part of an upload created without an algorithm.
+func checkPartAlgorithm(h http.Header, upload checksum.Algorithm) error {
+	if upload == checksum.None {
+		return nil
+	}
+	exp, err := checksum.FromHeaders(h)
+	if err != nil {
+		return fmt.Errorf("s3api: checksum headers: %w", err)
+	}
+	if exp.Algorithm != checksum.None && exp.Algorithm != upload {
+		return withMessage(errInvalidRequest, fmt.Sprintf("Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s",
+			strings.ToLower(upload.String()), strings.ToLower(exp.Algorithm.String())))
+	}
+	return nil
 }
 
 // uploadInfo fetches an upload's metadata (and checks it exists).
@@ -289,6 +316,9 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 	}
 	alg := uploadAlgorithm(up.Metadata)
 	ctype := up.Metadata[mdChecksumType]
+	if err := checkCompleteChecksums(alg, ctype, req.Parts); err != nil {
+		return err
+	}
 	if alg == checksum.None {
 		// An upload created without an algorithm gets AWS's default: the
 		// parts' CRC64NVMEs combined into a FULL_OBJECT checksum. Parts
@@ -336,6 +366,28 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 	return rq.writeXML(http.StatusOK, res)
 }
 
+// checkCompleteChecksums refuses a CompleteMultipartUpload of a COMPOSITE
+// upload created with algorithm alg whose part list lacks a part's
+// checksum of alg, as AWS does: the object's checksum is made from the
+// parts' checksums, so the client must name the ones it means. A
+// FULL_OBJECT upload's parts may come without theirs (AWS accepts
+// them: the object's CRC is checked whole), and so may those of an upload
+// created without an algorithm, even though each part got the default
+// CRC64NVME.
+func checkCompleteChecksums(alg checksum.Algorithm, ctype string, parts []completePart) error {
+	if alg == checksum.None || ctype == checksumFullObject {
+		return nil
+	}
+	for _, p := range parts {
+		if p.get(alg) == "" {
+			return withMessage(errInvalidRequest, fmt.Sprintf("The upload was created using a %s checksum. "+
+				"The complete request must include the checksum for each part. It was missing for part %d in the request.",
+				strings.ToLower(alg.String()), p.PartNumber))
+		}
+	}
+	return nil
+}
+
 // objectChecksum is the Finish of CompleteMultipartUpload: it checks the
 // part checksums the client listed against the stored ones, and computes
 // the object's checksum from the parts' (COMPOSITE: a checksum of the
@@ -376,7 +428,7 @@ func objectChecksum(alg checksum.Algorithm, ctype, clientSum string, given map[i
 		return nil, fmt.Errorf("s3api: %s checksum: %w", ctype, err)
 	}
 	if clientSum != "" && stripPartCount(clientSum) != stripPartCount(sum) {
-		return nil, fmt.Errorf("s3api: %s %s checksum: %w", ctype, alg, checksum.ErrBadDigest)
+		return nil, fmt.Errorf("s3api: %s checksum: %w", ctype, &checksum.AlgorithmError{Err: checksum.ErrBadDigest, Algorithm: alg})
 	}
 	extra[alg.Header()] = sum
 	extra[mdChecksumType] = ctype

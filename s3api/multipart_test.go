@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -294,7 +295,9 @@ func TestMultipartChecksums(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("part: %d %s", resp.StatusCode, out)
 		}
-		body := fmt.Sprintf(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>`, md5hex([]byte("abc")))
+		// The part's checksum is listed: AWS requires it for a COMPOSITE upload.
+		body := fmt.Sprintf(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag><ChecksumCRC32C>%s</ChecksumCRC32C></Part></CompleteMultipartUpload>`,
+			md5hex([]byte("abc")), crc32cB64([]byte("abc")))
 		resp, out = e.do(rawRequest{method: "POST", path: "/mpc/z?uploadId=" + id, body: []byte(body),
 			header: map[string]string{"x-amz-checksum-crc32c": crc32cB64([]byte("xyz")) + "-1"}})
 		wantError(t, resp, out, 400, "BadDigest")
@@ -330,5 +333,202 @@ func TestMultipartChecksums(t *testing.T) {
 		resp, out := e.do(rawRequest{method: "PUT", path: "/mpc/y?uploadId=" + id + "&partNumber=1", body: []byte("abc"),
 			header: map[string]string{"x-amz-checksum-crc32c": crc32cB64([]byte("abd"))}})
 		wantError(t, resp, out, 400, "BadDigest")
+	})
+}
+
+// TestMultipartChecksumRules: the checksum rules AWS applies across a
+// multipart upload: the algorithm and type CreateMultipartUpload accepts,
+// the parts UploadPart accepts for them, and the part checksums
+// CompleteMultipartUpload requires.
+func TestMultipartChecksumRules(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustMakeBucket("mprule")
+	p1 := randomBytes(t, 30, 5<<20)
+	p2 := []byte("the last part")
+
+	// create starts an upload with the checksum headers h and returns its
+	// id, failing the test unless it is accepted.
+	create := func(t *testing.T, key string, h map[string]string) string {
+		t.Helper()
+		resp, out := e.do(rawRequest{method: "POST", path: "/mprule/" + key + "?uploads", header: h})
+		var ini initiateMultipartUploadResult
+		if err := xml.Unmarshal(out, &ini); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("create: %d %s %v", resp.StatusCode, out, err)
+		}
+		return ini.UploadID
+	}
+	part := func(t *testing.T, key, id string, n int, data []byte, h map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		return e.do(rawRequest{method: "PUT", path: fmt.Sprintf("/mprule/%s?uploadId=%s&partNumber=%d", key, id, n), body: data, header: h})
+	}
+
+	t.Run("create", func(t *testing.T) {
+		tests := []struct {
+			alg, ctype string
+			want       string // the type answered, or the error message
+			ok         bool
+		}{
+			{"CRC64NVME", "", "FULL_OBJECT", true},
+			{"CRC64NVME", "FULL_OBJECT", "FULL_OBJECT", true},
+			{"CRC64NVME", "COMPOSITE", "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.", false},
+			{"crc64nvme", "composite", "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.", false},
+			{"CRC32", "", "COMPOSITE", true},
+			{"CRC32", "COMPOSITE", "COMPOSITE", true},
+			{"CRC32C", "FULL_OBJECT", "FULL_OBJECT", true},
+			{"SHA256", "FULL_OBJECT", "The FULL_OBJECT checksum type cannot be used with the sha256 checksum algorithm.", false},
+			{"SHA1", "FULL_OBJECT", "The FULL_OBJECT checksum type cannot be used with the sha1 checksum algorithm.", false},
+			{"SHA1", "", "COMPOSITE", true},
+		}
+		for _, tt := range tests {
+			t.Run(tt.alg+"/"+tt.ctype, func(t *testing.T) {
+				h := map[string]string{"x-amz-checksum-algorithm": tt.alg}
+				if tt.ctype != "" {
+					h["x-amz-checksum-type"] = tt.ctype
+				}
+				resp, out := e.do(rawRequest{method: "POST", path: "/mprule/create?uploads", header: h})
+				if !tt.ok {
+					wantErrorMessage(t, resp, out, 400, "InvalidRequest", tt.want)
+					return
+				}
+				if resp.StatusCode != 200 || resp.Header.Get("x-amz-checksum-type") != tt.want {
+					t.Fatalf("%d, type %q, want %q: %s", resp.StatusCode, resp.Header.Get("x-amz-checksum-type"), tt.want, out)
+				}
+			})
+		}
+	})
+
+	t.Run("upload part", func(t *testing.T) {
+		crc32ID := create(t, "crc32", map[string]string{"x-amz-checksum-algorithm": "CRC32"})
+		plainID := create(t, "plain", nil)
+		tests := []struct {
+			name    string
+			key, id string
+			h       map[string]string
+			msg     string // "": accepted
+		}{
+			{"the upload's algorithm", "crc32", crc32ID, map[string]string{"x-amz-checksum-crc32": minio.ChecksumCRC32.EncodeToString(p2)}, ""},
+			{"no checksum: computed", "crc32", crc32ID, nil, ""},
+			{"another algorithm's header", "crc32", crc32ID, map[string]string{"x-amz-checksum-crc32c": crc32cB64(p2)},
+				"Checksum Type mismatch occurred, expected checksum Type: crc32, actual checksum Type: crc32c"},
+			{"another algorithm's trailer", "crc32", crc32ID, map[string]string{"x-amz-trailer": "x-amz-checksum-sha256"},
+				"Checksum Type mismatch occurred, expected checksum Type: crc32, actual checksum Type: sha256"},
+			{"sdk algorithm alone", "crc32", crc32ID, map[string]string{"x-amz-sdk-checksum-algorithm": "CRC32"},
+				"x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found."},
+			{"any algorithm on an upload without one", "plain", plainID, map[string]string{"x-amz-checksum-crc32c": crc32cB64(p2)}, ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				resp, out := part(t, tt.key, tt.id, 1, p2, tt.h)
+				if tt.msg != "" {
+					wantErrorMessage(t, resp, out, 400, "InvalidRequest", tt.msg)
+					return
+				}
+				if resp.StatusCode != 200 {
+					t.Fatalf("%d: %s", resp.StatusCode, out)
+				}
+				if tt.id == crc32ID && resp.Header.Get("x-amz-checksum-crc32") != minio.ChecksumCRC32.EncodeToString(p2) {
+					t.Fatalf("part's CRC32 %q", resp.Header.Get("x-amz-checksum-crc32"))
+				}
+			})
+		}
+	})
+
+	t.Run("complete", func(t *testing.T) {
+		// upload creates an upload with the headers h and uploads two
+		// parts with their checksum of alg (none for ""), returning the
+		// id and the parts' ETags and checksums for the Complete body.
+		upload := func(t *testing.T, key string, h map[string]string, cs minio.ChecksumType) (string, []minio.CompletePart) {
+			t.Helper()
+			id := create(t, key, h)
+			var cps []minio.CompletePart
+			for i, p := range [][]byte{p1, p2} {
+				var ph map[string]string
+				if cs.IsSet() {
+					ph = map[string]string{cs.Key(): cs.EncodeToString(p)}
+				}
+				resp, out := part(t, key, id, i+1, p, ph)
+				if resp.StatusCode != 200 {
+					t.Fatalf("part %d: %d %s", i+1, resp.StatusCode, out)
+				}
+				cp := minio.CompletePart{PartNumber: i + 1, ETag: md5hex(p)}
+				switch cs {
+				case minio.ChecksumCRC32:
+					cp.ChecksumCRC32 = cs.EncodeToString(p)
+				case minio.ChecksumSHA1:
+					cp.ChecksumSHA1 = cs.EncodeToString(p)
+				}
+				cps = append(cps, cp)
+			}
+			return id, cps
+		}
+		// body is the Complete document listing cps, with the checksums
+		// of the parts in withSums only.
+		body := func(cps []minio.CompletePart, withSums ...int) []byte {
+			var b strings.Builder
+			b.WriteString("<CompleteMultipartUpload>")
+			for _, p := range cps {
+				fmt.Fprintf(&b, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>", p.PartNumber, p.ETag)
+				for _, n := range withSums {
+					if n == p.PartNumber && p.ChecksumCRC32 != "" {
+						fmt.Fprintf(&b, "<ChecksumCRC32>%s</ChecksumCRC32>", p.ChecksumCRC32)
+					}
+					if n == p.PartNumber && p.ChecksumSHA1 != "" {
+						fmt.Fprintf(&b, "<ChecksumSHA1>%s</ChecksumSHA1>", p.ChecksumSHA1)
+					}
+				}
+				b.WriteString("</Part>")
+			}
+			b.WriteString("</CompleteMultipartUpload>")
+			return []byte(b.String())
+		}
+		tests := []struct {
+			name     string
+			h        map[string]string
+			cs       minio.ChecksumType
+			withSums []int
+			msg      string // "": completes
+		}{
+			{"COMPOSITE CRC32, a part's checksum missing", map[string]string{"x-amz-checksum-algorithm": "CRC32"}, minio.ChecksumCRC32, []int{1},
+				"The upload was created using a crc32 checksum. The complete request must include the checksum for each part. It was missing for part 2 in the request."},
+			{"COMPOSITE SHA1, no part checksums", map[string]string{"x-amz-checksum-algorithm": "SHA1"}, minio.ChecksumSHA1, nil,
+				"The upload was created using a sha1 checksum. The complete request must include the checksum for each part. It was missing for part 1 in the request."},
+			{"COMPOSITE CRC32, every part's checksum", map[string]string{"x-amz-checksum-algorithm": "CRC32"}, minio.ChecksumCRC32, []int{1, 2}, ""},
+			// A FULL_OBJECT checksum is the object's CRC, checked whole:
+			// AWS does not ask for the parts'.
+			{"FULL_OBJECT CRC32, no part checksums", map[string]string{"x-amz-checksum-algorithm": "CRC32", "x-amz-checksum-type": "FULL_OBJECT"},
+				minio.ChecksumCRC32, nil, ""},
+			{"CRC64NVME, no part checksums", map[string]string{"x-amz-checksum-algorithm": "CRC64NVME"}, minio.ChecksumNone, nil, ""},
+			// Without an algorithm each part got the default CRC64NVME,
+			// which the client never saw: nothing is required.
+			{"no algorithm, no part checksums", nil, minio.ChecksumNone, nil, ""},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				key := fmt.Sprintf("complete-%d", i)
+				id, cps := upload(t, key, tt.h, tt.cs)
+				resp, out := e.do(rawRequest{method: "POST", path: "/mprule/" + key + "?uploadId=" + id, body: body(cps, tt.withSums...)})
+				if tt.msg != "" {
+					wantErrorMessage(t, resp, out, 400, "InvalidRequest", tt.msg)
+					if _, ok := e.store.buckets["mprule"].objects[key]; ok {
+						t.Fatal("object stored despite the error")
+					}
+					return
+				}
+				if resp.StatusCode != 200 {
+					t.Fatalf("complete: %d %s", resp.StatusCode, out)
+				}
+			})
+		}
+	})
+
+	t.Run("wrong whole-object checksum names the algorithm", func(t *testing.T) {
+		id := create(t, "whole", map[string]string{"x-amz-checksum-algorithm": "CRC32", "x-amz-checksum-type": "FULL_OBJECT"})
+		if resp, out := part(t, "whole", id, 1, p2, nil); resp.StatusCode != 200 {
+			t.Fatalf("part: %d %s", resp.StatusCode, out)
+		}
+		b := fmt.Sprintf(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>`, md5hex(p2))
+		resp, out := e.do(rawRequest{method: "POST", path: "/mprule/whole?uploadId=" + id, body: []byte(b),
+			header: map[string]string{"x-amz-checksum-crc32": minio.ChecksumCRC32.EncodeToString([]byte("other"))}})
+		wantErrorMessage(t, resp, out, 400, "BadDigest", "The CRC32 you specified did not match the calculated checksum.")
 	})
 }

@@ -25,12 +25,43 @@ var (
 	// ErrInvalidChecksum: a checksum value is not base64 of the algorithm's
 	// digest size, or cannot be combined.
 	ErrInvalidChecksum = errors.New("checksum: invalid checksum value")
-	// ErrMultipleChecksums: the request declares more than one checksum, or
-	// declarations that disagree.
+	// ErrMultipleChecksums: the request declares more than one checksum
+	// (headers, trailers, or a header and a trailer).
 	ErrMultipleChecksums = errors.New("checksum: more than one checksum declared")
 	// ErrUnknownAlgorithm: an algorithm name S3 does not define.
 	ErrUnknownAlgorithm = errors.New("checksum: unknown checksum algorithm")
+	// ErrNoChecksumValue: x-amz-sdk-checksum-algorithm names an algorithm
+	// but no x-amz-checksum-<alg> header or trailer carries its value.
+	ErrNoChecksumValue = errors.New("checksum: x-amz-sdk-checksum-algorithm without a checksum header or trailer")
+	// ErrSDKAlgorithmMismatch: x-amz-sdk-checksum-algorithm names another
+	// algorithm than the checksum header or trailer sent.
+	ErrSDKAlgorithmMismatch = errors.New("checksum: x-amz-sdk-checksum-algorithm disagrees with the checksum sent")
 )
+
+// AlgorithmError is ErrBadDigest or ErrInvalidChecksum for one algorithm's
+// value. S3 names the algorithm in the message of the first and its
+// header in that of the second, so the S3 layer recovers it with
+// errors.As; errors.Is still matches the sentinel.
+type AlgorithmError struct {
+	// Err is ErrBadDigest or ErrInvalidChecksum.
+	Err error
+	// Algorithm is the algorithm whose value mismatched or is malformed.
+	Algorithm Algorithm
+	// Detail says what was wrong, for logs; it never holds the data.
+	Detail string
+}
+
+// Error returns the sentinel's text, the algorithm and the detail.
+func (e *AlgorithmError) Error() string {
+	s := e.Err.Error() + ": " + e.Algorithm.String()
+	if e.Detail != "" {
+		s += " " + e.Detail
+	}
+	return s
+}
+
+// Unwrap returns the sentinel, for errors.Is.
+func (e *AlgorithmError) Unwrap() error { return e.Err }
 
 // Algorithm is one of S3's additional checksum algorithms.
 type Algorithm int
@@ -202,7 +233,8 @@ func (a Algorithm) valid() bool { return a > None && a < numAlgorithms }
 func (a Algorithm) decode(v string) ([]byte, error) {
 	raw, err := base64.StdEncoding.Strict().DecodeString(v)
 	if err != nil || len(raw) != a.Size() {
-		return nil, fmt.Errorf("%w: %s value %q is not base64 of %d bytes", ErrInvalidChecksum, a, truncate(v), a.Size())
+		return nil, &AlgorithmError{Err: ErrInvalidChecksum, Algorithm: a,
+			Detail: fmt.Sprintf("value %q is not base64 of %d bytes", truncate(v), a.Size())}
 	}
 	return raw, nil
 }
@@ -222,7 +254,7 @@ type Expect struct {
 	// Algorithm is None when the request declared no checksum.
 	Algorithm Algorithm
 	// Value is the base64 value sent as a header; "" if it comes in a
-	// trailer or was not sent (only x-amz-sdk-checksum-algorithm).
+	// trailer.
 	Value string
 	// Trailer is true when x-amz-trailer promises the value as a trailer.
 	Trailer bool
@@ -231,9 +263,11 @@ type Expect struct {
 // FromHeaders finds what the client declared: the single x-amz-checksum-<alg>
 // header with its value, x-amz-sdk-checksum-algorithm, and x-amz-trailer
 // naming a checksum trailer. It errors for two different checksum headers or
-// trailers (ErrMultipleChecksums), declarations that disagree
-// (ErrMultipleChecksums), an unknown algorithm (ErrUnknownAlgorithm) or a
-// value that is not valid base64 of the right length (ErrInvalidChecksum).
+// trailers (ErrMultipleChecksums), an x-amz-sdk-checksum-algorithm with no
+// header or trailer carrying the value (ErrNoChecksumValue) or naming
+// another algorithm than they do (ErrSDKAlgorithmMismatch), an unknown
+// algorithm (ErrUnknownAlgorithm) or a value that is not valid base64 of
+// the right length (ErrInvalidChecksum, as an *AlgorithmError).
 // Header names match case-insensitively, so a map with lower-case keys (as
 // sigv4.Body.Trailers returns) works too. Other x-amz-checksum-* headers
 // (-type, -mode, -algorithm) are not checksums and are ignored.
@@ -299,9 +333,11 @@ func FromHeaders(h http.Header) (Expect, error) {
 	switch {
 	case sdk == None:
 	case e.Algorithm == None:
-		e.Algorithm = sdk
+		// AWS refuses the SDK header alone rather than computing the
+		// checksum: the client meant to send one, and it got lost.
+		return Expect{}, fmt.Errorf("%w: %s", ErrNoChecksumValue, sdk)
 	case e.Algorithm != sdk:
-		return Expect{}, fmt.Errorf("%w: x-amz-sdk-checksum-algorithm %s with a %s checksum", ErrMultipleChecksums, sdk, e.Algorithm)
+		return Expect{}, fmt.Errorf("%w: x-amz-sdk-checksum-algorithm %s with a %s checksum", ErrSDKAlgorithmMismatch, sdk, e.Algorithm)
 	}
 	return e, nil
 }

@@ -1,6 +1,7 @@
 package checksum
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"hash/crc64"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"testing"
@@ -251,7 +253,8 @@ func TestFromHeaders(t *testing.T) {
 		{"lower-case map", http.Header{"x-amz-checksum-sha256": {sha}}, Expect{Algorithm: SHA256, Value: sha}, nil},
 		{"header with sdk algorithm", http.Header{"X-Amz-Checksum-Crc32": {crc}, "X-Amz-Sdk-Checksum-Algorithm": {"CRC32"}},
 			Expect{Algorithm: CRC32, Value: crc}, nil},
-		{"sdk algorithm only", http.Header{"X-Amz-Sdk-Checksum-Algorithm": {"crc64nvme"}}, Expect{Algorithm: CRC64NVME}, nil},
+		// AWS refuses the SDK header alone: the value it announces is missing.
+		{"sdk algorithm only", http.Header{"X-Amz-Sdk-Checksum-Algorithm": {"crc64nvme"}}, Expect{}, ErrNoChecksumValue},
 		{"trailer", http.Header{"X-Amz-Trailer": {"x-amz-checksum-crc32c"}}, Expect{Algorithm: CRC32C, Trailer: true}, nil},
 		{"trailer among others", http.Header{"X-Amz-Trailer": {"x-amz-meta-a, X-Amz-Checksum-SHA1"}, "X-Amz-Sdk-Checksum-Algorithm": {"SHA1"}},
 			Expect{Algorithm: SHA1, Trailer: true}, nil},
@@ -262,11 +265,13 @@ func TestFromHeaders(t *testing.T) {
 		{"sha512 header", http.Header{"x-amz-checksum-sha512": {sum(SHA512, nil)}}, Expect{Algorithm: SHA512, Value: sum(SHA512, nil)}, nil},
 		{"xxhash64 header with sdk algorithm", http.Header{"X-Amz-Checksum-Xxhash64": {xx}, "X-Amz-Sdk-Checksum-Algorithm": {"XXHASH64"}},
 			Expect{Algorithm: XXHASH64, Value: xx}, nil},
-		{"sdk algorithm xxhash3", http.Header{"X-Amz-Sdk-Checksum-Algorithm": {"XXHASH3"}}, Expect{Algorithm: XXHASH3}, nil},
+		{"sdk algorithm xxhash3 only", http.Header{"X-Amz-Sdk-Checksum-Algorithm": {"XXHASH3"}}, Expect{}, ErrNoChecksumValue},
+		{"sdk algorithm with a non-checksum trailer", http.Header{"X-Amz-Trailer": {"x-amz-meta-a"}, "X-Amz-Sdk-Checksum-Algorithm": {"CRC32"}},
+			Expect{}, ErrNoChecksumValue},
 		{"xxhash128 trailer", http.Header{"X-Amz-Trailer": {"x-amz-checksum-xxhash128"}, "X-Amz-Sdk-Checksum-Algorithm": {"XXHASH128"}},
 			Expect{Algorithm: XXHASH128, Trailer: true}, nil},
 		{"md5 and crc32 headers", http.Header{"X-Amz-Checksum-Md5": {md}, "X-Amz-Checksum-Crc32": {crc}}, Expect{}, ErrMultipleChecksums},
-		{"md5 header with sdk sha512", http.Header{"X-Amz-Checksum-Md5": {md}, "X-Amz-Sdk-Checksum-Algorithm": {"SHA512"}}, Expect{}, ErrMultipleChecksums},
+		{"md5 header with sdk sha512", http.Header{"X-Amz-Checksum-Md5": {md}, "X-Amz-Sdk-Checksum-Algorithm": {"SHA512"}}, Expect{}, ErrSDKAlgorithmMismatch},
 		// XXHASH64, XXHASH3 and CRC64NVME values are all 8 bytes: the
 		// length alone does not tell them apart, but 4 or 16 bytes is wrong.
 		{"xxhash3 given a crc32", http.Header{"X-Amz-Checksum-Xxhash3": {crc}}, Expect{}, ErrInvalidChecksum},
@@ -277,7 +282,9 @@ func TestFromHeaders(t *testing.T) {
 		{"header and trailer", http.Header{"X-Amz-Checksum-Crc32": {crc}, "X-Amz-Trailer": {"x-amz-checksum-crc32"}}, Expect{}, ErrMultipleChecksums},
 		{"two trailers", http.Header{"X-Amz-Trailer": {"x-amz-checksum-crc32,x-amz-checksum-sha1"}}, Expect{}, ErrMultipleChecksums},
 		{"two trailers, two lines", http.Header{"X-Amz-Trailer": {"x-amz-checksum-crc32", "x-amz-checksum-sha1"}}, Expect{}, ErrMultipleChecksums},
-		{"sdk algorithm disagrees", http.Header{"X-Amz-Checksum-Crc32": {crc}, "X-Amz-Sdk-Checksum-Algorithm": {"SHA256"}}, Expect{}, ErrMultipleChecksums},
+		{"sdk algorithm disagrees", http.Header{"X-Amz-Checksum-Crc32": {crc}, "X-Amz-Sdk-Checksum-Algorithm": {"SHA256"}}, Expect{}, ErrSDKAlgorithmMismatch},
+		{"sdk algorithm disagrees with the trailer", http.Header{"X-Amz-Trailer": {"x-amz-checksum-crc64nvme"}, "X-Amz-Sdk-Checksum-Algorithm": {"SHA1"}},
+			Expect{}, ErrSDKAlgorithmMismatch},
 		{"unknown sdk algorithm", http.Header{"X-Amz-Sdk-Checksum-Algorithm": {"BLAKE3"}}, Expect{}, ErrUnknownAlgorithm},
 		{"unknown trailer algorithm", http.Header{"X-Amz-Trailer": {"x-amz-checksum-xxh3"}}, Expect{}, ErrUnknownAlgorithm},
 		{"not base64", http.Header{"X-Amz-Checksum-Crc32": {"!!!!!!=="}}, Expect{}, ErrInvalidChecksum},
@@ -385,5 +392,39 @@ func TestDefault(t *testing.T) {
 	got, err := FullObject(Default, []Part{{sum("part one, "), 10}, {sum("two"), 3}})
 	if want := sum("part one, two"); err != nil || got != want {
 		t.Fatalf("FullObject = %q, %v; the CRC of the whole is %q", got, err, want)
+	}
+}
+
+// TestAlgorithmError: a malformed value and a mismatch name their
+// algorithm, which S3's messages quote, and still match their sentinel.
+func TestAlgorithmError(t *testing.T) {
+	data := []byte("hello world")
+	par := NewParallelReader(bytes.NewReader(data), ParallelOptions{}, CRC32C)
+	defer par.Close()
+	ser := NewReader(bytes.NewReader(data), CRC32C)
+	for _, r := range []io.Reader{par, ser} {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, fromHeaders := FromHeaders(http.Header{"X-Amz-Checksum-Sha1": {"AAAAAA=="}})
+	tests := []struct {
+		name string
+		err  error
+		kind error
+		alg  Algorithm
+	}{
+		{"malformed header", fromHeaders, ErrInvalidChecksum, SHA1},
+		{"Reader mismatch", ser.Check(CRC32C, sum(CRC32C, []byte("other"))), ErrBadDigest, CRC32C},
+		{"ParallelReader mismatch", par.Check(CRC32C, sum(CRC32C, []byte("other"))), ErrBadDigest, CRC32C},
+		{"Reader malformed", ser.Check(CRC32C, "AAAA"), ErrInvalidChecksum, CRC32C},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ae *AlgorithmError
+			if !errors.Is(tt.err, tt.kind) || !errors.As(tt.err, &ae) || ae.Algorithm != tt.alg {
+				t.Fatalf("err = %v, want %v naming %s", tt.err, tt.kind, tt.alg)
+			}
+		})
 	}
 }

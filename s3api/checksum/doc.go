@@ -30,8 +30,9 @@
 // Content-MD5): a reader asked for it shares the MD5 it computes anyway.
 //
 // FromHeaders reads what a request declared: at most one checksum, as a
-// header value, or announced by x-amz-sdk-checksum-algorithm, or promised as
-// a trailer in x-amz-trailer. Reader computes MD5 and the requested
+// header value or promised as a trailer in x-amz-trailer; an
+// x-amz-sdk-checksum-algorithm must name the same algorithm, and is refused
+// alone, as AWS refuses it. Reader computes MD5 and the requested
 // algorithms in the one pass over the body that the data path makes.
 //
 // # The default checksum

@@ -369,7 +369,7 @@ func (pr *ParallelReader) Check(a Algorithm, want string) error {
 		return fmt.Errorf("checksum: %s: %w", a, err)
 	}
 	if subtle.ConstantTimeCompare(pr.hashes[a].Sum(nil), raw) != 1 {
-		return fmt.Errorf("%w: %s", ErrBadDigest, a)
+		return &AlgorithmError{Err: ErrBadDigest, Algorithm: a}
 	}
 	return nil
 }

@@ -71,7 +71,8 @@ func (r *Reader) Sum(a Algorithm) string {
 
 // Check compares the digest for a with want (base64, as sent by the
 // client): ErrInvalidChecksum if want is malformed or a was not requested,
-// ErrBadDigest if it differs. Call it after io.EOF.
+// ErrBadDigest if it differs (both as an *AlgorithmError naming a, but for
+// an a not requested). Call it after io.EOF.
 func (r *Reader) Check(a Algorithm, want string) error {
 	raw, err := a.decode(want)
 	if err != nil {
@@ -81,7 +82,7 @@ func (r *Reader) Check(a Algorithm, want string) error {
 		return fmt.Errorf("%w: %v was not computed", ErrInvalidChecksum, a)
 	}
 	if subtle.ConstantTimeCompare(r.hashes[a].Sum(nil), raw) != 1 {
-		return fmt.Errorf("%w: %s", ErrBadDigest, a)
+		return &AlgorithmError{Err: ErrBadDigest, Algorithm: a}
 	}
 	return nil
 }
