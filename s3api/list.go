@@ -167,9 +167,14 @@ func objectItems(objs []storage.ObjectInfo, e listEncoder, own *owner) []objectI
 // left out (storage lists from the version records without decoding
 // their metadata) with one ObjectInfo each. Only the opt-in
 // metadata=true listing pays for it. An object deleted since it was
-// listed keeps its empty metadata rather than fail the page.
+// listed keeps its empty metadata rather than fail the page; one the
+// caller may not read is listed without any.
 func (h *Handler) fillMetadata(rq *request, objs []storage.ObjectInfo) error {
 	for i := range objs {
+		if !h.mayReadListed(rq, objs[i].Key) {
+			objs[i].Metadata = nil
+			continue
+		}
 		if objs[i].Metadata != nil {
 			continue
 		}
@@ -184,6 +189,14 @@ func (h *Handler) fillMetadata(rq *request, objs []storage.ObjectInfo) error {
 	}
 	h.openListedMetadata(rq, objs)
 	return nil
+}
+
+// mayReadListed reports whether the caller of a metadata=true listing may
+// see the metadata of key: only with s3:GetObject on it, as MinIO (whose
+// extension this is) decides it. s3:ListBucket alone must not show what
+// HeadObject would refuse.
+func (h *Handler) mayReadListed(rq *request, key string) bool {
+	return rq.identity.Root || h.decide(rq, "s3:GetObject", rq.bucket, key).Allowed
 }
 
 func prefixItems(prefixes []string, e listEncoder) []commonPrefix {
