@@ -116,7 +116,7 @@ func (h *Handler) getObjectAttributes(rq *request) error {
 	}
 	info, err := h.store.ObjectInfo(rq.ctx, rq.bucket, rq.key, storage.GetOptions{VersionID: rq.query.Get("versionId")})
 	if err != nil {
-		return fmt.Errorf("s3api: attributes of %q: %w", rq.key, err)
+		return h.hideMissing(rq, fmt.Errorf("s3api: attributes of %q: %w", rq.key, err))
 	}
 	ck, err := parseCustomerKey(rq.r.Header, hdrSSECPrefix)
 	if err != nil {

@@ -336,6 +336,19 @@ func (h *Handler) authorizeForm(rq *request, accessKey, sigVersion string, field
 	return h.authorizeKey(rq, rq.key, "")
 }
 
+// hideMissing turns the NoSuchKey of a read into AccessDenied for a
+// caller without s3:ListBucket on the bucket, as AWS answers it: a caller
+// who may not list the bucket must not learn which keys do not exist.
+func (h *Handler) hideMissing(rq *request, err error) error {
+	if rq.identity.Root || !errors.Is(err, storage.ErrObjectNotFound) || errors.Is(err, storage.ErrVersionNotFound) {
+		return err
+	}
+	if h.decide(rq, "s3:ListBucket", rq.bucket, "").Allowed {
+		return err
+	}
+	return h.deny(rq, "no such key, and the caller may not list the bucket")
+}
+
 // mayListBucket is ListBuckets' filter for users without
 // s3:ListAllMyBuckets: a bucket is shown when the user may list it.
 func (h *Handler) mayListBucket(rq *request, bucket string) bool {

@@ -399,7 +399,7 @@ func (h *Handler) getObject(rq *request) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("s3api: get %q: %w", rq.key, err)
+		return h.hideMissing(rq, fmt.Errorf("s3api: get %q: %w", rq.key, err))
 	}
 	ck, err := parseCustomerKey(rq.r.Header, hdrSSECPrefix)
 	if err != nil {
