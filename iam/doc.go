@@ -20,7 +20,9 @@
 //   - Admin tokens: bearer tokens for the admin API with scopes
 //     ("identity:write"...) and a mandatory expiry, minted by root. They
 //     grant management only: the engine has no notion of them, so a token
-//     can never read or write an object.
+//     cannot itself read or write an object. identity:write can still
+//     create a user with a data policy and mint its keys, so it is as
+//     strong as data access: give it out as such.
 //
 // # Policy language
 //

@@ -50,6 +50,10 @@ type IdentitySource interface {
 	// the user does not exist or is disabled. The slice is shared and must
 	// not be modified. Safe for concurrent use.
 	UserPolicies(user string) (policies []NamedPolicy, ok bool)
+	// UserCreated returns when user was created, zero when unknown: a
+	// bucket policy naming the user grants nothing to a user of that
+	// name created after the policy was written (Policy.WrittenAt).
+	UserCreated(user string) time.Time
 }
 
 // EngineOptions configures an Engine.
@@ -122,9 +126,16 @@ func (e *Engine) Authorize(r Request, bucketPolicy *Policy) Decision {
 		}
 	}
 	if bucketPolicy != nil {
+		// A user created after the policy was written is not the user it
+		// named, though the name is the same (AWS keeps the named user's
+		// unique id): a deleted user's grants must not pass to a newcomer.
+		late := false
+		if r.Principal != "" && e.src != nil && !bucketPolicy.WrittenAt.IsZero() {
+			late = e.src.UserCreated(r.Principal).After(bucketPolicy.WrittenAt)
+		}
 		for i := range bucketPolicy.statements {
 			s := &bucketPolicy.statements[i]
-			if s.principal == nil || !s.principal.matches(r.Principal, s.deny) || !s.applies(&ec) {
+			if s.principal == nil || !s.principal.matches(r.Principal, s.deny, late) || !s.applies(&ec) {
 				continue
 			}
 			if s.deny {

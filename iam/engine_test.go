@@ -12,6 +12,7 @@ import (
 type fakeSource map[string][]NamedPolicy
 
 func (f fakeSource) UserPolicies(u string) ([]NamedPolicy, bool) { p, ok := f[u]; return p, ok }
+func (f fakeSource) UserCreated(string) time.Time                { return time.Time{} }
 
 func mustParse(t testing.TB, doc string) *Policy {
 	t.Helper()

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -37,6 +38,11 @@ type Policy struct {
 	version    string
 	id         string
 	statements []statement
+	// WrittenAt is when a bucket policy was stored: its user principals
+	// grant nothing to a user created after it (see IdentitySource).
+	// Zero (a policy stored before the time was kept) lets the names
+	// alone decide.
+	WrittenAt time.Time
 }
 
 type statement struct {
@@ -355,17 +361,21 @@ func (p *principal) add(v, path string) error {
 // matches reports whether the principal names the request's user (""
 // for anonymous). An account principal in a resource policy delegates to
 // the account's identity policies, as in AWS: it makes a Deny apply to
-// every user, but grants nothing by itself.
-func (p *principal) matches(user string, deny bool) bool {
+// every user, but grants nothing by itself. late marks a user created
+// after the policy was written: a name grants it nothing, though a Deny
+// naming it still applies (failing closed).
+func (p *principal) matches(user string, deny, late bool) bool {
 	if p.anyone {
 		return true
 	}
 	if user == "" {
 		return false
 	}
-	for _, u := range p.users {
-		if u == user {
-			return true
+	if deny || !late {
+		for _, u := range p.users {
+			if u == user {
+				return true
+			}
 		}
 	}
 	return deny && p.account

@@ -484,6 +484,14 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	})
 }
 
+// UserCreated implements IdentitySource.
+func (s *Store) UserCreated(user string) time.Time {
+	if u := s.snap.Load().users[user]; u != nil {
+		return u.Created
+	}
+	return time.Time{}
+}
+
 // UserPolicies implements IdentitySource.
 func (s *Store) UserPolicies(user string) ([]NamedPolicy, bool) {
 	list, ok := s.snap.Load().resolved[user]

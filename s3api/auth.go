@@ -110,6 +110,11 @@ var errAccessDenied = errors.New("s3api: access denied")
 // policy, as the client sent it (compacted JSON).
 const bucketPolicyKey = "policy"
 
+// bucketPolicyWrittenKey is the bucket metadata entry holding when the
+// policy was stored (unix nanoseconds): its user principals grant nothing
+// to users created later (iam.Policy.WrittenAt).
+const bucketPolicyWrittenKey = "policy-written"
+
 // secret is the Verifier's lookup: the root credentials first, then the
 // IAM users' keys.
 func (h *Handler) secret(accessKey string) (string, bool) {
@@ -461,8 +466,8 @@ type policyCache struct {
 }
 
 type cachedPolicy struct {
-	doc    string
-	policy *iam.Policy
+	doc, written string
+	policy       *iam.Policy
 }
 
 // get returns bucket's policy, nil when it has none or does not exist
@@ -477,25 +482,32 @@ func (c *policyCache) get(rq *request, store ObjectLayer, bucket string) (*iam.P
 		}
 		return nil, err
 	}
-	doc := info.Metadata[bucketPolicyKey]
+	doc, written := info.Metadata[bucketPolicyKey], info.Metadata[bucketPolicyWrittenKey]
 	if doc == "" {
 		return nil, nil
 	}
 	c.mu.RLock()
 	e, ok := c.m[bucket]
 	c.mu.RUnlock()
-	if ok && e.doc == doc {
+	if ok && e.doc == doc && e.written == written {
 		return e.policy, nil
 	}
 	p, err := iam.ParseBucketPolicy([]byte(doc), bucket)
 	if err != nil {
 		return nil, fmt.Errorf("s3api: stored policy of %s: %w", bucket, err)
 	}
+	if written != "" {
+		ns, err := strconv.ParseInt(written, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("s3api: stored policy time of %s: %q", bucket, written)
+		}
+		p.WrittenAt = time.Unix(0, ns)
+	}
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = make(map[string]cachedPolicy)
 	}
-	c.m[bucket] = cachedPolicy{doc: doc, policy: p}
+	c.m[bucket] = cachedPolicy{doc: doc, written: written, policy: p}
 	c.mu.Unlock()
 	return p, nil
 }

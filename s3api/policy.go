@@ -81,6 +81,7 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 	}
 	_, err = up.UpdateBucketMetadata(rq.ctx, rq.bucket, func(md map[string]string) error {
 		md[bucketPolicyKey] = compact.String()
+		md[bucketPolicyWrittenKey] = strconv.FormatInt(h.verifier.Now().UnixNano(), 10)
 		return nil
 	})
 	h.policies.forget(rq.bucket)
@@ -114,6 +115,7 @@ func (h *Handler) deleteBucketPolicy(rq *request) error {
 	}
 	_, err := up.UpdateBucketMetadata(rq.ctx, rq.bucket, func(md map[string]string) error {
 		delete(md, bucketPolicyKey)
+		delete(md, bucketPolicyWrittenKey)
 		return nil
 	})
 	h.policies.forget(rq.bucket)

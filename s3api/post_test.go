@@ -534,6 +534,8 @@ func (r formUserPolicies) UserPolicies(u string) ([]iam.NamedPolicy, bool) {
 	return p, ok
 }
 
+func (r formUserPolicies) UserCreated(string) time.Time { return time.Time{} }
+
 // newAliceEnv is a Handler over a fakeStore with a bucket "ident" in
 // which the IAM user alice (access key USERKEY, secret user-secret) may
 // PutObject, except where denyCondition (an IAM Condition block) holds.
