@@ -115,6 +115,8 @@ func TestMultipart(t *testing.T) {
 		{"etag", []CompletePart{{1, md5hex(p2)}}, ErrInvalidPart},
 		{"missing", []CompletePart{{7, md5hex(p1)}}, ErrInvalidPart},
 		{"small", []CompletePart{{3, md5hex(p3)}, {4, md5hex(p3)}}, ErrPartTooSmall},
+		// p3 is small: out of order wins over too small, as AWS reports it.
+		{"order before size", []CompletePart{{3, md5hex(p3)}, {1, md5hex(p1)}}, ErrInvalidPartOrder},
 	}
 	for _, tc := range cases {
 		if _, err := s.CompleteMultipartUpload(ctx, "b", "big", up, tc.parts, CompleteOptions{}); !errors.Is(err, tc.want) {

@@ -341,13 +341,18 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	for _, p := range stored {
 		byNumber[p.Number] = p
 	}
+	// The order first, over the whole list: a list both out of order and
+	// holding a small part is InvalidPartOrder, as AWS reports it, whatever
+	// part comes first.
+	for i := 1; i < len(list); i++ {
+		if list[i].Number <= list[i-1].Number {
+			return ObjectInfo{}, fmt.Errorf("%w: part %d after part %d", ErrInvalidPartOrder, list[i].Number, list[i-1].Number)
+		}
+	}
 	chosen := make([]partEntry, 0, len(list))
 	md5s := md5.New()
 	var size int64
 	for i, cp := range list {
-		if i > 0 && cp.Number <= list[i-1].Number {
-			return ObjectInfo{}, fmt.Errorf("%w: part %d after part %d", ErrInvalidPartOrder, cp.Number, list[i-1].Number)
-		}
 		p, ok := byNumber[cp.Number]
 		if !ok || strings.Trim(cp.ETag, `"`) != p.ETag {
 			return ObjectInfo{}, fmt.Errorf("%w: part %d", ErrInvalidPart, cp.Number)
