@@ -623,7 +623,7 @@ func builtinPolicies() map[string]*policyRec {
 		PolicyReadWrite: `{"Version":"2012-10-17","Statement":[{"Sid":"ReadWrite","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::*"}]}`,
 		PolicyReadOnly: `{"Version":"2012-10-17","Statement":[{"Sid":"ReadOnly","Effect":"Allow","Action":["s3:ListAllMyBuckets",` +
 			`"s3:GetBucketLocation","s3:GetBucketVersioning","s3:ListBucket","s3:ListBucketVersions","s3:GetObject",` +
-			`"s3:GetObjectVersion"],"Resource":"arn:aws:s3:::*"}]}`,
+			`"s3:GetObjectVersion","s3:GetObjectAttributes","s3:GetObjectVersionAttributes"],"Resource":"arn:aws:s3:::*"}]}`,
 		PolicyWriteOnly: `{"Version":"2012-10-17","Statement":[{"Sid":"WriteOnly","Effect":"Allow","Action":["s3:GetBucketLocation",` +
 			`"s3:PutObject","s3:AbortMultipartUpload","s3:ListMultipartUploadParts","s3:ListBucketMultipartUploads"],` +
 			`"Resource":"arn:aws:s3:::*"}]}`,
