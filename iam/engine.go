@@ -52,7 +52,8 @@ type IdentitySource interface {
 	UserPolicies(user string) (policies []NamedPolicy, ok bool)
 	// UserCreated returns when user was created, zero when unknown: a
 	// bucket policy naming the user grants nothing to a user of that
-	// name created after the policy was written (Policy.WrittenAt).
+	// name created at another time than the one it was written for
+	// (Policy.Bound).
 	UserCreated(user string) time.Time
 }
 
@@ -126,12 +127,14 @@ func (e *Engine) Authorize(r Request, bucketPolicy *Policy) Decision {
 		}
 	}
 	if bucketPolicy != nil {
-		// A user created after the policy was written is not the user it
-		// named, though the name is the same (AWS keeps the named user's
-		// unique id): a deleted user's grants must not pass to a newcomer.
+		// A user created at another time than the one the policy was
+		// written for is another user, though the name is the same (AWS
+		// keeps the named user's unique id): a deleted user's grants must
+		// not pass to a newcomer.
 		late := false
-		if r.Principal != "" && e.src != nil && !bucketPolicy.WrittenAt.IsZero() {
-			late = e.src.UserCreated(r.Principal).After(bucketPolicy.WrittenAt)
+		if r.Principal != "" && bucketPolicy.Bound != nil {
+			c, ok := bucketPolicy.Bound[r.Principal]
+			late = !ok || e.src == nil || !e.src.UserCreated(r.Principal).Equal(c)
 		}
 		for i := range bucketPolicy.statements {
 			s := &bucketPolicy.statements[i]

@@ -2,10 +2,13 @@ package iam
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,11 +41,111 @@ type Policy struct {
 	version    string
 	id         string
 	statements []statement
-	// WrittenAt is when a bucket policy was stored: its user principals
-	// grant nothing to a user created after it (see IdentitySource).
-	// Zero (a policy stored before the time was kept) lets the names
-	// alone decide.
-	WrittenAt time.Time
+	// Bound holds, for each user a bucket policy names, the creation
+	// time of the user of that name when the policy was written: a user
+	// created at another time is another user, whom the policy's Allow
+	// does not reach (see UserNames, UserID). nil (a policy written before
+	// bindings were kept) lets the names alone decide.
+	Bound map[string]time.Time
+}
+
+// UserNames returns the user names the policy's principals name,
+// sorted, each once.
+func (p *Policy) UserNames() []string {
+	var names []string
+	for i := range p.statements {
+		if pr := p.statements[i].principal; pr != nil {
+			names = append(names, pr.users...)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// userIDPrefix starts the unique ids of users, as AWS's do ("AIDA...").
+const userIDPrefix = "AIDA"
+
+// UserID is the unique id of the user called name created at created: a
+// bucket policy shows it in place of the user's ARN once that user is
+// gone (deleted, or replaced by another of the same name), as AWS shows a
+// deleted user, and a policy written with it names nobody.
+func UserID(name string, created time.Time) string {
+	sum := sha256.Sum256([]byte(name + "\x00" + strconv.FormatInt(created.UnixNano(), 10)))
+	return userIDPrefix + base32.StdEncoding.EncodeToString(sum[:])[:17]
+}
+
+// isUserID reports whether v has the form of a user's unique id.
+func isUserID(v string) bool {
+	rest, ok := strings.CutPrefix(v, userIDPrefix)
+	return ok && len(rest) >= 12 && len(rest) <= 60 && strings.Trim(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == ""
+}
+
+// ShowUserIDs returns bucket policy document doc with every user ARN
+// principal whose user name is a key of ids replaced by ids[name], the
+// unique id of the user the policy was written for who is gone. The
+// document is otherwise unchanged in content (re-encoded compactly).
+func ShowUserIDs(doc []byte, ids map[string]string) ([]byte, error) {
+	if len(ids) == 0 {
+		return doc, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var root map[string]any
+	if err := dec.Decode(&root); err != nil {
+		return nil, fmt.Errorf("iam: policy document: %w", err)
+	}
+	replace := func(v any) any {
+		s, ok := v.(string)
+		if !ok {
+			return v
+		}
+		if name, ok := userARNName(s); ok && ids[name] != "" {
+			return ids[name]
+		}
+		return v
+	}
+	stmts, ok := root["Statement"].([]any)
+	if !ok {
+		stmts = []any{root["Statement"]}
+	}
+	for _, st := range stmts {
+		m, _ := st.(map[string]any)
+		pr, _ := m["Principal"].(map[string]any)
+		switch aws := pr["AWS"].(type) {
+		case string:
+			pr["AWS"] = replace(aws)
+		case []any:
+			for i := range aws {
+				aws[i] = replace(aws[i])
+			}
+		}
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(root); err != nil {
+		return nil, fmt.Errorf("iam: policy document: %w", err)
+	}
+	return bytes.TrimRight(out.Bytes(), "\n"), nil
+}
+
+// userARNName returns the user name of a user ARN principal
+// ("arn:aws:iam::111122223333:user/path/name"), as add reads it.
+func userARNName(v string) (string, bool) {
+	rest, ok := strings.CutPrefix(v, "arn:aws:iam::")
+	if !ok {
+		return "", false
+	}
+	acct, res, _ := strings.Cut(rest, ":")
+	if acct != "" && !isAccountID(acct) {
+		return "", false
+	}
+	u, ok := strings.CutPrefix(res, "user/")
+	if !ok {
+		return "", false
+	}
+	name := u[strings.LastIndexByte(u, '/')+1:]
+	return name, validUserName(name)
 }
 
 type statement struct {
@@ -338,32 +441,30 @@ func (p *principal) add(v, path string) error {
 		p.account = true
 		return nil
 	}
-	rest, ok := strings.CutPrefix(v, "arn:aws:iam::")
-	if ok {
-		acct, res, _ := strings.Cut(rest, ":")
-		if acct == "" || isAccountID(acct) {
-			if res == "root" && acct != "" {
-				p.account = true
-				return nil
-			}
-			if u, ok := strings.CutPrefix(res, "user/"); ok {
-				name := u[strings.LastIndexByte(u, '/')+1:]
-				if validUserName(name) {
-					p.users = append(p.users, name)
-					return nil
-				}
-			}
+	if isUserID(v) {
+		// A gone user's unique id, as GetBucketPolicy shows it: it names
+		// nobody, so keeping it in a rewritten policy grants nothing.
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(v, "arn:aws:iam::"); ok {
+		if acct, res, _ := strings.Cut(rest, ":"); res == "root" && isAccountID(acct) {
+			p.account = true
+			return nil
 		}
 	}
-	return policyErr(path, "%q: a principal is \"*\", an account id, or arn:aws:iam::<account>:user/<name> (no wildcards)", v)
+	if name, ok := userARNName(v); ok {
+		p.users = append(p.users, name)
+		return nil
+	}
+	return policyErr(path, "%q: a principal is \"*\", an account id, arn:aws:iam::<account>:user/<name> (no wildcards) or a user's unique id", v)
 }
 
 // matches reports whether the principal names the request's user (""
 // for anonymous). An account principal in a resource policy delegates to
 // the account's identity policies, as in AWS: it makes a Deny apply to
-// every user, but grants nothing by itself. late marks a user created
-// after the policy was written: a name grants it nothing, though a Deny
-// naming it still applies (failing closed).
+// every user, but grants nothing by itself. late marks a user other than
+// the one the policy was written for (Policy.Bound): its name grants it
+// nothing, though a Deny naming it still applies (failing closed).
 func (p *principal) matches(user string, deny, late bool) bool {
 	if p.anyone {
 		return true

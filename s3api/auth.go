@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,10 @@ type Identities interface {
 	// ok is false when the key is unknown, disabled or expired, or its
 	// user is disabled.
 	Secret(accessKey string) (secret, user string, ok bool)
+	// UserCreated returns when user was created, zero when there is no
+	// such user: a bucket policy is bound to the users it names as they
+	// are when it is written (iam.Policy.Bound).
+	UserCreated(user string) time.Time
 }
 
 // Authorizer decides whether an identity may perform one action on one
@@ -110,10 +115,11 @@ var errAccessDenied = errors.New("s3api: access denied")
 // policy, as the client sent it (compacted JSON).
 const bucketPolicyKey = "policy"
 
-// bucketPolicyWrittenKey is the bucket metadata entry holding when the
-// policy was stored (unix nanoseconds): its user principals grant nothing
-// to users created later (iam.Policy.WrittenAt).
-const bucketPolicyWrittenKey = "policy-written"
+// bucketPolicyBoundKey is the bucket metadata entry binding the policy
+// to the users it names: JSON {"name": creation time in unix
+// nanoseconds} of each, as they were when the policy was written
+// (iam.Policy.Bound).
+const bucketPolicyBoundKey = "policy-users"
 
 // secret is the Verifier's lookup: the root credentials first, then the
 // IAM users' keys.
@@ -466,8 +472,21 @@ type policyCache struct {
 }
 
 type cachedPolicy struct {
-	doc, written string
-	policy       *iam.Policy
+	doc, bound string
+	policy     *iam.Policy
+}
+
+// decodeBound reads the bucketPolicyBoundKey entry.
+func decodeBound(v string) (map[string]time.Time, error) {
+	var raw map[string]int64
+	if err := json.Unmarshal([]byte(v), &raw); err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(raw))
+	for name, ns := range raw {
+		out[name] = time.Unix(0, ns)
+	}
+	return out, nil
 }
 
 // get returns bucket's policy, nil when it has none or does not exist
@@ -482,32 +501,30 @@ func (c *policyCache) get(rq *request, store ObjectLayer, bucket string) (*iam.P
 		}
 		return nil, err
 	}
-	doc, written := info.Metadata[bucketPolicyKey], info.Metadata[bucketPolicyWrittenKey]
+	doc, bound := info.Metadata[bucketPolicyKey], info.Metadata[bucketPolicyBoundKey]
 	if doc == "" {
 		return nil, nil
 	}
 	c.mu.RLock()
 	e, ok := c.m[bucket]
 	c.mu.RUnlock()
-	if ok && e.doc == doc && e.written == written {
+	if ok && e.doc == doc && e.bound == bound {
 		return e.policy, nil
 	}
 	p, err := iam.ParseBucketPolicy([]byte(doc), bucket)
 	if err != nil {
 		return nil, fmt.Errorf("s3api: stored policy of %s: %w", bucket, err)
 	}
-	if written != "" {
-		ns, err := strconv.ParseInt(written, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("s3api: stored policy time of %s: %q", bucket, written)
+	if bound != "" {
+		if p.Bound, err = decodeBound(bound); err != nil {
+			return nil, fmt.Errorf("s3api: stored policy users of %s: %w", bucket, err)
 		}
-		p.WrittenAt = time.Unix(0, ns)
 	}
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = make(map[string]cachedPolicy)
 	}
-	c.m[bucket] = cachedPolicy{doc: doc, written: written, policy: p}
+	c.m[bucket] = cachedPolicy{doc: doc, bound: bound, policy: p}
 	c.mu.Unlock()
 	return p, nil
 }

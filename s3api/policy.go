@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/objstore/objstore/iam"
 	"github.com/objstore/objstore/storage"
@@ -68,12 +69,31 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 	if err := verifyOptionalDigest(rq, b, false); err != nil {
 		return err
 	}
-	if _, err := iam.ParseBucketPolicy(b, rq.bucket); err != nil {
+	pol, err := iam.ParseBucketPolicy(b, rq.bucket)
+	if err != nil {
 		var pe *iam.PolicyError
 		if errors.As(err, &pe) {
 			return withMessage(iam.ErrMalformedPolicy, pe.Path+": "+pe.Msg)
 		}
 		return withMessage(iam.ErrMalformedPolicy, "Policies must be valid JSON.")
+	}
+	// Bind the policy to the users it names as they are now, as AWS
+	// stores a named user's unique id: a user deleted and created again
+	// is another user, whom the policy does not reach.
+	bound := map[string]int64{}
+	for _, name := range pol.UserNames() {
+		var created time.Time
+		if h.identities != nil {
+			created = h.identities.UserCreated(name)
+		}
+		if created.IsZero() {
+			return withMessage(iam.ErrMalformedPolicy, "Invalid principal in policy: no user "+strconv.Quote(name)+".")
+		}
+		bound[name] = created.UnixNano()
+	}
+	boundDoc, err := json.Marshal(bound)
+	if err != nil {
+		return fmt.Errorf("s3api: put bucket policy %q: %w", rq.bucket, err)
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, b); err != nil {
@@ -81,7 +101,7 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 	}
 	_, err = up.UpdateBucketMetadata(rq.ctx, rq.bucket, func(md map[string]string) error {
 		md[bucketPolicyKey] = compact.String()
-		md[bucketPolicyWrittenKey] = strconv.FormatInt(h.verifier.Now().UnixNano(), 10)
+		md[bucketPolicyBoundKey] = string(boundDoc)
 		return nil
 	})
 	h.policies.forget(rq.bucket)
@@ -92,10 +112,16 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 }
 
 // getBucketPolicy answers GET /<bucket>?policy with the document as
-// stored.
+// stored, except that a named user who is gone (deleted, or replaced by
+// another of the same name) is shown by the unique id of the user the
+// policy was written for, as AWS shows it: written back unchanged, the
+// policy keeps granting that user, who no longer exists, nothing.
 func (h *Handler) getBucketPolicy(rq *request) error {
 	doc, err := h.storedPolicy(rq)
 	if err != nil {
+		return err
+	}
+	if doc, err = h.showGoneUsers(rq, doc); err != nil {
 		return err
 	}
 	hdr := rq.w.Header()
@@ -115,7 +141,7 @@ func (h *Handler) deleteBucketPolicy(rq *request) error {
 	}
 	_, err := up.UpdateBucketMetadata(rq.ctx, rq.bucket, func(md map[string]string) error {
 		delete(md, bucketPolicyKey)
-		delete(md, bucketPolicyWrittenKey)
+		delete(md, bucketPolicyBoundKey)
 		return nil
 	})
 	h.policies.forget(rq.bucket)
@@ -141,6 +167,34 @@ func (h *Handler) getBucketPolicyStatus(rq *request) error {
 		return err
 	}
 	return rq.writeXML(http.StatusOK, policyStatus{IsPublic: publicPolicy([]byte(doc))})
+}
+
+// showGoneUsers renders doc with its gone users' unique ids (see
+// getBucketPolicy).
+func (h *Handler) showGoneUsers(rq *request, doc string) (string, error) {
+	info, err := h.store.BucketInfo(rq.ctx, rq.bucket)
+	if err != nil {
+		return "", fmt.Errorf("s3api: bucket policy %q: %w", rq.bucket, err)
+	}
+	v := info.Metadata[bucketPolicyBoundKey]
+	if v == "" {
+		return doc, nil
+	}
+	bound, err := decodeBound(v)
+	if err != nil {
+		return "", fmt.Errorf("s3api: bucket policy users of %q: %w", rq.bucket, err)
+	}
+	gone := map[string]string{}
+	for name, created := range bound {
+		if h.identities == nil || !h.identities.UserCreated(name).Equal(created) {
+			gone[name] = iam.UserID(name, created)
+		}
+	}
+	out, err := iam.ShowUserIDs([]byte(doc), gone)
+	if err != nil {
+		return "", fmt.Errorf("s3api: bucket policy %q: %w", rq.bucket, err)
+	}
+	return string(out), nil
 }
 
 // storedPolicy returns the bucket's policy document or

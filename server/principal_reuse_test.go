@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -11,7 +12,8 @@ import (
 
 // TestBucketPolicyNameReuse: a bucket policy's grant to a user does not
 // pass to a new user given the name of a deleted one, as in AWS (which
-// keeps the user's unique id); writing the policy again grants it.
+// keeps the user's unique id), not even when the policy is read and
+// written back; naming the user again grants the new one.
 func TestBucketPolicyNameReuse(t *testing.T) {
 	ctx := context.Background()
 	srv, root := startServer(t)
@@ -46,10 +48,31 @@ func TestBucketPolicyNameReuse(t *testing.T) {
 	if err := read(newEve); minio.ToErrorResponse(err).Code != "AccessDenied" {
 		t.Fatalf("a new user named eve: %v, want AccessDenied", err)
 	}
+	// GetBucketPolicy shows the old eve by her unique id, as AWS shows a
+	// deleted user; written back as read, it still grants nothing.
+	shown, err := root.GetBucketPolicy(ctx, "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(shown, "user/eve") || !strings.Contains(shown, `"AIDA`) {
+		t.Fatalf("policy shown as %s", shown)
+	}
+	if err := root.SetBucketPolicy(ctx, "shared", shown); err != nil {
+		t.Fatalf("writing back the policy as read: %v", err)
+	}
+	if err := read(newEve); minio.ToErrorResponse(err).Code != "AccessDenied" {
+		t.Fatalf("new eve after a read-modify-write: %v, want AccessDenied", err)
+	}
+	// Naming eve again grants the eve who exists now.
 	if err := root.SetBucketPolicy(ctx, "shared", policy); err != nil {
 		t.Fatal(err)
 	}
 	if err := read(newEve); err != nil {
-		t.Fatalf("the new eve after the policy was written again: %v", err)
+		t.Fatalf("the new eve once the policy names her again: %v", err)
+	}
+	// A user who does not exist is an invalid principal, as in AWS.
+	ghost := strings.ReplaceAll(policy, "user/eve", "user/ghost")
+	if err := root.SetBucketPolicy(ctx, "shared", ghost); minio.ToErrorResponse(err).Code != "MalformedPolicy" {
+		t.Fatalf("policy naming no user: %v, want MalformedPolicy", err)
 	}
 }
