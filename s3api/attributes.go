@@ -81,17 +81,15 @@ func parseObjectAttributes(h http.Header) (map[string]bool, error) {
 	return want, nil
 }
 
-// headerCount parses an optional non-negative count header (x-amz-max-parts,
-// x-amz-part-number-marker); def when absent.
-func headerCount(h http.Header, name string, def int) (int, error) {
-	v := strings.TrimSpace(h.Get(name))
+// partNumberMarker parses x-amz-part-number-marker: 0 when absent.
+func partNumberMarker(v string) (int, error) {
+	v = strings.TrimSpace(v)
 	if v == "" {
-		return def, nil
+		return 0, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil || n < 0 {
-		return 0, withMessage(errInvalidArgument,
-			fmt.Sprintf("Argument %s must be an integer between 0 and 2147483647", strings.TrimPrefix(name, "x-amz-")))
+		return 0, withMessage(errInvalidArgument, "Argument partNumberMarker must be an integer between 0 and 2147483647")
 	}
 	return int(n), nil
 }
@@ -105,12 +103,11 @@ func (h *Handler) getObjectAttributes(rq *request) error {
 	if err != nil {
 		return err
 	}
-	maxParts, err := headerCount(rq.r.Header, "x-amz-max-parts", maxListKeys)
+	maxParts, err := parseMaxValue(rq.r.Header.Get("x-amz-max-parts"), "max-parts")
 	if err != nil {
 		return err
 	}
-	maxParts = min(maxParts, maxListKeys)
-	marker, err := headerCount(rq.r.Header, "x-amz-part-number-marker", 0)
+	marker, err := partNumberMarker(rq.r.Header.Get("x-amz-part-number-marker"))
 	if err != nil {
 		return err
 	}
@@ -185,13 +182,15 @@ func objectPartsOf(info storage.ObjectInfo, marker, maxParts int) *objectPartsAt
 	if alg == checksum.None {
 		return op
 	}
-	next, truncated := 0, false
+	next, truncated := marker, false
 	for _, p := range info.Parts {
 		if p.Number <= marker {
 			continue
 		}
 		if len(op.Parts) == maxParts {
-			truncated = true
+			// A page that lists nothing is not truncated: a client paging
+			// on NextPartNumberMarker would never move on.
+			truncated = maxParts > 0
 			break
 		}
 		pa := objectPartAttr{PartNumber: p.Number, Size: p.Size}

@@ -84,6 +84,18 @@ func TestGetObjectAttributes(t *testing.T) {
 		}
 	})
 
+	t.Run("max-parts bounds", func(t *testing.T) {
+		for _, tc := range []struct{ maxParts, want string }{
+			{"5000", "<MaxParts>1000</MaxParts><IsTruncated>false</IsTruncated><Part>"},
+			{"0", "<NextPartNumberMarker>0</NextPartNumberMarker><MaxParts>0</MaxParts><IsTruncated>false</IsTruncated></ObjectParts>"},
+		} {
+			resp, out := e.do(rawRequest{method: "GET", path: "/attr/multi?attributes",
+				header: map[string]string{"x-amz-object-attributes": "ObjectParts", "x-amz-max-parts": tc.maxParts}})
+			if resp.StatusCode != 200 || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("max-parts %s: %d %s", tc.maxParts, resp.StatusCode, out)
+			}
+		}
+	})
 	t.Run("upload without a checksum algorithm lists only the part count", func(t *testing.T) {
 		id, err := e.core.NewMultipartUpload(ctx, "attr", "plain", minio.PutObjectOptions{})
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,7 +155,7 @@ func (h *Handler) identify(accessKey string) (Identity, bool) {
 // proceeds to authorization, which lets it in only where a bucket policy
 // grants Principal "*".
 func (h *Handler) authenticate(rq *request) error {
-	if err := checkSecurityToken(rq.r); err != nil {
+	if err := checkSecurityToken(rq.r.Header, rq.query); err != nil {
 		return err
 	}
 	if sigv2.Detect(rq.r) {
@@ -184,9 +186,16 @@ func (h *Handler) authenticate(rq *request) error {
 // credentials, so every token is unknown, and accepting the signature of
 // the long-term key beside it would ignore whatever the token was meant to
 // restrict.
-func checkSecurityToken(r *http.Request) error {
-	if r.Header.Get("X-Amz-Security-Token") != "" ||
-		(strings.Contains(r.URL.RawQuery, "Security-Token") && r.URL.Query().Get("X-Amz-Security-Token") != "") {
+// The query is read decoded (serve parsed it), so a percent-encoded
+// name is caught too.
+func checkSecurityToken(h http.Header, q url.Values) error {
+	tok := h.Get("X-Amz-Security-Token") != ""
+	for k, v := range q {
+		if strings.EqualFold(k, "X-Amz-Security-Token") && slices.ContainsFunc(v, func(s string) bool { return s != "" }) {
+			tok = true
+		}
+	}
+	if tok {
 		return fmt.Errorf("%w: temporary credentials are not issued here", errInvalidToken)
 	}
 	return nil
@@ -347,11 +356,12 @@ func (h *Handler) authorizeForm(rq *request, accessKey, sigVersion string, field
 	return h.authorizeKey(rq, rq.key, "")
 }
 
-// hideMissing turns the NoSuchKey of a read into AccessDenied for a
-// caller without s3:ListBucket on the bucket, as AWS answers it: a caller
-// who may not list the bucket must not learn which keys do not exist.
+// hideMissing turns the NoSuchKey of a read (or of a conditional
+// delete) into AccessDenied for a caller without s3:ListBucket on the
+// bucket, as AWS answers reads: a caller who may not list the bucket must
+// not learn which keys do not exist.
 func (h *Handler) hideMissing(rq *request, err error) error {
-	if rq.identity.Root || !errors.Is(err, storage.ErrObjectNotFound) || errors.Is(err, storage.ErrVersionNotFound) {
+	if rq.identity.Root || !errors.Is(err, storage.ErrObjectNotFound) {
 		return err
 	}
 	if h.decide(rq, "s3:ListBucket", rq.bucket, "").Allowed {

@@ -107,6 +107,16 @@ func TestSignatureCoverage(t *testing.T) {
 		resp, out := e.post(t, "cover", postForm{fields: fields, fileName: "f", fileData: []byte("x")})
 		wantError(t, resp, out, 400, "InvalidToken")
 	})
+	t.Run("percent-encoded session token name", func(t *testing.T) {
+		s, err := sigv4.PresignURL("GET", &url.URL{Scheme: "http", Host: e.srv.Listener.Addr().String(), Path: "/cover/secret",
+			RawQuery: "X-Amz-Security%2DToken=abc"}, testAccessKey, testSecretKey, testRegion, time.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", s, nil)
+		resp, out := send(t, req)
+		wantError(t, resp, out, 400, "InvalidToken")
+	})
 	t.Run("presigned URL from the future", func(t *testing.T) {
 		s, err := sigv4.PresignURL("GET", &url.URL{Scheme: "http", Host: e.srv.Listener.Addr().String(), Path: "/cover/secret"},
 			testAccessKey, testSecretKey, testRegion, time.Now().Add(time.Hour), time.Hour)

@@ -21,6 +21,7 @@ type deleteConditions struct {
 	modTime time.Time // compared at one-second resolution; zero for none
 }
 
+// any reports whether the delete has a condition at all.
 func (d deleteConditions) any() bool { return d.ifMatch != "" || d.size >= 0 || !d.modTime.IsZero() }
 
 // readDeleteConditions reads If-Match, x-amz-if-match-size and

@@ -22,7 +22,11 @@ const maxListKeys = 1000
 // are capped at 1000; beyond int32, negative or non-numeric ones are an
 // error, worded as AWS words it for that parameter.
 func parseMax(q url.Values, name string) (int, error) {
-	v := q.Get(name)
+	return parseMaxValue(q.Get(name), name)
+}
+
+// parseMaxValue is parseMax for a value v of parameter (or header) name.
+func parseMaxValue(v, name string) (int, error) {
 	if v == "" {
 		return maxListKeys, nil
 	}

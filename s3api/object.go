@@ -494,7 +494,7 @@ func (h *Handler) deleteObject(rq *request) error {
 	}
 	err = h.store.DeleteObject(rq.ctx, rq.bucket, rq.key, storage.DeleteOptions{VersionID: vid, Precondition: h.deletePrecondition(dc)})
 	if err != nil && (dc.any() || !errors.Is(err, storage.ErrObjectNotFound)) {
-		return fmt.Errorf("s3api: delete %q: %w", rq.key, err)
+		return h.hideMissing(rq, fmt.Errorf("s3api: delete %q: %w", rq.key, err))
 	}
 	setVersionHeader(rq.w.Header(), vid)
 	return rq.writeEmpty(http.StatusNoContent)
@@ -553,6 +553,8 @@ func (h *Handler) deleteObjects(rq *request) error {
 	res := deleteResult{}
 	for i, o := range req.Objects {
 		if err := results[i].err; err != nil {
+			// Here, not in the workers: authorization reads and marks rq.
+			err = h.hideMissing(rq, err)
 			ae, known := apiErrorFor(err)
 			if !known {
 				ae = errInternal
