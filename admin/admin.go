@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/objstore/objstore/audit"
 	"github.com/objstore/objstore/iam"
@@ -101,6 +104,9 @@ type call struct {
 	status int
 	code   string
 	reason string
+	// detail says what a change was about (its target and non-secret
+	// parameters); audited in Reason after any refusal reason.
+	detail string
 	bucket string
 	out    int64
 }
@@ -178,7 +184,12 @@ func (h *Handler) wrap(rt route) http.HandlerFunc {
 		c := &call{w: w, r: r, ctx: r.Context(), id: newID()}
 		w.Header().Set("X-Request-Id", c.id)
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		err := h.authenticate(c, rt)
+		// The media type is checked before the credentials so that a
+		// cross-site form never reaches authentication at all.
+		err := checkContentType(c)
+		if err == nil {
+			err = h.authenticate(c, rt)
+		}
 		if err == nil {
 			err = rt.fn(c)
 		}
@@ -191,16 +202,40 @@ func (h *Handler) wrap(rt route) http.HandlerFunc {
 	}
 }
 
+// checkContentType refuses a request body that is not declared as JSON
+// (parameters such as charset allowed) with 415. Browsers send text/plain,
+// form and multipart bodies cross-site without a CORS preflight, and with
+// any Basic credentials they hold for the server; application/json needs
+// a preflight, which this API never grants, so cross-site forms stop here.
+func checkContentType(c *call) error {
+	if c.r.ContentLength == 0 {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		c.reason = "request body is not declared as application/json"
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType",
+			Message: "request bodies must be JSON sent with Content-Type: application/json"}
+	}
+	return nil
+}
+
+// secureTransport reports whether credentials on r crossed no network
+// in clear: r came over TLS or from the loopback interface.
+func secureTransport(r *http.Request) bool {
+	return r.TLS != nil || loopback(r.RemoteAddr)
+}
+
 // authenticate checks the caller: a bearer token holding one of the
-// route's scopes, or the root credentials by HTTP Basic over TLS or the
-// loopback interface.
+// route's scopes, or the root credentials by HTTP Basic, either over TLS
+// or the loopback interface only.
 func (h *Handler) authenticate(c *call, rt route) error {
 	if rt.Public {
 		return nil
 	}
 	authz := c.r.Header.Get("Authorization")
 	if user, pass, ok := c.r.BasicAuth(); ok {
-		if c.r.TLS == nil && !loopback(c.r.RemoteAddr) {
+		if !secureTransport(c.r) {
 			c.reason = "root credentials over plain HTTP from a remote address"
 			return &Error{Status: http.StatusUnauthorized, Code: "InsecureTransport",
 				Message: "root credentials are accepted over TLS or from the loopback interface only"}
@@ -215,17 +250,29 @@ func (h *Handler) authenticate(c *call, rt route) error {
 		c.who = caller{root: true}
 		return nil
 	}
-	token, ok := strings.CutPrefix(authz, "Bearer ")
-	if !ok || token == "" {
+	// RFC 9110 section 11.1: the scheme is case-insensitive.
+	scheme, token, _ := strings.Cut(authz, " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		c.reason = "no credentials"
 		return &Error{Status: http.StatusUnauthorized, Code: "Unauthorized", Message: "an admin token (Authorization: Bearer) is required"}
 	}
-	info, err := h.cfg.IAM.CheckToken(strings.TrimSpace(token), "")
+	info, err := h.cfg.IAM.CheckToken(token, "")
+	// A genuine token is named in the audit record even when it is
+	// refused (expired, revoked, or sent in clear), so that a query by
+	// identity finds every use of a stolen or withdrawn token.
+	if info.ID != "" {
+		c.who = caller{token: info}
+	}
+	if !secureTransport(c.r) {
+		c.reason = "admin token over plain HTTP from a remote address"
+		return &Error{Status: http.StatusUnauthorized, Code: "InsecureTransport",
+			Message: "admin tokens are accepted over TLS or from the loopback interface only"}
+	}
 	if err != nil {
 		c.reason = err.Error()
 		return err
 	}
-	c.who = caller{token: info}
 	if len(rt.Scopes) == 0 {
 		c.reason = "endpoint reserved to the root credentials"
 		return &Error{Status: http.StatusForbidden, Code: "Forbidden", Message: "only the root credentials may call this endpoint"}
@@ -239,7 +286,8 @@ func (h *Handler) authenticate(c *call, rt route) error {
 	return fmt.Errorf("admin: %w: needs %s", iam.ErrInsufficientScope, strings.Join(rt.Scopes, " or "))
 }
 
-// record appends the audit record of a request.
+// record appends the audit record of a request. It runs after the
+// request was served: a failed Append is logged and the change stands.
 func (h *Handler) record(c *call, rt route) {
 	if h.cfg.Audit == nil {
 		return
@@ -247,6 +295,15 @@ func (h *Handler) record(c *call, rt route) {
 	status := c.status
 	if status == 0 {
 		status = http.StatusOK
+	}
+	// audit.Entry has no field of its own for what a change was about;
+	// Reason, free text shown with the record, carries it.
+	reason := c.reason
+	switch {
+	case reason == "":
+		reason = c.detail
+	case c.detail != "":
+		reason += "; " + c.detail
 	}
 	_, err := h.cfg.Audit.Append(c.ctx, audit.Entry{
 		Identity:  c.who.identity(),
@@ -259,7 +316,7 @@ func (h *Handler) record(c *call, rt route) {
 		RequestID: c.id,
 		BytesIn:   max(c.r.ContentLength, 0),
 		BytesOut:  c.out,
-		Reason:    c.reason,
+		Reason:    reason,
 	})
 	if err != nil {
 		h.cfg.Logger.Error("admin: audit append failed", "request_id", c.id, "err", err)
@@ -279,11 +336,25 @@ type Error struct {
 	RequestID string `json:"requestId"`
 }
 
+// Error renders e for people. A client gets Code and Message from the
+// server, which could put terminal escapes in them: any that hold
+// unprintable characters are shown quoted.
 func (e *Error) Error() string {
 	if e.RequestID != "" {
-		return fmt.Sprintf("admin: %s: %s (request %s)", e.Code, e.Message, e.RequestID)
+		return fmt.Sprintf("admin: %s: %s (request %s)", printable(e.Code), printable(e.Message), printable(e.RequestID))
 	}
-	return fmt.Sprintf("admin: %s: %s", e.Code, e.Message)
+	return fmt.Sprintf("admin: %s: %s", printable(e.Code), printable(e.Message))
+}
+
+// printable returns s, or s quoted Go-style when it holds a character
+// that is not printable (controls, escapes, invalid UTF-8), so that
+// text from the network cannot drive a terminal or fake a line.
+func printable(s string) string {
+	notPrint := func(r rune) bool { return !strconv.IsPrint(r) }
+	if utf8.ValidString(s) && strings.IndexFunc(s, notPrint) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // errorFor maps an error to the API error: the one table of codes.

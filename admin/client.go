@@ -4,16 +4,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
 // Client calls the admin API: the CLI's transport, usable by any Go
 // program. Set Token for bearer authentication, or RootUser and
-// RootSecret for HTTP Basic with the root credentials (TLS or loopback
-// only; needed to mint tokens).
+// RootSecret for HTTP Basic with the root credentials (needed to mint
+// tokens).
+//
+// A Client with credentials sends them only over https://, or over
+// plain http:// to a loopback host (localhost, 127.0.0.0/8, ::1), on
+// the first request and on every redirect: anywhere else it refuses
+// before the request leaves, because the server can only refuse a
+// secret after it crossed the network in clear.
 type Client struct {
 	// URL is the server's base URL ("http://127.0.0.1:9000"); Prefix is
 	// appended.
@@ -65,6 +74,10 @@ func (c *Client) Open(ctx context.Context, method, path string, in any) (*http.R
 	if err != nil {
 		return nil, fmt.Errorf("admin: request: %w", err)
 	}
+	withCreds := c.RootUser != "" || c.Token != ""
+	if withCreds && !safeForCredentials(req.URL) {
+		return nil, errCleartext(req.URL)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -77,6 +90,25 @@ func (c *Client) Open(ctx context.Context, method, path string, in any) (*http.R
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
+	}
+	if withCreds {
+		// net/http keeps Authorization across a redirect to the same
+		// host, https:// to http:// included: check every hop too.
+		guarded := *hc
+		next := hc.CheckRedirect
+		guarded.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+			if !safeForCredentials(r.URL) {
+				return errCleartext(r.URL)
+			}
+			if next != nil {
+				return next(r, via)
+			}
+			if len(via) >= 10 {
+				return errors.New("stopped after 10 redirects")
+			}
+			return nil
+		}
+		hc = &guarded
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -92,4 +124,29 @@ func (c *Client) Open(ctx context.Context, method, path string, in any) (*http.R
 		return nil, e
 	}
 	return resp, nil
+}
+
+// safeForCredentials reports whether credentials may be sent to u: over
+// TLS, or in clear to a loopback host only, where they never cross a
+// network.
+func safeForCredentials(u *url.URL) bool {
+	if strings.EqualFold(u.Scheme, "https") {
+		return true
+	}
+	if !strings.EqualFold(u.Scheme, "http") {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// errCleartext is the error of a request whose credentials would cross
+// the network in clear.
+func errCleartext(u *url.URL) error {
+	return fmt.Errorf("admin: refusing to send credentials in clear text to %s://%s: use an https:// URL "+
+		"(plain http:// is allowed to localhost, 127.0.0.0/8 and ::1 only)", u.Scheme, u.Host)
 }

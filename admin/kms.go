@@ -93,6 +93,9 @@ func (h *Handler) rotateKMSKey(c *call) error {
 		return err
 	}
 	id := kms.KeyID(c.r.PathValue("id"))
+	if err := id.Validate(); err != nil {
+		return badRequest("invalid key id %q: %v", id, err)
+	}
 	rep, err := km.RotateMasterKey(c.ctx, id)
 	if err != nil {
 		if errors.Is(err, kms.ErrKeyNotFound) || errors.Is(err, encryption.ErrKeyNotFound) {

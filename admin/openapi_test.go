@@ -64,10 +64,11 @@ func openAPIFor(routes []route) map[string]any {
 			"title":   "objstore admin API",
 			"version": "1",
 			"description": "Management API of objstore. Authenticate with an admin token (Authorization: Bearer, scopes in x-scopes: any one of them admits) " +
-				"or with the root credentials by HTTP Basic over TLS or loopback (required to mint tokens). Errors are JSON {code, message, requestId}; " +
+				"or with the root credentials by HTTP Basic (required to mint tokens); either only over TLS or from loopback. " +
+				"Request bodies must be sent with Content-Type: application/json. Errors are JSON {code, message, requestId}; " +
 				"codes: Unauthorized, TokenExpired, TokenRevoked, InsecureTransport (401); Forbidden (403); NotFound, NoSuchUser, NoSuchAccessKey, NoSuchPolicy, " +
 				"NoSuchToken, NoSuchBucket (404); MethodNotAllowed (405); UserExists, AccessKeyExists, BucketExists, PolicyInUse, BuiltinPolicy, HealRunning (409); " +
-				"InvalidRequest, InvalidName, InvalidScope, InvalidExpiry, InvalidSecret, MalformedPolicy (400); RequestTooLarge (413); InternalError (500); " +
+				"InvalidRequest, InvalidName, InvalidScope, InvalidExpiry, InvalidSecret, MalformedPolicy (400); RequestTooLarge (413); UnsupportedMediaType (415); InternalError (500); " +
 				"Unavailable, AuditUnavailable, KMSUnavailable, UsageUnavailable (503).",
 		},
 		"components": map[string]any{

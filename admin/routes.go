@@ -2,6 +2,8 @@ package admin
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -46,7 +48,7 @@ func (h *Handler) table() []route {
 		{Method: "POST", Path: "/buckets", Name: "CreateBucket", Scopes: s(bWrite), Summary: "Create a bucket with a location, quota and settings", fn: h.createBucket},
 		{Method: "GET", Path: "/buckets/{name}", Name: "GetBucket", Scopes: s(bRead), Summary: "One bucket's settings and usage (counted first if need be)", fn: h.getBucket},
 		{Method: "GET", Path: "/buckets/{name}/usage", Name: "GetBucketUsage", Scopes: s(bRead), Query: []string{"refresh"}, Summary: "A bucket's usage: objects, versions, bytes, uploads in progress (refresh=true: count again now)", fn: h.bucketUsage},
-		{Method: "PUT", Path: "/buckets/{name}/quota", Name: "SetBucketQuota", Scopes: s(bWrite), Summary: "Set a bucket's hard quota in bytes (body: {\"quotaBytes\": N}; 0 removes it)", fn: h.setQuota},
+		{Method: "PUT", Path: "/buckets/{name}/quota", Name: "SetBucketQuota", Scopes: s(bWrite), Summary: "Set a bucket's hard quota in bytes (body: {\"quotaBytes\": N}, required; 0 removes it)", fn: h.setQuota},
 		{Method: "GET", Path: "/users", Name: "ListUsers", Scopes: s(idRead), Summary: "Users", fn: h.listUsers},
 		{Method: "POST", Path: "/users", Name: "CreateUser", Scopes: s(idWrite), Summary: "Create a user with policies", fn: h.createUser},
 		{Method: "GET", Path: "/users/{name}", Name: "GetUser", Scopes: s(idRead), Summary: "One user", fn: h.getUser},
@@ -64,7 +66,7 @@ func (h *Handler) table() []route {
 		{Method: "PUT", Path: "/policies/{name}", Name: "PutPolicy", Scopes: s(idWrite), Summary: "Create or replace a policy (body: the policy document)", fn: h.putPolicy},
 		{Method: "DELETE", Path: "/policies/{name}", Name: "DeletePolicy", Scopes: s(idWrite), Summary: "Delete a policy attached to nobody", fn: h.deletePolicy},
 		{Method: "GET", Path: "/tokens", Name: "ListTokens", Scopes: s(idRead), Summary: "Admin tokens, without the tokens themselves", fn: h.listTokens},
-		{Method: "POST", Path: "/tokens", Name: "MintToken", Summary: "Mint an admin token (root credentials only); the token is in this response only", fn: h.mintToken},
+		{Method: "POST", Path: "/tokens", Name: "MintToken", Summary: "Mint an admin token (root credentials only; ttl or expires, at most 90 days); the token is in this response only", fn: h.mintToken},
 		{Method: "DELETE", Path: "/tokens/{id}", Name: "RevokeToken", Scopes: s(idWrite), Summary: "Revoke an admin token", fn: h.revokeToken},
 		{Method: "POST", Path: "/heal/start", Name: "StartHeal", Scopes: s(hWrite), Summary: "Start a heal pass now", fn: h.startHeal},
 		{Method: "POST", Path: "/heal/stop", Name: "StopHeal", Scopes: s(hWrite), Summary: "Stop the running heal pass", fn: h.stopHeal},
@@ -389,6 +391,7 @@ func (h *Handler) createUser(c *call) error {
 	if err := c.decode(&req); err != nil {
 		return err
 	}
+	c.detail = fmt.Sprintf("user %q policies %q", req.Name, req.Policies)
 	u, err := h.cfg.IAM.CreateUser(c.ctx, req.Name, req.Policies...)
 	if err != nil {
 		return fmt.Errorf("admin: create user: %w", err)
@@ -428,6 +431,7 @@ func (h *Handler) setUserPolicies(c *call) error {
 	if err := c.decode(&req); err != nil {
 		return err
 	}
+	c.detail = fmt.Sprintf("user %q policies %q", c.r.PathValue("name"), req.Policies)
 	if err := h.cfg.IAM.SetUserPolicies(c.ctx, c.r.PathValue("name"), req.Policies); err != nil {
 		return fmt.Errorf("admin: set user policies: %w", err)
 	}
@@ -441,10 +445,17 @@ func (h *Handler) createKey(c *call) error {
 			return err
 		}
 	}
+	c.detail = fmt.Sprintf("user %q", c.r.PathValue("name"))
+	if !req.Expires.IsZero() {
+		c.detail += " expires " + req.Expires.UTC().Format(time.RFC3339)
+	}
 	k, err := h.cfg.IAM.CreateAccessKey(c.ctx, c.r.PathValue("name"), iam.AccessKeyOptions{Expires: req.Expires})
 	if err != nil {
 		return fmt.Errorf("admin: create access key: %w", err)
 	}
+	// The key id is public (it signs every request); the secret never
+	// leaves this response.
+	c.detail = fmt.Sprintf("access key %s %s", k.ID, c.detail)
 	c.w.Header().Set("Cache-Control", "no-store")
 	return c.writeJSON(http.StatusCreated, NewAccessKey{AccessKey: keyOf(k.AccessKeyInfo), Secret: k.Secret})
 }
@@ -530,6 +541,10 @@ func (h *Handler) putPolicy(c *call) error {
 	if _, err := doc.ReadFrom(c.r.Body); err != nil {
 		return fmt.Errorf("admin: read policy: %w", err)
 	}
+	// A digest, not the document: it identifies the version put without
+	// growing the log by up to a policy per record.
+	sum := sha256.Sum256(doc.Bytes())
+	c.detail = fmt.Sprintf("policy %q sha256 %s", c.r.PathValue("name"), hex.EncodeToString(sum[:]))
 	p, err := h.cfg.IAM.PutPolicy(c.ctx, c.r.PathValue("name"), doc.Bytes())
 	if err != nil {
 		return fmt.Errorf("admin: put policy: %w", err)
@@ -558,8 +573,8 @@ type Token struct {
 	Revoked time.Time `json:"revoked,omitzero"`
 }
 
-// MintRequest is the POST /tokens body. TTL (a Go duration, "24h") is
-// used when Expires is zero.
+// MintRequest is the POST /tokens body: either Expires or TTL (a Go
+// duration, "24h"), not both, at most iam.MaxTokenLifetime ahead.
 type MintRequest struct {
 	Name    string    `json:"name"`
 	Scopes  []string  `json:"scopes"`
@@ -591,17 +606,22 @@ func (h *Handler) mintToken(c *call) error {
 	if err := c.decode(&req); err != nil {
 		return err
 	}
-	if req.Expires.IsZero() && req.TTL != "" {
+	if !req.Expires.IsZero() && req.TTL != "" {
+		return badRequest("set either ttl or expires, not both")
+	}
+	if req.TTL != "" {
 		d, err := time.ParseDuration(req.TTL)
 		if err != nil || d <= 0 {
 			return badRequest("ttl %q is not a positive duration", req.TTL)
 		}
 		req.Expires = h.cfg.Now().Add(d)
 	}
+	c.detail = fmt.Sprintf("name %q scopes %q expires %s", req.Name, req.Scopes, req.Expires.UTC().Format(time.RFC3339))
 	tok, info, err := h.cfg.IAM.MintToken(c.ctx, iam.TokenOptions{Name: req.Name, Scopes: req.Scopes, Expires: req.Expires})
 	if err != nil {
 		return fmt.Errorf("admin: mint token: %w", err)
 	}
+	c.detail = "token " + info.ID + " " + c.detail
 	c.w.Header().Set("Cache-Control", "no-store")
 	return c.writeJSON(http.StatusCreated, NewToken{Token: tokenOf(info), Secret: tok})
 }

@@ -60,7 +60,8 @@ type BucketUsageResponse struct {
 
 // QuotaRequest is the PUT /buckets/{name}/quota body.
 type QuotaRequest struct {
-	// Quota in bytes; 0 removes the quota.
+	// Quota in bytes; 0 removes the quota. Required: a body without it
+	// is refused rather than taken as 0.
 	Quota int64 `json:"quotaBytes"`
 }
 
@@ -95,18 +96,28 @@ func (h *Handler) bucketUsage(c *call) error {
 // path reads it on every write.
 func (h *Handler) setQuota(c *call) error {
 	c.bucket = c.r.PathValue("name")
-	var req QuotaRequest
+	// QuotaRequest's shape, with a pointer to tell a missing quotaBytes
+	// (or a null one, or a null body) from 0: a body that lost its field
+	// must not remove the quota.
+	var req struct {
+		Quota *int64 `json:"quotaBytes"`
+	}
 	if err := c.decode(&req); err != nil {
 		return err
 	}
-	if req.Quota < 0 {
+	if req.Quota == nil {
+		return badRequest("quotaBytes is required (0 removes the quota)")
+	}
+	quota := *req.Quota
+	if quota < 0 {
 		return badRequest("quotaBytes must not be negative")
 	}
+	c.detail = "quota " + strconv.FormatInt(quota, 10)
 	info, err := h.cfg.Store.UpdateBucketMetadata(c.ctx, c.bucket, func(md map[string]string) error {
-		if req.Quota == 0 {
+		if quota == 0 {
 			delete(md, quotaKey)
 		} else {
-			md[quotaKey] = strconv.FormatInt(req.Quota, 10)
+			md[quotaKey] = strconv.FormatInt(quota, 10)
 		}
 		return nil
 	})

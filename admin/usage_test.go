@@ -67,4 +67,16 @@ func TestBucketUsageAndQuota(t *testing.T) {
 	if err := read.Do(ctx, "GET", "/buckets/counted/usage?refresh=true", nil, &u); err != nil || u.TotalBytes != want || u.Quota != want+100 {
 		t.Fatalf("refreshed usage %+v %v", u, err)
 	}
+
+	// A body without quotaBytes is refused, not read as "remove".
+	for _, body := range []string{`{}`, `null`, `{"quotaBytes":null}`} {
+		wantCode(t, write.Do(ctx, "PUT", "/buckets/counted/quota", []byte(body), nil), 400, "InvalidRequest")
+	}
+	if err := read.Do(ctx, "GET", "/buckets/counted", nil, &b); err != nil || b.Quota != want+100 {
+		t.Fatalf("quota after refused bodies: %+v %v", b, err)
+	}
+	var cleared admin.Bucket
+	if err := write.Do(ctx, "PUT", "/buckets/counted/quota", admin.QuotaRequest{Quota: 0}, &cleared); err != nil || cleared.Name != "counted" || cleared.Quota != 0 {
+		t.Fatalf("explicit 0 removes the quota: %+v %v", cleared, err)
+	}
 }

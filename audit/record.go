@@ -83,7 +83,8 @@ type Entry struct {
 	// BytesIn and BytesOut count the request and response bodies.
 	BytesIn, BytesOut int64
 	// Reason says why, for denials: the authorization decision
-	// ("denied by statement ... of policy ...").
+	// ("denied by statement ... of policy ..."); for admin changes, also
+	// what the change was about (its target and non-secret parameters).
 	Reason string
 }
 

@@ -37,6 +37,12 @@ func Scopes() []string {
 	}
 }
 
+// MaxTokenLifetime bounds how far in the future an admin token may
+// expire. A token is a bearer credential: one that leaks keeps working
+// until it expires or someone notices and revokes it, so tokens must be
+// minted again at least this often.
+const MaxTokenLifetime = 90 * 24 * time.Hour
+
 // tokenPrefix starts every admin token, so that secret scanners and
 // people recognise one.
 const tokenPrefix = "ost_"
@@ -72,8 +78,8 @@ type TokenOptions struct {
 	// Scopes are the management areas it may use; at least one of
 	// Scopes().
 	Scopes []string
-	// Expires is required and must be in the future: no token lives
-	// forever.
+	// Expires is required, must be in the future and at most
+	// MaxTokenLifetime ahead: no token lives forever.
 	Expires time.Time
 }
 
@@ -113,6 +119,9 @@ func (s *Store) MintToken(ctx context.Context, opts TokenOptions) (string, Token
 	err := s.update(ctx, func(st *state, now time.Time) error {
 		if !opts.Expires.After(now) {
 			return fmt.Errorf("%w: token expiry must be in the future", ErrInvalidExpiry)
+		}
+		if opts.Expires.Sub(now) > MaxTokenLifetime {
+			return fmt.Errorf("%w: token expiry must be at most %d days ahead", ErrInvalidExpiry, MaxTokenLifetime/(24*time.Hour))
 		}
 		if st.tokens[id] != nil {
 			return fmt.Errorf("iam: token id collision, retry")

@@ -110,6 +110,7 @@ func TestMintTokenErrors(t *testing.T) {
 		{"unknown scope", TokenOptions{Name: "x", Scopes: []string{"objects:read"}, Expires: later}, ErrInvalidScope},
 		{"no expiry", TokenOptions{Name: "x", Scopes: []string{ScopeStatusRead}}, ErrInvalidExpiry},
 		{"past expiry", TokenOptions{Name: "x", Scopes: []string{ScopeStatusRead}, Expires: fixedNow}, ErrInvalidExpiry},
+		{"beyond the longest lifetime", TokenOptions{Name: "x", Scopes: []string{ScopeStatusRead}, Expires: fixedNow.Add(MaxTokenLifetime + time.Second)}, ErrInvalidExpiry},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,5 +121,8 @@ func TestMintTokenErrors(t *testing.T) {
 	}
 	if len(s.Tokens()) != 0 {
 		t.Fatal("a refused token was stored")
+	}
+	if _, _, err := s.MintToken(ctx, TokenOptions{Name: "x", Scopes: []string{ScopeStatusRead}, Expires: fixedNow.Add(MaxTokenLifetime)}); err != nil {
+		t.Fatalf("a token living exactly MaxTokenLifetime: %v", err)
 	}
 }

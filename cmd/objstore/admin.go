@@ -15,6 +15,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/objstore/objstore/admin"
 	"github.com/objstore/objstore/encryption"
@@ -42,9 +43,11 @@ Usage: objstore admin [--alias NAME] [--json] COMMAND ...
 
 The server and token come from --url/--token, else OBJSTORE_ADMIN_URL and
 OBJSTORE_ADMIN_TOKEN, else the alias (default "default") in
-~/.config/objstore/aliases.json. tokens mint authenticates with the root
-credentials: OBJSTORE_ROOT_USER and OBJSTORE_ROOT_PASSWORD, or
---root-credentials DATA/root-credentials.json (TLS or loopback only).
+~/.config/objstore/aliases.json; an alias's token is used only with that
+alias's URL. tokens mint authenticates with the root credentials:
+OBJSTORE_ROOT_USER and OBJSTORE_ROOT_PASSWORD, or --root-credentials
+DATA/root-credentials.json. Credentials are sent only to https:// URLs
+or to http:// on localhost, 127.0.0.0/8 and ::1.
 `
 
 // adminCLI is one invocation of `objstore admin`; its fields make it
@@ -163,7 +166,8 @@ func (c *adminCLI) run(ctx context.Context, args []string) error {
 }
 
 // connect picks the server and token: flags, then environment, then
-// the alias file.
+// the alias file. An alias's token goes only to the alias's own URL:
+// --url or OBJSTORE_ADMIN_URL naming another server must not receive it.
 func (c *adminCLI) connect(flags map[string][]string) error {
 	u, tok := flag1(flags, "url"), flag1(flags, "token")
 	if u == "" {
@@ -185,7 +189,7 @@ func (c *adminCLI) connect(flags map[string][]string) error {
 			if u == "" {
 				u = a.URL
 			}
-			if tok == "" {
+			if tok == "" && sameServer(u, a.URL) {
 				tok = a.Token
 			}
 		}
@@ -195,6 +199,12 @@ func (c *adminCLI) connect(flags map[string][]string) error {
 	}
 	c.client = &admin.Client{URL: u, Token: tok}
 	return nil
+}
+
+// sameServer reports whether two base URLs name the same server, up to
+// a trailing slash.
+func sameServer(a, b string) bool {
+	return strings.TrimRight(a, "/") == strings.TrimRight(b, "/")
 }
 
 func (c *adminCLI) loadAliases() (map[string]alias, error) {
@@ -249,14 +259,50 @@ func (c *adminCLI) aliasCmd(args []string) error {
 	if err := os.MkdirAll(filepath.Dir(c.aliasFile), 0o700); err != nil {
 		return fmt.Errorf("admin: aliases: %w", err)
 	}
-	// The file holds tokens: owner only.
-	if err := os.WriteFile(c.aliasFile, append(b, '\n'), 0o600); err != nil {
+	return writePrivate(c.aliasFile, append(b, '\n'))
+}
+
+// writePrivate replaces path with data, readable by its owner only: the
+// alias file holds tokens. os.WriteFile's mode applies only to a new
+// file, so an existing file would keep looser permissions; instead a
+// temporary file (created 0600) in the same directory is renamed over
+// it (CreateTemp makes files 0600), which also leaves the old file whole
+// if the write fails.
+func writePrivate(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("admin: aliases: %w", err)
+	}
+	defer os.Remove(f.Name()) // after a successful rename, a no-op
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("admin: aliases: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("admin: aliases: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("admin: aliases: %w", err)
 	}
 	return nil
 }
 
+// printable returns s, or s quoted Go-style when it holds a character
+// that is not printable (controls, escapes, invalid UTF-8) or starts
+// with a quote. Text output shows server-provided strings, some of them
+// chosen by anyone who can reach the port (an unauthenticated request is
+// audited with its path): raw, they could drive the terminal or fake
+// lines. JSON output escapes them itself.
+func printable(s string) string {
+	notPrint := func(r rune) bool { return !strconv.IsPrint(r) }
+	if utf8.ValidString(s) && strings.IndexFunc(s, notPrint) < 0 && !strings.HasPrefix(s, `"`) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
 // table prints rows as an aligned table, or v as JSON with --json.
+// Cells are made printable.
 func (c *adminCLI) table(header []string, n int, row func(int) []string, v any) error {
 	if c.json {
 		return c.printJSON(v)
@@ -264,7 +310,11 @@ func (c *adminCLI) table(header []string, n int, row func(int) []string, v any) 
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for i := range n {
-		fmt.Fprintln(tw, strings.Join(row(i), "\t"))
+		cells := row(i)
+		for j := range cells {
+			cells[j] = printable(cells[j])
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }
@@ -278,14 +328,15 @@ func (c *adminCLI) printJSON(v any) error {
 	return err
 }
 
-// fields prints one record as "name: value" lines, or JSON.
+// fields prints one record as "name: value" lines, or JSON. Values
+// are made printable.
 func (c *adminCLI) fields(v any, kv ...string) error {
 	if c.json {
 		return c.printJSON(v)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 1, ' ', 0)
 	for i := 0; i+1 < len(kv); i += 2 {
-		fmt.Fprintf(tw, "%s:\t%s\n", kv[i], kv[i+1])
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[i], printable(kv[i+1]))
 	}
 	return tw.Flush()
 }
@@ -325,7 +376,7 @@ func (c *adminCLI) cluster(ctx context.Context) error {
 	if c.json {
 		return c.printJSON(cl)
 	}
-	fmt.Fprintf(c.stdout, "node %s, ready %v %s\n", cl.Node, cl.Ready, cl.Reason)
+	fmt.Fprintf(c.stdout, "node %s, ready %v %s\n", printable(cl.Node), cl.Ready, printable(cl.Reason))
 	var drives []admin.DriveStatus
 	for _, s := range cl.Sets {
 		drives = append(drives, s...)
@@ -760,9 +811,9 @@ func (c *adminCLI) audit(ctx context.Context, sub string, flags map[string][]str
 			return err
 		}
 		rs := page.Records
-		err := c.table([]string{"SEQ", "TIME", "IDENTITY", "SOURCE", "ACTION", "BUCKET", "KEY", "STATUS", "ERROR"}, len(rs), func(i int) []string {
+		err := c.table([]string{"SEQ", "TIME", "IDENTITY", "SOURCE", "ACTION", "BUCKET", "KEY", "STATUS", "ERROR", "REASON"}, len(rs), func(i int) []string {
 			r := rs[i]
-			return []string{strconv.FormatUint(r.Seq, 10), r.Time.Local().Format(time.RFC3339), r.Identity, r.Source, r.Action, r.Bucket, r.Key, strconv.Itoa(r.Status), r.Error}
+			return []string{strconv.FormatUint(r.Seq, 10), r.Time.Local().Format(time.RFC3339), r.Identity, r.Source, r.Action, r.Bucket, r.Key, strconv.Itoa(r.Status), r.Error, r.Reason}
 		}, page)
 		if err == nil && page.Next != 0 && !c.json {
 			fmt.Fprintf(c.stderr, "more records: --after %d\n", page.Next)
@@ -797,12 +848,12 @@ func (c *adminCLI) verifyResult(v admin.AuditVerification) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(c.stdout, "%d records (%d..%d) in %d files, head %s\n", v.Records, v.First, v.Last, v.Files, v.Head)
+		fmt.Fprintf(c.stdout, "%d records (%d..%d) in %d files, head %s\n", v.Records, v.First, v.Last, v.Files, printable(v.Head))
 		if !v.AnchorTime.IsZero() {
 			fmt.Fprintf(c.stdout, "anchored at record %d, %s\n", v.AnchorSeq, when(v.AnchorTime))
 		}
 		for _, is := range v.Issues {
-			fmt.Fprintln(c.stdout, is)
+			fmt.Fprintln(c.stdout, printable(is))
 		}
 		if v.OK {
 			fmt.Fprintln(c.stdout, "OK: the chain is intact")
