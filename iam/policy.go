@@ -81,9 +81,11 @@ func isUserID(v string) bool {
 }
 
 // ShowUserIDs returns bucket policy document doc with every user ARN
-// principal whose user name is a key of ids replaced by ids[name], the
-// unique id of the user the policy was written for who is gone. The
-// document is otherwise unchanged in content (re-encoded compactly).
+// principal of an Allow statement whose user name is a key of ids
+// replaced by ids[name], the unique id of the user the policy was written
+// for who is gone. Deny statements keep the name: they apply to whoever
+// has it. The document is otherwise unchanged in content (re-encoded
+// compactly).
 func ShowUserIDs(doc []byte, ids map[string]string) ([]byte, error) {
 	if len(ids) == 0 {
 		return doc, nil
@@ -110,6 +112,11 @@ func ShowUserIDs(doc []byte, ids map[string]string) ([]byte, error) {
 	}
 	for _, st := range stmts {
 		m, _ := st.(map[string]any)
+		if effect, _ := m["Effect"].(string); effect == "Deny" {
+			// A Deny applies by name (failing closed): shown as the id, and
+			// written back so, it would stop denying the new user.
+			continue
+		}
 		pr, _ := m["Principal"].(map[string]any)
 		switch aws := pr["AWS"].(type) {
 		case string:

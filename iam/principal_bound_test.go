@@ -88,19 +88,24 @@ func TestUserNamesAndIDs(t *testing.T) {
 	}
 }
 
-// TestShowUserIDs: GetBucketPolicy's rendering of a gone user: its ARN,
-// alone or in a list, becomes its unique id; everything else stays.
+// TestShowUserIDs: GetBucketPolicy's rendering of a gone user: its ARN
+// in an Allow, alone or in a list, becomes its unique id; everything else
+// stays.
 func TestShowUserIDs(t *testing.T) {
 	doc := `{"Version":"2012-10-17","Statement":[` +
 		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/eve"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"NumericLessThan":{"s3:max-keys":10}}},` +
 		`{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:user/amy","arn:aws:iam::123456789012:user/eve"]},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::b"},` +
-		`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/pub/<&>*"}]}`
+		`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/pub/<&>*"},` +
+		`{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:user/eve"},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*"}]}`
 	out, err := ShowUserIDs([]byte(doc), map[string]string{"eve": "AIDAEVEEVEEVEEVEEVE"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := string(out)
-	if strings.Contains(got, "user/eve") || strings.Count(got, "AIDAEVEEVEEVEEVEEVE") != 2 ||
+	// The Deny keeps the name: it applies to whoever has it, and written
+	// back as an id it would stop denying the new eve.
+	if strings.Count(got, "user/eve") != 1 || !strings.Contains(got, `"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:user/eve"}`) ||
+		strings.Count(got, "AIDAEVEEVEEVEEVEEVE") != 2 ||
 		!strings.Contains(got, "user/amy") || !strings.Contains(got, `"s3:max-keys":10`) || !strings.Contains(got, "pub/<&>*") {
 		t.Fatalf("rendered %s", got)
 	}

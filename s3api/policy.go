@@ -102,6 +102,7 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 	_, err = up.UpdateBucketMetadata(rq.ctx, rq.bucket, func(md map[string]string) error {
 		md[bucketPolicyKey] = compact.String()
 		md[bucketPolicyBoundKey] = string(boundDoc)
+		delete(md, "policy-written") // a form of binding briefly kept before policy-users
 		return nil
 	})
 	h.policies.forget(rq.bucket)
@@ -117,11 +118,11 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 // policy was written for, as AWS shows it: written back unchanged, the
 // policy keeps granting that user, who no longer exists, nothing.
 func (h *Handler) getBucketPolicy(rq *request) error {
-	doc, err := h.storedPolicy(rq)
+	doc, bound, err := h.storedPolicy(rq)
 	if err != nil {
 		return err
 	}
-	if doc, err = h.showGoneUsers(rq, doc); err != nil {
+	if doc, err = h.showGoneUsers(rq, doc, bound); err != nil {
 		return err
 	}
 	hdr := rq.w.Header()
@@ -142,6 +143,7 @@ func (h *Handler) deleteBucketPolicy(rq *request) error {
 	_, err := up.UpdateBucketMetadata(rq.ctx, rq.bucket, func(md map[string]string) error {
 		delete(md, bucketPolicyKey)
 		delete(md, bucketPolicyBoundKey)
+		delete(md, "policy-written")
 		return nil
 	})
 	h.policies.forget(rq.bucket)
@@ -162,7 +164,7 @@ type policyStatus struct {
 // rule in its simplest form (conditions restricting the source address
 // or similar make a statement non-public).
 func (h *Handler) getBucketPolicyStatus(rq *request) error {
-	doc, err := h.storedPolicy(rq)
+	doc, _, err := h.storedPolicy(rq)
 	if err != nil {
 		return err
 	}
@@ -171,16 +173,11 @@ func (h *Handler) getBucketPolicyStatus(rq *request) error {
 
 // showGoneUsers renders doc with its gone users' unique ids (see
 // getBucketPolicy).
-func (h *Handler) showGoneUsers(rq *request, doc string) (string, error) {
-	info, err := h.store.BucketInfo(rq.ctx, rq.bucket)
-	if err != nil {
-		return "", fmt.Errorf("s3api: bucket policy %q: %w", rq.bucket, err)
-	}
-	v := info.Metadata[bucketPolicyBoundKey]
-	if v == "" {
+func (h *Handler) showGoneUsers(rq *request, doc, boundDoc string) (string, error) {
+	if boundDoc == "" {
 		return doc, nil
 	}
-	bound, err := decodeBound(v)
+	bound, err := decodeBound(boundDoc)
 	if err != nil {
 		return "", fmt.Errorf("s3api: bucket policy users of %q: %w", rq.bucket, err)
 	}
@@ -197,18 +194,19 @@ func (h *Handler) showGoneUsers(rq *request, doc string) (string, error) {
 	return string(out), nil
 }
 
-// storedPolicy returns the bucket's policy document or
+// storedPolicy returns the bucket's policy document and its user
+// bindings (bucketPolicyBoundKey), read together, or
 // errNoSuchBucketPolicy.
-func (h *Handler) storedPolicy(rq *request) (string, error) {
+func (h *Handler) storedPolicy(rq *request) (doc, bound string, err error) {
 	info, err := h.store.BucketInfo(rq.ctx, rq.bucket)
 	if err != nil {
-		return "", fmt.Errorf("s3api: bucket policy %q: %w", rq.bucket, err)
+		return "", "", fmt.Errorf("s3api: bucket policy %q: %w", rq.bucket, err)
 	}
-	doc := info.Metadata[bucketPolicyKey]
+	doc = info.Metadata[bucketPolicyKey]
 	if doc == "" {
-		return "", fmt.Errorf("%w: %s", errNoSuchBucketPolicy, rq.bucket)
+		return "", "", fmt.Errorf("%w: %s", errNoSuchBucketPolicy, rq.bucket)
 	}
-	return doc, nil
+	return doc, info.Metadata[bucketPolicyBoundKey], nil
 }
 
 // publicPolicy reports whether a (valid) bucket policy has an Allow

@@ -24,8 +24,9 @@ func TestBucketPolicyNameReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	eve := userClient(t, srv, "eve")
+	amy := userClient(t, srv, "amy")
 	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
-	  "Principal":{"AWS":"arn:aws:iam::123456789012:user/eve"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}]}`
+	  "Principal":{"AWS":["arn:aws:iam::123456789012:user/eve","arn:aws:iam::123456789012:user/amy"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}]}`
 	if err := root.SetBucketPolicy(ctx, "shared", policy); err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +55,17 @@ func TestBucketPolicyNameReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(shown, "user/eve") || !strings.Contains(shown, `"AIDA`) {
-		t.Fatalf("policy shown as %s", shown)
+	if strings.Contains(shown, "user/eve") || !strings.Contains(shown, `"AIDA`) || !strings.Contains(shown, "user/amy") {
+		t.Fatalf("policy shown as %s (want eve by id, amy, who still exists, by name)", shown)
 	}
 	if err := root.SetBucketPolicy(ctx, "shared", shown); err != nil {
 		t.Fatalf("writing back the policy as read: %v", err)
 	}
 	if err := read(newEve); minio.ToErrorResponse(err).Code != "AccessDenied" {
 		t.Fatalf("new eve after a read-modify-write: %v, want AccessDenied", err)
+	}
+	if err := read(amy); err != nil {
+		t.Fatalf("amy after a read-modify-write: %v", err)
 	}
 	// Naming eve again grants the eve who exists now.
 	if err := root.SetBucketPolicy(ctx, "shared", policy); err != nil {
