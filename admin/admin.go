@@ -184,9 +184,13 @@ func (h *Handler) wrap(rt route) http.HandlerFunc {
 		c := &call{w: w, r: r, ctx: r.Context(), id: newID()}
 		w.Header().Set("X-Request-Id", c.id)
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		// The media type is checked before the credentials so that a
-		// cross-site form never reaches authentication at all.
-		err := checkContentType(c)
+		// Browser requests and the media type are checked before the
+		// credentials so that a cross-site request never reaches
+		// authentication at all.
+		err := checkBrowser(c)
+		if err == nil {
+			err = checkContentType(c)
+		}
 		if err == nil {
 			err = h.authenticate(c, rt)
 		}
@@ -216,6 +220,22 @@ func checkContentType(c *call) error {
 		c.reason = "request body is not declared as application/json"
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType",
 			Message: "request bodies must be JSON sent with Content-Type: application/json"}
+	}
+	return nil
+}
+
+// checkBrowser refuses requests a browser sent on behalf of a web page
+// (an Origin header, or Sec-Fetch-Site naming another site than the
+// user's own navigation): the admin API has no browser clients, and a
+// page could otherwise make a browser holding credentials for the server
+// (Basic ones it cached, say) send state-changing requests, bodiless ones
+// included, which no Content-Type rule stops.
+func checkBrowser(c *call) error {
+	site := c.r.Header.Get("Sec-Fetch-Site")
+	if c.r.Header.Get("Origin") != "" || (site != "" && site != "none") {
+		c.reason = "browser request from a web page"
+		return &Error{Status: http.StatusForbidden, Code: "Forbidden",
+			Message: "the admin API does not serve requests from web pages"}
 	}
 	return nil
 }
@@ -341,17 +361,19 @@ type Error struct {
 // unprintable characters are shown quoted.
 func (e *Error) Error() string {
 	if e.RequestID != "" {
-		return fmt.Sprintf("admin: %s: %s (request %s)", printable(e.Code), printable(e.Message), printable(e.RequestID))
+		return fmt.Sprintf("admin: %s: %s (request %s)", Printable(e.Code), Printable(e.Message), Printable(e.RequestID))
 	}
-	return fmt.Sprintf("admin: %s: %s", printable(e.Code), printable(e.Message))
+	return fmt.Sprintf("admin: %s: %s", Printable(e.Code), Printable(e.Message))
 }
 
-// printable returns s, or s quoted Go-style when it holds a character
-// that is not printable (controls, escapes, invalid UTF-8), so that
-// text from the network cannot drive a terminal or fake a line.
-func printable(s string) string {
+// Printable returns s, or s quoted Go-style when it holds a character
+// that is not printable (controls, escapes, invalid UTF-8) or starts
+// with a quote (so that a quoted string is never mistaken for one that
+// was not), so that text from the network cannot drive a terminal or
+// fake a line. Text output of server-provided strings goes through it.
+func Printable(s string) string {
 	notPrint := func(r rune) bool { return !strconv.IsPrint(r) }
-	if utf8.ValidString(s) && strings.IndexFunc(s, notPrint) < 0 {
+	if utf8.ValidString(s) && strings.IndexFunc(s, notPrint) < 0 && !strings.HasPrefix(s, `"`) {
 		return s
 	}
 	return strconv.Quote(s)

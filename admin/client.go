@@ -136,11 +136,9 @@ func safeForCredentials(u *url.URL) bool {
 	if !strings.EqualFold(u.Scheme, "http") {
 		return false
 	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
+	// An address, not a name: "localhost" goes through /etc/hosts and
+	// then DNS (with search domains), so it may not be this machine.
+	ip := net.ParseIP(u.Hostname())
 	return ip != nil && ip.IsLoopback()
 }
 
@@ -148,5 +146,5 @@ func safeForCredentials(u *url.URL) bool {
 // the network in clear.
 func errCleartext(u *url.URL) error {
 	return fmt.Errorf("admin: refusing to send credentials in clear text to %s://%s: use an https:// URL "+
-		"(plain http:// is allowed to localhost, 127.0.0.0/8 and ::1 only)", u.Scheme, u.Host)
+		"(plain http:// is allowed to the loopback addresses 127.0.0.0/8 and ::1 only, not to a name such as localhost)", u.Scheme, u.Host)
 }

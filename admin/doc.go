@@ -24,8 +24,12 @@
 // refused with InsecureTransport (and a genuine token sent so is named
 // in its audit record: revoke it). The server can only refuse a secret
 // after it crossed the network, so Client (and the CLI) refuse before
-// sending: credentials go to https:// URLs, or to http:// on localhost,
-// 127.0.0.0/8 and ::1 only, redirects included.
+// sending: credentials go to https:// URLs, or to http:// on the
+// loopback addresses 127.0.0.0/8 and ::1 only (not the name localhost,
+// which /etc/hosts or DNS resolves), redirects included. "Loopback" on
+// the server is the TCP peer: a plain-HTTP reverse proxy on the same
+// machine makes every client it forwards look local, so put such a proxy
+// behind TLS, or in front of a TLS listener.
 //
 // Some scopes are worth more than their area suggests; grant them as
 // such:
@@ -40,8 +44,12 @@
 //
 // Bodies are JSON (a policy document for PUT /policies/{name}), sent
 // with Content-Type: application/json (parameters such as charset
-// allowed; anything else is refused with 415 UnsupportedMediaType, which
-// keeps cross-site form posts off the routes), decoded strictly (unknown
+// allowed; anything else is refused with 415 UnsupportedMediaType).
+// Requests a browser sends for a web page (an Origin header, or a
+// Sec-Fetch-Site other than "none") are refused with 403 whatever their
+// body: the API has no browser clients, and that keeps cross-site form
+// posts, bodiless ones included, off the routes. Bodies are decoded
+// strictly (unknown
 // fields refused), at most 24 KiB. Decoding is Go's encoding/json: field
 // names match case-insensitively ("QuotaBytes" is quotaBytes) and a
 // duplicated key takes its last value. PUT /buckets/{name}/quota needs

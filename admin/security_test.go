@@ -265,3 +265,72 @@ func TestRotateInvalidKeyID(t *testing.T) {
 		wantCode(t, root.Do(context.Background(), "POST", "/kms/keys/"+id+"/rotate", nil, nil), 400, "InvalidRequest")
 	}
 }
+
+// TestBrowserRequestsRefused: a request a browser sends for a web page
+// (Origin, Sec-Fetch-Site) is refused before its credentials are looked
+// at, bodiless state changes included, which no Content-Type rule
+// catches; the user's own navigation (Sec-Fetch-Site: none) and
+// non-browser clients are not.
+func TestBrowserRequestsRefused(t *testing.T) {
+	srv, base := start(t)
+	user, secret := srv.Credentials()
+	if _, err := srv.IAM().CreateUser(context.Background(), "victim"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		header map[string]string
+		status int
+	}{
+		{"cross-site form", map[string]string{"Origin": "http://evil.example", "Content-Type": "application/x-www-form-urlencoded"}, 403},
+		{"fetch without a body", map[string]string{"Origin": "http://evil.example"}, 403},
+		{"same-site fetch", map[string]string{"Sec-Fetch-Site": "same-site"}, 403},
+		{"cross-site, no Origin", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"typed by the user", map[string]string{"Sec-Fetch-Site": "none"}, 200},
+		{"CLI or curl", nil, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", base+admin.Prefix+"/users/victim/disable", nil)
+			req.SetBasicAuth(user, secret)
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("%d, want %d: %s", resp.StatusCode, tt.status, body)
+			}
+			u, err := srv.IAM().User("victim")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if disabled := !u.Enabled; disabled != (tt.status == 200) {
+				t.Fatalf("user disabled: %t after %d", disabled, resp.StatusCode)
+			}
+			if err := srv.IAM().SetUserEnabled(context.Background(), "victim", true); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text, é ✓": "plain text, é ✓",
+		"\x1b]0;PWNED\a":  `"\x1b]0;PWNED\a"`,
+		"two\nlines":      `"two\nlines"`,
+		`"looks quoted"`:  `"\"looks quoted\""`,
+		"bad utf-8 \xff":  `"bad utf-8 \xff"`,
+		"zero\u200bwidth": `"zero\u200bwidth"`,
+		"":                "",
+	} {
+		if got := admin.Printable(in); got != want {
+			t.Errorf("Printable(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -211,6 +211,10 @@ func (s *Store) CheckToken(token, scope string) (TokenInfo, error) {
 		return info, fmt.Errorf("%w: token %s", ErrTokenRevoked, id)
 	case !s.opts.Now().Before(rec.Expires):
 		return info, fmt.Errorf("%w: token %s expired %s", ErrTokenExpired, id, rec.Expires.Format(time.RFC3339))
+	case !s.opts.Now().Before(rec.Created.Add(MaxTokenLifetime)):
+		// Minted before the cap with a later expiry: it ends where a new
+		// token would.
+		return info, fmt.Errorf("%w: token %s outlived %s", ErrTokenExpired, id, MaxTokenLifetime)
 	case scope != "" && !info.Has(scope):
 		return info, fmt.Errorf("%w: token %s lacks %s", ErrInsufficientScope, id, scope)
 	}

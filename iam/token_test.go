@@ -126,3 +126,28 @@ func TestMintTokenErrors(t *testing.T) {
 		t.Fatalf("a token living exactly MaxTokenLifetime: %v", err)
 	}
 }
+
+// TestTokenLifetimeCapOnCheck: a token minted before the lifetime cap
+// with a later expiry stops working where a new token would.
+func TestTokenLifetimeCapOnCheck(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: fixedNow}
+	s := openTest(t, t.TempDir(), c)
+	tok, info, err := s.MintToken(ctx, TokenOptions{Name: "old", Scopes: []string{ScopeStatusRead}, Expires: c.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an older build could have minted it: a year long.
+	must(0, s.update(ctx, func(st *state, _ time.Time) error {
+		st.tokens[info.ID].Expires = info.Created.Add(365 * 24 * time.Hour)
+		return nil
+	}))
+	c.Advance(MaxTokenLifetime - time.Hour)
+	if _, err := s.CheckToken(tok, ScopeStatusRead); err != nil {
+		t.Fatalf("within the cap: %v", err)
+	}
+	c.Advance(2 * time.Hour)
+	if _, err := s.CheckToken(tok, ScopeStatusRead); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("past the cap: %v, want ErrTokenExpired", err)
+	}
+}

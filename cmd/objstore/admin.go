@@ -15,7 +15,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/objstore/objstore/admin"
 	"github.com/objstore/objstore/encryption"
@@ -47,7 +46,7 @@ OBJSTORE_ADMIN_TOKEN, else the alias (default "default") in
 alias's URL. tokens mint authenticates with the root credentials:
 OBJSTORE_ROOT_USER and OBJSTORE_ROOT_PASSWORD, or --root-credentials
 DATA/root-credentials.json. Credentials are sent only to https:// URLs
-or to http:// on localhost, 127.0.0.0/8 and ::1.
+or to http:// on 127.0.0.0/8 and ::1 (addresses, not the name localhost).
 `
 
 // adminCLI is one invocation of `objstore admin`; its fields make it
@@ -269,12 +268,24 @@ func (c *adminCLI) aliasCmd(args []string) error {
 // it (CreateTemp makes files 0600), which also leaves the old file whole
 // if the write fails.
 func writePrivate(path string, data []byte) error {
+	// A symlinked aliases file (a dotfiles link) is written through, as
+	// os.WriteFile did, not replaced by a regular file; the temporary file
+	// goes beside the target, so the rename stays in one directory.
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("admin: aliases: %w", err)
 	}
 	defer os.Remove(f.Name()) // after a successful rename, a no-op
 	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("admin: aliases: %w", err)
+	}
+	// Synced before the rename, so a crash leaves the old file or the
+	// new one, never an empty one.
+	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("admin: aliases: %w", err)
 	}
@@ -285,20 +296,6 @@ func writePrivate(path string, data []byte) error {
 		return fmt.Errorf("admin: aliases: %w", err)
 	}
 	return nil
-}
-
-// printable returns s, or s quoted Go-style when it holds a character
-// that is not printable (controls, escapes, invalid UTF-8) or starts
-// with a quote. Text output shows server-provided strings, some of them
-// chosen by anyone who can reach the port (an unauthenticated request is
-// audited with its path): raw, they could drive the terminal or fake
-// lines. JSON output escapes them itself.
-func printable(s string) string {
-	notPrint := func(r rune) bool { return !strconv.IsPrint(r) }
-	if utf8.ValidString(s) && strings.IndexFunc(s, notPrint) < 0 && !strings.HasPrefix(s, `"`) {
-		return s
-	}
-	return strconv.Quote(s)
 }
 
 // table prints rows as an aligned table, or v as JSON with --json.
@@ -312,7 +309,7 @@ func (c *adminCLI) table(header []string, n int, row func(int) []string, v any) 
 	for i := range n {
 		cells := row(i)
 		for j := range cells {
-			cells[j] = printable(cells[j])
+			cells[j] = admin.Printable(cells[j])
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
@@ -336,7 +333,7 @@ func (c *adminCLI) fields(v any, kv ...string) error {
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 1, ' ', 0)
 	for i := 0; i+1 < len(kv); i += 2 {
-		fmt.Fprintf(tw, "%s:\t%s\n", kv[i], printable(kv[i+1]))
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[i], admin.Printable(kv[i+1]))
 	}
 	return tw.Flush()
 }
@@ -376,7 +373,7 @@ func (c *adminCLI) cluster(ctx context.Context) error {
 	if c.json {
 		return c.printJSON(cl)
 	}
-	fmt.Fprintf(c.stdout, "node %s, ready %v %s\n", printable(cl.Node), cl.Ready, printable(cl.Reason))
+	fmt.Fprintf(c.stdout, "node %s, ready %v %s\n", admin.Printable(cl.Node), cl.Ready, admin.Printable(cl.Reason))
 	var drives []admin.DriveStatus
 	for _, s := range cl.Sets {
 		drives = append(drives, s...)
@@ -848,12 +845,12 @@ func (c *adminCLI) verifyResult(v admin.AuditVerification) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(c.stdout, "%d records (%d..%d) in %d files, head %s\n", v.Records, v.First, v.Last, v.Files, printable(v.Head))
+		fmt.Fprintf(c.stdout, "%d records (%d..%d) in %d files, head %s\n", v.Records, v.First, v.Last, v.Files, admin.Printable(v.Head))
 		if !v.AnchorTime.IsZero() {
 			fmt.Fprintf(c.stdout, "anchored at record %d, %s\n", v.AnchorSeq, when(v.AnchorTime))
 		}
 		for _, is := range v.Issues {
-			fmt.Fprintln(c.stdout, printable(is))
+			fmt.Fprintln(c.stdout, admin.Printable(is))
 		}
 		if v.OK {
 			fmt.Fprintln(c.stdout, "OK: the chain is intact")
