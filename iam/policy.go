@@ -45,7 +45,10 @@ type Policy struct {
 	// time of the user of that name when the policy was written: a user
 	// created at another time is another user, whom the policy's Allow
 	// does not reach (see UserNames, UserID). nil (a policy written before
-	// bindings were kept) lets the names alone decide.
+	// bindings were kept) lets the names alone decide. Creation times
+	// tell two users of one name apart because the store records them
+	// in nanoseconds and a delete and a re-create are separate
+	// fsync'd updates under one lock; a clock fixed in a test does not.
 	Bound map[string]time.Time
 }
 
