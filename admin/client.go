@@ -19,7 +19,8 @@ import (
 // tokens).
 //
 // A Client with credentials sends them only over https://, or over
-// plain http:// to a loopback host (localhost, 127.0.0.0/8, ::1), on
+// plain http:// to a loopback address (127.0.0.0/8, ::1; not the name
+// localhost, which /etc/hosts or DNS resolves), on
 // the first request and on every redirect: anywhere else it refuses
 // before the request leaves, because the server can only refuse a
 // secret after it crossed the network in clear.

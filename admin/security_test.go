@@ -319,6 +319,24 @@ func TestBrowserRequestsRefused(t *testing.T) {
 	}
 }
 
+// TestBrowserRefusedBeforeCredentials: a browser request is refused as
+// such (403) even with wrong credentials, before they are looked at.
+func TestBrowserRefusedBeforeCredentials(t *testing.T) {
+	_, base := start(t)
+	req, _ := http.NewRequest("POST", base+admin.Prefix+"/users/nobody/disable", nil)
+	req.SetBasicAuth("wrong", "credentials")
+	req.Header.Set("Origin", "http://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(body), "web pages") {
+		t.Fatalf("%d %s, want 403 for the browser request", resp.StatusCode, body)
+	}
+}
+
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain text, é ✓": "plain text, é ✓",

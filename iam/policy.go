@@ -52,13 +52,15 @@ type Policy struct {
 	Bound map[string]time.Time
 }
 
-// UserNames returns the user names the policy's principals name,
-// sorted, each once.
+// UserNames returns the user names the principals of the policy's
+// Allow statements name, sorted, each once: the users the policy grants
+// to, which it is bound to (Bound). Deny statements apply by name to
+// whoever has it, now or later, so they bind nobody.
 func (p *Policy) UserNames() []string {
 	var names []string
 	for i := range p.statements {
-		if pr := p.statements[i].principal; pr != nil {
-			names = append(names, pr.users...)
+		if st := &p.statements[i]; st.principal != nil && !st.deny {
+			names = append(names, st.principal.users...)
 		}
 	}
 	slices.Sort(names)

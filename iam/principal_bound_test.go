@@ -76,6 +76,9 @@ func TestUserNamesAndIDs(t *testing.T) {
 	if got := p.UserNames(); !reflect.DeepEqual(got, []string{"amy", "zed"}) {
 		t.Fatalf("UserNames %v", got)
 	}
+	if got := userPolicy(t, "Deny", "arn:aws:iam::123456789012:user/zed").UserNames(); len(got) != 0 {
+		t.Fatalf("a Deny binds nobody, got %v", got)
+	}
 	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	id := UserID("amy", t0)
 	if !isUserID(id) || id == UserID("amy", t0.Add(1)) || id == UserID("amz", t0) || id != UserID("amy", t0) {

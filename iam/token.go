@@ -127,7 +127,7 @@ func (s *Store) MintToken(ctx context.Context, opts TokenOptions) (string, Token
 			return fmt.Errorf("iam: token id collision, retry")
 		}
 		maps.DeleteFunc(st.tokens, func(_ string, t *tokenRec) bool {
-			end := t.Expires
+			end := t.expires()
 			if !t.Revoked.IsZero() && t.Revoked.Before(end) {
 				end = t.Revoked
 			}
@@ -146,7 +146,17 @@ func (s *Store) MintToken(ctx context.Context, opts TokenOptions) (string, Token
 }
 
 func (t *tokenRec) info(id string) TokenInfo {
-	return TokenInfo{ID: id, Name: t.Name, Scopes: slices.Clone(t.Scopes), Created: t.Created, Expires: t.Expires, Revoked: t.Revoked}
+	return TokenInfo{ID: id, Name: t.Name, Scopes: slices.Clone(t.Scopes), Created: t.Created, Expires: t.expires(), Revoked: t.Revoked}
+}
+
+// expires is when the token stops working: its expiry, or for one minted
+// before MaxTokenLifetime with a later expiry, where a new token would
+// end.
+func (t *tokenRec) expires() time.Time {
+	if limit := t.Created.Add(MaxTokenLifetime); t.Expires.After(limit) {
+		return limit
+	}
+	return t.Expires
 }
 
 // Tokens lists the admin tokens, revoked and expired ones included,
@@ -209,12 +219,8 @@ func (s *Store) CheckToken(token, scope string) (TokenInfo, error) {
 	switch {
 	case !rec.Revoked.IsZero():
 		return info, fmt.Errorf("%w: token %s", ErrTokenRevoked, id)
-	case !s.opts.Now().Before(rec.Expires):
-		return info, fmt.Errorf("%w: token %s expired %s", ErrTokenExpired, id, rec.Expires.Format(time.RFC3339))
-	case !s.opts.Now().Before(rec.Created.Add(MaxTokenLifetime)):
-		// Minted before the cap with a later expiry: it ends where a new
-		// token would.
-		return info, fmt.Errorf("%w: token %s outlived %s", ErrTokenExpired, id, MaxTokenLifetime)
+	case !s.opts.Now().Before(rec.expires()):
+		return info, fmt.Errorf("%w: token %s expired %s", ErrTokenExpired, id, rec.expires().Format(time.RFC3339))
 	case scope != "" && !info.Has(scope):
 		return info, fmt.Errorf("%w: token %s lacks %s", ErrInsufficientScope, id, scope)
 	}

@@ -142,12 +142,16 @@ func TestTokenLifetimeCapOnCheck(t *testing.T) {
 		st.tokens[info.ID].Expires = info.Created.Add(365 * 24 * time.Hour)
 		return nil
 	}))
-	c.Advance(MaxTokenLifetime - time.Hour)
-	if _, err := s.CheckToken(tok, ScopeStatusRead); err != nil {
-		t.Fatalf("within the cap: %v", err)
+	c.Advance(MaxTokenLifetime - time.Nanosecond)
+	got, err := s.CheckToken(tok, ScopeStatusRead)
+	if err != nil {
+		t.Fatalf("a nanosecond before the cap: %v", err)
 	}
-	c.Advance(2 * time.Hour)
+	if want := info.Created.Add(MaxTokenLifetime); !got.Expires.Equal(want) {
+		t.Fatalf("shown expiry %s, want the cap %s", got.Expires, want)
+	}
+	c.Advance(time.Nanosecond)
 	if _, err := s.CheckToken(tok, ScopeStatusRead); !errors.Is(err, ErrTokenExpired) {
-		t.Fatalf("past the cap: %v, want ErrTokenExpired", err)
+		t.Fatalf("at the cap: %v, want ErrTokenExpired", err)
 	}
 }

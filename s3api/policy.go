@@ -77,9 +77,11 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 		}
 		return withMessage(iam.ErrMalformedPolicy, "Policies must be valid JSON.")
 	}
-	// Bind the policy to the users it names as they are now, as AWS
-	// stores a named user's unique id: a user deleted and created again
-	// is another user, whom the policy does not reach.
+	// Bind the policy to the users its Allow statements name as they are
+	// now, as AWS stores a named user's unique id: a user deleted and
+	// created again is another user, whom the policy does not reach. A
+	// Deny applies by name to whoever has it, so it may name a user who
+	// does not exist (or no longer does).
 	bound := map[string]int64{}
 	for _, name := range pol.UserNames() {
 		var created time.Time
@@ -113,10 +115,11 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 }
 
 // getBucketPolicy answers GET /<bucket>?policy with the document as
-// stored, except that a named user who is gone (deleted, or replaced by
-// another of the same name) is shown by the unique id of the user the
-// policy was written for, as AWS shows it: written back unchanged, the
-// policy keeps granting that user, who no longer exists, nothing.
+// stored, except that a user an Allow statement names who is gone
+// (deleted, or replaced by another of the same name) is shown by the
+// unique id of the user the policy was written for, as AWS shows it:
+// written back unchanged, the policy keeps granting that user, who no
+// longer exists, nothing. Deny statements keep the name.
 func (h *Handler) getBucketPolicy(rq *request) error {
 	doc, bound, err := h.storedPolicy(rq)
 	if err != nil {

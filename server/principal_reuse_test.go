@@ -74,7 +74,27 @@ func TestBucketPolicyNameReuse(t *testing.T) {
 	if err := read(newEve); err != nil {
 		t.Fatalf("the new eve once the policy names her again: %v", err)
 	}
-	// A user who does not exist is an invalid principal, as in AWS.
+	// A Deny naming a user who is gone still reads back by name and can
+	// be written back: it binds nobody.
+	withDeny := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+	  "Principal":{"AWS":"arn:aws:iam::123456789012:user/amy"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"},
+	 {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:user/dan"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}]}`
+	userClient(t, srv, "dan")
+	if err := root.SetBucketPolicy(ctx, "shared", withDeny); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.IAM().DeleteUser(ctx, "dan"); err != nil {
+		t.Fatal(err)
+	}
+	shown, err = root.GetBucketPolicy(ctx, "shared")
+	if err != nil || !strings.Contains(shown, "user/dan") {
+		t.Fatalf("policy with a Deny on a gone user shown as %s, %v", shown, err)
+	}
+	if err := root.SetBucketPolicy(ctx, "shared", shown); err != nil {
+		t.Fatalf("writing back a Deny on a gone user: %v", err)
+	}
+	// An Allow naming a user who does not exist is an invalid principal,
+	// as in AWS.
 	ghost := strings.ReplaceAll(policy, "user/eve", "user/ghost")
 	if err := root.SetBucketPolicy(ctx, "shared", ghost); minio.ToErrorResponse(err).Code != "MalformedPolicy" {
 		t.Fatalf("policy naming no user: %v, want MalformedPolicy", err)

@@ -271,8 +271,17 @@ func writePrivate(path string, data []byte) error {
 	// A symlinked aliases file (a dotfiles link) is written through, as
 	// os.WriteFile did, not replaced by a regular file; the temporary file
 	// goes beside the target, so the rename stays in one directory.
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			path = target
+		} else if link, err := os.Readlink(path); err == nil {
+			// A dangling link: its target is created, as os.WriteFile
+			// would have created it.
+			if !filepath.IsAbs(link) {
+				link = filepath.Join(filepath.Dir(path), link)
+			}
+			path = link
+		}
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {

@@ -177,3 +177,33 @@ func TestCLIRefusesCleartextCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestWritePrivateThroughSymlinks: a symlinked aliases file, live or
+// dangling, is written through (its target holds the data, mode 0600)
+// and stays a link.
+func TestWritePrivateThroughSymlinks(t *testing.T) {
+	for _, dangling := range []bool{false, true} {
+		dir := t.TempDir()
+		target := filepath.Join(dir, "dotfiles-aliases.json")
+		if !dangling {
+			if err := os.WriteFile(target, []byte("{}"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		link := filepath.Join(dir, "aliases.json")
+		if err := os.Symlink("dotfiles-aliases.json", link); err != nil {
+			t.Fatal(err)
+		}
+		if err := writePrivate(link, []byte(`{"a":1}`)); err != nil {
+			t.Fatalf("dangling %t: %v", dangling, err)
+		}
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("dangling %t: the link was replaced (%v)", dangling, err)
+		}
+		b, err := os.ReadFile(target)
+		fi, _ := os.Stat(target)
+		if err != nil || string(b) != `{"a":1}` || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("dangling %t: target %q %v mode %v", dangling, b, err, fi.Mode())
+		}
+	}
+}
