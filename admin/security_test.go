@@ -19,6 +19,18 @@ import (
 	"github.com/objstore/objstore/server"
 )
 
+// send does req and returns the response with its body read.
+func send(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, body
+}
+
 // handlerOver returns a second admin Handler over srv's IAM store, object
 // layer and audit log, to serve requests with any remote address.
 func handlerOver(t *testing.T, srv *server.Server) *admin.Handler {
@@ -157,16 +169,11 @@ func TestContentTypeRequired(t *testing.T) {
 			if tt.contentType != "" {
 				req.Header.Set("Content-Type", tt.contentType)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, body := send(t, req)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("%d, want %d: %s", resp.StatusCode, tt.status, body)
 			}
-			_, err = srv.IAM().User(name)
+			_, err := srv.IAM().User(name)
 			if created := err == nil; created != (tt.status == 201) {
 				t.Fatalf("user created: %v after %d", created, resp.StatusCode)
 			}
@@ -296,12 +303,7 @@ func TestBrowserRequestsRefused(t *testing.T) {
 			for k, v := range tt.header {
 				req.Header.Set(k, v)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, body := send(t, req)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("%d, want %d: %s", resp.StatusCode, tt.status, body)
 			}
@@ -326,12 +328,7 @@ func TestBrowserRefusedBeforeCredentials(t *testing.T) {
 	req, _ := http.NewRequest("POST", base+admin.Prefix+"/users/nobody/disable", nil)
 	req.SetBasicAuth("wrong", "credentials")
 	req.Header.Set("Origin", "http://evil.example")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := send(t, req)
 	if resp.StatusCode != 403 || !strings.Contains(string(body), "web pages") {
 		t.Fatalf("%d %s, want 403 for the browser request", resp.StatusCode, body)
 	}
