@@ -159,6 +159,7 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 		what = "empty folder formatted in place of a failed drive"
 	}
 	s.log.Warn(fmt.Sprintf("storage: %s; healing it", what), "path", path, "set", want.Set, "position", want.Position, "drive_id", nd.Info().Format.DriveID)
+	s.checkZones(want.Set, st.drives())
 	return true
 }
 

@@ -310,8 +310,15 @@ func newStore(cfg Config, sets [][]Drive, clusterID string, load *writeLoad) (*S
 		for i := range sets {
 			var fs []drive.Format
 			for p := range n {
-				dc := cfg.Drives[i*n+p]
-				fs = append(fs, drive.Format{Version: 1, ClusterID: clusterID, Set: i, Position: p, Zone: dc.Zone})
+				// The zone the drive in this place has on disk, over the
+				// configured one: a drive formatted in its place later must
+				// join the zone the set was laid out with, even if the
+				// server now runs with other --zones.
+				zone := cfg.Drives[i*n+p].Zone
+				if z := sets[i][p].Info().Format.Zone; z != "" {
+					zone = z
+				}
+				fs = append(fs, drive.Format{Version: 1, ClusterID: clusterID, Set: i, Position: p, Zone: zone})
 			}
 			s.expect = append(s.expect, fs)
 		}
@@ -345,14 +352,15 @@ func (s *Store) goBackground(fn func(context.Context)) {
 }
 
 // checkZones warns when a zone holds more shards of a set than parity
-// can replace: losing that zone would lose data.
+// can replace: losing that zone would lose data. It runs at start and
+// after a drive is replaced; a single-zone layout is warned of too.
 func (s *Store) checkZones(index int, ds []Drive) {
 	perZone := map[string]int{}
 	for _, d := range ds {
 		perZone[d.Info().Format.Zone]++
 	}
 	for zone, c := range perZone {
-		if c > s.cfg.ParityShards && len(perZone) > 1 {
+		if c > s.cfg.ParityShards {
 			s.log.Warn("storage: a zone holds more shards of a set than parity covers", "set", index, "zone", zone, "shards", c, "parity", s.cfg.ParityShards)
 		}
 	}
