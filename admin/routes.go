@@ -282,6 +282,9 @@ func (h *Handler) createBucket(c *call) error {
 	if req.Quota < 0 {
 		return badRequest("quotaBytes must not be negative")
 	}
+	if req.Location != "" && !storage.ValidLocation(req.Location) {
+		return badRequest("location %q is not valid: 1 to 64 letters, digits, dashes and underscores", req.Location)
+	}
 	for k := range req.Settings {
 		if k == "" || len(k) > 64 {
 			return badRequest("setting names are 1 to 64 characters")

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -346,6 +347,31 @@ func TestPrintable(t *testing.T) {
 	} {
 		if got := admin.Printable(in); got != want {
 			t.Errorf("Printable(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestBucketLocationChecked: the admin API takes the same region-like
+// locations as CreateBucket over S3 (they come back in headers).
+func TestBucketLocationChecked(t *testing.T) {
+	srv, base := start(t)
+	user, secret := srv.Credentials()
+	for i, tc := range []struct {
+		location string
+		status   int
+	}{
+		{"eu-central-1", 201},
+		{"../../etc <script>\u0000", 400},
+		{"a\r\nX-Evil: 1", 400},
+		{strings.Repeat("x", 65), 400},
+	} {
+		loc, _ := json.Marshal(tc.location)
+		body := fmt.Sprintf(`{"name":"location-%d","location":%s}`, i, loc)
+		req, _ := http.NewRequest("POST", base+admin.Prefix+"/buckets", strings.NewReader(body))
+		req.SetBasicAuth(user, secret)
+		req.Header.Set("Content-Type", "application/json")
+		if resp, out := send(t, req); resp.StatusCode != tc.status {
+			t.Fatalf("location %q: %d %s, want %d", tc.location, resp.StatusCode, out, tc.status)
 		}
 	}
 }

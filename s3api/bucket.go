@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/objstore/objstore/storage"
 )
 
 // maxSmallBody bounds the small XML bodies of bucket requests.
@@ -83,7 +85,7 @@ func (h *Handler) createBucket(rq *request) error {
 			return err
 		}
 		location = strings.TrimSpace(cfg.LocationConstraint)
-		if location != "" && !validLocation(location) {
+		if location != "" && !storage.ValidLocation(location) {
 			return fmt.Errorf("%w: %q", errInvalidLocation, location)
 		}
 	}
@@ -92,21 +94,6 @@ func (h *Handler) createBucket(rq *request) error {
 	}
 	rq.w.Header().Set("Location", "/"+rq.bucket)
 	return rq.writeEmpty(http.StatusOK)
-}
-
-// validLocation accepts region-like names: letters, digits and dashes.
-// Which locations exist is the object layer's business.
-func validLocation(s string) bool {
-	if len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // headBucket answers HEAD /<bucket>.

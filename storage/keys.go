@@ -72,6 +72,23 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
+// ValidLocation reports whether s is a region-like bucket location:
+// 1 to 64 letters, digits, dashes and underscores. Every way of creating
+// a bucket (S3, the admin API) applies it: the location comes back in
+// headers and listings.
+func ValidLocation(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // checkKey refuses object keys S3 would refuse and keys the key space
 // cannot hold.
 func checkKey(key string) error {
