@@ -260,7 +260,8 @@ func (e *v2AuthError) Unwrap() []error { return []error{e.err, e.kind} }
 // permission iam.Permissions lists must be allowed. Root is allowed
 // everything (and logged as root by OnRequest). ListBuckets is decided
 // per bucket by listBuckets, DeleteObjects per key by deleteObjects,
-// PostObject once the form named its key (authorizeForm).
+// PostObject once the form named its key (authorizeForm), CreateBucket
+// once the body named its location (authorizeCreateBucket).
 func (h *Handler) authorize(rq *request) error {
 	if rq.identity.Root {
 		return nil
@@ -277,6 +278,13 @@ func (h *Handler) authorize(rq *request) error {
 		rq.listAll = d.Allowed
 		return nil
 	case "DeleteObjects", "PostObject":
+		return nil
+	case "CreateBucket":
+		if rq.identity.User == "" {
+			return h.deny(rq, "anonymous requests cannot create buckets")
+		}
+		// Decided by createBucket once the body named the location:
+		// s3:LocationConstraint is a condition key of this action.
 		return nil
 	}
 	t := iam.Target{Bucket: rq.bucket, Key: rq.key, VersionID: rq.query.Get("versionId")}
@@ -368,6 +376,29 @@ func (h *Handler) hideMissing(rq *request, err error) error {
 		return err
 	}
 	return h.deny(rq, "no such key, and the caller may not list the bucket")
+}
+
+// authorizeCreateBucket decides CreateBucket with its location
+// (s3:LocationConstraint, absent when the request names none), which
+// only the body says: policies restrict where users may create buckets
+// with it, as in AWS.
+func (h *Handler) authorizeCreateBucket(rq *request, location string) error {
+	if rq.identity.Root {
+		return nil
+	}
+	if location != "" {
+		rq.conditions()[iam.KeyLocationConstraint] = []string{location}
+	}
+	perms, err := iam.Permissions(rq.op, iam.Target{Bucket: rq.bucket})
+	if err != nil {
+		return h.deny(rq, "operation "+rq.op+" has no IAM action")
+	}
+	for _, p := range perms {
+		if d := h.decide(rq, p.Action, p.Bucket, p.Key); !d.Allowed {
+			return h.deny(rq, d.Reason)
+		}
+	}
+	return nil
 }
 
 // mayListBucket is ListBuckets' filter for users without

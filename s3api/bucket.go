@@ -89,6 +89,9 @@ func (h *Handler) createBucket(rq *request) error {
 			return fmt.Errorf("%w: %q", errInvalidLocation, location)
 		}
 	}
+	if err := h.authorizeCreateBucket(rq, location); err != nil {
+		return err
+	}
 	if err := h.store.MakeBucket(rq.ctx, rq.bucket, location); err != nil {
 		return fmt.Errorf("s3api: create bucket %q: %w", rq.bucket, err)
 	}
