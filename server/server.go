@@ -155,10 +155,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	n := cfg.DataShards + cfg.ParityShards
 	drives := make([]storage.DriveConfig, n)
 	for i := range n {
-		zone := i * cfg.Zones / n
 		drives[i] = storage.DriveConfig{
 			Path: filepath.Join(cfg.DataDir, fmt.Sprintf("drive%d", i+1)),
-			Zone: fmt.Sprintf("zone-%c", 'a'+zone%26),
+			Zone: zoneName(i * cfg.Zones / n),
 		}
 	}
 	store, err := storage.Open(ctx, storage.Config{
@@ -424,4 +423,13 @@ func latestModTime(paths ...string) time.Time {
 		}
 	}
 	return t
+}
+
+// zoneName names zone i: zone-a to zone-z, then zone-27, zone-28...
+// (letters ran out and repeated, putting two zones under one name).
+func zoneName(i int) string {
+	if i < 26 {
+		return fmt.Sprintf("zone-%c", 'a'+i)
+	}
+	return fmt.Sprintf("zone-%d", i+1)
 }

@@ -263,3 +263,17 @@ func TestDegradedDrives(t *testing.T) {
 		t.Fatalf("stat missing: %v", err)
 	}
 }
+
+func TestZoneNamesDistinct(t *testing.T) {
+	seen := map[string]int{}
+	for i := range 256 {
+		name := zoneName(i)
+		if j, dup := seen[name]; dup {
+			t.Fatalf("zones %d and %d are both %q", j, i, name)
+		}
+		seen[name] = i
+	}
+	if zoneName(0) != "zone-a" || zoneName(25) != "zone-z" || zoneName(26) != "zone-27" {
+		t.Fatalf("names %q %q %q", zoneName(0), zoneName(25), zoneName(26))
+	}
+}
