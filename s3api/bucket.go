@@ -61,33 +61,14 @@ func (h *Handler) listBuckets(rq *request) error {
 // createBucket answers PUT /<bucket>, with an optional
 // CreateBucketConfiguration body naming the LocationConstraint.
 func (h *Handler) createBucket(rq *request) error {
-	if strings.EqualFold(rq.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
-		return withMessage(errNotImplemented, "Object Lock is not implemented.")
-	}
-	// Buckets are private to their owner, as AWS's default
-	// BucketOwnerEnforced ownership makes them: an ACL that would grant
-	// more is refused, as PutObject refuses one, instead of being
-	// ignored while the client believes the bucket public.
-	if err := checkBucketACL(rq.r.Header); err != nil {
-		return err
-	}
-	b, err := rq.readBody(maxSmallBody)
+	location, err := h.createBucketLocation(rq)
 	if err != nil {
-		return err
-	}
-	if err := verifyOptionalDigest(rq, b, false); err != nil {
-		return err
-	}
-	var location string
-	if len(strings.TrimSpace(string(b))) > 0 {
-		var cfg createBucketConfiguration
-		if err := decodeXML(b, &cfg); err != nil {
-			return err
+		// A caller who may not create buckets at all learns that, not
+		// what was wrong with the request.
+		if aerr := h.authorizeCreateBucket(rq, ""); aerr != nil {
+			return aerr
 		}
-		location = strings.TrimSpace(cfg.LocationConstraint)
-		if location != "" && !storage.ValidLocation(location) {
-			return fmt.Errorf("%w: %q", errInvalidLocation, location)
-		}
+		return err
 	}
 	if err := h.authorizeCreateBucket(rq, location); err != nil {
 		return err
@@ -97,6 +78,40 @@ func (h *Handler) createBucket(rq *request) error {
 	}
 	rq.w.Header().Set("Location", "/"+rq.bucket)
 	return rq.writeEmpty(http.StatusOK)
+}
+
+// createBucketLocation checks a CreateBucket's headers and body and
+// returns the location it names ("" for none).
+func (h *Handler) createBucketLocation(rq *request) (string, error) {
+	if strings.EqualFold(rq.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
+		return "", withMessage(errNotImplemented, "Object Lock is not implemented.")
+	}
+	// Buckets are private to their owner, as AWS's default
+	// BucketOwnerEnforced ownership makes them: an ACL that would grant
+	// more is refused, as PutObject refuses one, instead of being
+	// ignored while the client believes the bucket public.
+	if err := checkBucketACL(rq.r.Header); err != nil {
+		return "", err
+	}
+	b, err := rq.readBody(maxSmallBody)
+	if err != nil {
+		return "", err
+	}
+	if err := verifyOptionalDigest(rq, b, false); err != nil {
+		return "", err
+	}
+	var location string
+	if len(strings.TrimSpace(string(b))) > 0 {
+		var cfg createBucketConfiguration
+		if err := decodeXML(b, &cfg); err != nil {
+			return "", err
+		}
+		location = strings.TrimSpace(cfg.LocationConstraint)
+		if location != "" && !storage.ValidLocation(location) {
+			return "", fmt.Errorf("%w: %q", errInvalidLocation, location)
+		}
+	}
+	return location, nil
 }
 
 // headBucket answers HEAD /<bucket>.
@@ -110,7 +125,9 @@ func (h *Handler) headBucket(rq *request) error {
 }
 
 func (h *Handler) bucketRegion(location string) string {
-	if location == "" {
+	// A location stored before every path checked it (the admin API took
+	// any string, NUL bytes included) must not reach a header.
+	if location == "" || !storage.ValidLocation(location) {
 		return h.region
 	}
 	return location

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/objstore/objstore/iam"
 )
 
 // TestCreateBucketLocationCondition: a policy can restrict where a user
@@ -45,5 +47,38 @@ func TestCreateBucketLocationCondition(t *testing.T) {
 		if !tt.allowed && minio.ToErrorResponse(err).Code != "AccessDenied" {
 			t.Fatalf("%s in %q: %v, want AccessDenied", tt.bucket, tt.region, err)
 		}
+	}
+}
+
+// TestCreateBucketRefusalFirst: a caller who may not create buckets gets
+// AccessDenied for any CreateBucket, not an account of what is wrong with
+// the request; one who may gets that account.
+func TestCreateBucketRefusalFirst(t *testing.T) {
+	ctx := context.Background()
+	srv, root := startServer(t)
+	reader := userClient(t, srv, "reader", iam.PolicyReadOnly)
+	if err := reader.MakeBucket(ctx, "bad-location", minio.MakeBucketOptions{Region: "bad.loc"}); minio.ToErrorResponse(err).Code != "AccessDenied" {
+		t.Fatalf("reader: %v, want AccessDenied", err)
+	}
+	if err := root.MakeBucket(ctx, "bad-location", minio.MakeBucketOptions{Region: "bad.loc"}); minio.ToErrorResponse(err).Code != "InvalidLocationConstraint" {
+		t.Fatalf("root: %v, want InvalidLocationConstraint", err)
+	}
+}
+
+// TestStoredBadLocationNotInHeaders: a location stored before every path
+// checked it does not reach x-amz-bucket-region (a NUL there broke HEAD).
+func TestStoredBadLocationNotInHeaders(t *testing.T) {
+	ctx := context.Background()
+	srv, root := startServer(t)
+	if err := srv.Store().MakeBucket(ctx, "oldbucket", "bad\x00loc\r\nX: 1"); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := root.BucketExists(ctx, "oldbucket")
+	if err != nil || !ok {
+		t.Fatalf("HEAD of a bucket with a stored bad location: %v %v", ok, err)
+	}
+	resp, _ := signedDo(t, srv, "HEAD", "/oldbucket", nil, nil)
+	if got := resp.Header.Get("x-amz-bucket-region"); got != "us-east-1" {
+		t.Fatalf("x-amz-bucket-region %q, want the server's region", got)
 	}
 }

@@ -82,3 +82,45 @@ func openOneZone(t *testing.T, root, zone string) {
 		t.Fatalf("a one-zone layout was not warned of:\n%s", log.String())
 	}
 }
+
+// TestReplacementZoneWarned: a drive that was offline when the server
+// started has no zone on disk to keep, so its replacement takes the
+// configured one (a gap until the set's layout is recorded on every
+// drive); when that overloads a zone, the replacement is warned of.
+func TestReplacementZoneWarned(t *testing.T) {
+	root := t.TempDir()
+	var dirs []string
+	for i := range 6 {
+		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
+	}
+	first := openWatched(t, dirs, &logBuffer{})
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dirs[5]); err != nil {
+		t.Fatal(err)
+	}
+	log := &logBuffer{}
+	var oneZone []DriveConfig
+	for _, d := range dirs {
+		oneZone = append(oneZone, DriveConfig{Path: d, Zone: "zone-0"})
+	}
+	s, err := Open(context.Background(), Config{
+		Drives: oneZone, DataShards: 4, ParityShards: 2, BlockSize: 64 << 10,
+		ScanInterval: -1, ScanObjectsPerSecond: -1, ScanBytesPerSecond: -1,
+		DriveCheckInterval: 20 * time.Millisecond, Logger: slogTo(log),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	before := strings.Count(log.String(), "holds more shards")
+	if err := os.Mkdir(dirs[5], 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	waitFor(t, "the replacement", func() bool { return s.sets[0].drives()[5].Check(ctx) == nil })
+	waitFor(t, "the warning after the replacement", func() bool {
+		return strings.Count(log.String(), "holds more shards") > before
+	})
+}
