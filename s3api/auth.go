@@ -310,9 +310,11 @@ func (h *Handler) authorize(rq *request) error {
 	return nil
 }
 
-// authorizeKey decides one key of a DeleteObjects request. A denied key
-// fails alone, as in AWS; the request is still marked as denied for the
-// audit log.
+// authorizeKey decides the request's operation on one key of its bucket
+// ("" for the bucket itself), for the operations authorize leaves to
+// their handlers: each key of a DeleteObjects (a denied key fails alone,
+// as in AWS; the request is still marked as denied for the audit log), a
+// form's key, CreateBucket once its location is known.
 func (h *Handler) authorizeKey(rq *request, key, versionID string) error {
 	if rq.identity.Root {
 		return nil
@@ -389,16 +391,7 @@ func (h *Handler) authorizeCreateBucket(rq *request, location string) error {
 	if location != "" {
 		rq.conditions()[iam.KeyLocationConstraint] = []string{location}
 	}
-	perms, err := iam.Permissions(rq.op, iam.Target{Bucket: rq.bucket})
-	if err != nil {
-		return h.deny(rq, "operation "+rq.op+" has no IAM action")
-	}
-	for _, p := range perms {
-		if d := h.decide(rq, p.Action, p.Bucket, p.Key); !d.Allowed {
-			return h.deny(rq, d.Reason)
-		}
-	}
-	return nil
+	return h.authorizeKey(rq, "", "")
 }
 
 // mayListBucket is ListBuckets' filter for users without

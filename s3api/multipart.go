@@ -124,11 +124,11 @@ func (h *Handler) uploadPart(rq *request) error {
 	// Every part gets the upload's checksum, computed here even when the
 	// client sends none for the part, so that Complete can combine them.
 	alg := uploadAlgorithm(up.Metadata)
-	if err := checkPartAlgorithm(rq.r.Header, alg); err != nil {
-		return err
-	}
 	in, err := declaredIngest(rq.r.Header, body.Trailers, requested, alg)
 	if err != nil {
+		return err
+	}
+	if err := checkPartAlgorithm(in.declared, alg); err != nil {
 		return err
 	}
 	if alg == checksum.None {
@@ -162,21 +162,15 @@ func (h *Handler) uploadPart(rq *request) error {
 }
 
 // checkPartAlgorithm refuses a part whose checksum header or trailer
-// names another algorithm than its upload was created with, as AWS does;
+// names (declared) another algorithm than its upload was created with, as
+// AWS does;
 // it would not combine into the upload's checksum. A part without one is
 // accepted (the upload's checksum is computed for it), and so is any
 // part of an upload created without an algorithm.
-func checkPartAlgorithm(h http.Header, upload checksum.Algorithm) error {
-	if upload == checksum.None {
-		return nil
-	}
-	exp, err := checksum.FromHeaders(h)
-	if err != nil {
-		return fmt.Errorf("s3api: checksum headers: %w", err)
-	}
-	if exp.Algorithm != checksum.None && exp.Algorithm != upload {
+func checkPartAlgorithm(declared, upload checksum.Algorithm) error {
+	if upload != checksum.None && declared != checksum.None && declared != upload {
 		return withMessage(errInvalidRequest, fmt.Sprintf("Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s",
-			strings.ToLower(upload.String()), strings.ToLower(exp.Algorithm.String())))
+			strings.ToLower(upload.String()), strings.ToLower(declared.String())))
 	}
 	return nil
 }

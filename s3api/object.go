@@ -60,6 +60,7 @@ type ingest struct {
 	algs       []checksum.Algorithm          // checksums computed (and stored unless verifyOnly)
 	want       map[checksum.Algorithm]string // expected values known up front
 	trailer    checksum.Algorithm            // expected value arrives in a trailer
+	declared   checksum.Algorithm            // the one the client's header or trailer names, None if none
 	trailers   func() http.Header            // the body's trailers, after EOF
 	fullObject bool                          // record x-amz-checksum-type FULL_OBJECT
 	// corruptOnMismatch makes a mismatch a server error: set when the
@@ -108,6 +109,7 @@ func declaredIngest(h http.Header, trailers func() http.Header, extra ...checksu
 	if err != nil {
 		return nil, fmt.Errorf("s3api: checksum headers: %w", err)
 	}
+	in.declared = exp.Algorithm
 	if exp.Algorithm != checksum.None {
 		in.algs = append(in.algs, exp.Algorithm)
 		switch {
