@@ -121,6 +121,11 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 		if !seen || !os.SameFile(prev, fi) {
 			return false
 		}
+		if held := s.holdersBesides(st, p); held < s.cfg.DataShards {
+			refuse("empty drive folder not formatted: too few of the set's other drives hold its data to rebuild it (a disk that is not mounted shows as an empty folder); it stays offline until the set's disks are back",
+				"holding", held, "needed", s.cfg.DataShards)
+			return false
+		}
 	case err != nil:
 		refuse("drive unreadable; it stays offline", "err", err)
 		return false
@@ -157,10 +162,48 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 	what := "drive back online"
 	if fresh {
 		what = "empty folder formatted in place of a failed drive"
+		s.markRebuilding(path)
 	}
 	s.log.Warn(fmt.Sprintf("storage: %s; healing it", what), "path", path, "set", want.Set, "position", want.Position, "drive_id", nd.Info().Format.DriveID)
 	s.checkZones(want.Set, st.drives())
 	return true
+}
+
+// holdersBesides counts the drives of st, other than position p, that
+// are online and hold the set's data: not offline, not failing their
+// checks, not themselves formatted in place and still being rebuilt.
+// An empty folder is formatted in place of a failed drive only while a
+// read quorum of them remains. A heal can then rebuild it, and the new
+// drive's "no record" never decides an object's fate: with fewer, a set
+// whose disks are not mounted (each an empty mount point) would be
+// formatted anew, and the heal would roll back as unfinished every
+// object the missing disks held, on the drives that still hold it.
+func (s *Store) holdersBesides(st *set, p int) int {
+	s.scan.mu.Lock()
+	defer s.scan.mu.Unlock()
+	n := 0
+	for q, d := range st.drives() {
+		path := d.Info().Path
+		if _, offline := d.(offlineDrive); q == p || offline || s.down[path] {
+			continue
+		}
+		if _, rebuilding := s.scan.rebuilding[path]; rebuilding {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// markRebuilding records that the drive at path was formatted in place
+// of a failed one and holds nothing yet.
+func (s *Store) markRebuilding(path string) {
+	s.scan.mu.Lock()
+	defer s.scan.mu.Unlock()
+	if s.scan.rebuilding == nil {
+		s.scan.rebuilding = map[string]int{}
+	}
+	s.scan.rebuilding[path] = s.scan.status.Pass
 }
 
 // emptyFolder reports whether path is a folder holding nothing (a fresh

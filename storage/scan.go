@@ -81,6 +81,10 @@ type scanState struct {
 	again   bool               // a drive came back during the pass: run another
 	trigger chan passRequest   // StartHeal to the scanner goroutine
 	lastEnd time.Time
+	// rebuilding holds the paths of drives formatted in place of failed
+	// ones that no finished pass has filled yet, each with the number
+	// of the pass running (or last finished) when it was formatted.
+	rebuilding map[string]int
 }
 
 type passRequest struct {
@@ -193,6 +197,11 @@ func (s *Store) finishPass(err error) {
 	s.scan.cancel = nil
 	s.scan.lastEnd = now
 	if err == nil {
+		for path, pass := range s.scan.rebuilding {
+			if pass < st.Pass {
+				delete(s.scan.rebuilding, path) // this pass started after its format
+			}
+		}
 		rec := newRecord()
 		rec.uint(1, uint64(st.Pass))
 		rec.int(2, now.UnixNano())

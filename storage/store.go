@@ -238,12 +238,25 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.Logger.Info("storage: formatting new cluster", "cluster", clusterID, "drives", len(cfg.Drives))
 	}
 	sets := make([][]Drive, len(cfg.Drives)/n)
-	replaced := 0
+	// held counts, per set, the drives that hold its data: an empty
+	// folder takes a failed drive's place only while a read quorum of
+	// them is there to rebuild it (see holdersBesides).
+	held := make([]int, len(sets))
+	for i, f := range formats {
+		if f != nil && f.ClusterID == clusterID {
+			held[i/n]++
+		}
+	}
+	var replaced []string
 	for i, dc := range cfg.Drives {
 		want := drive.Format{Version: 1, ClusterID: clusterID, Set: i / n, Position: i % n, Zone: dc.Zone}
 		var d Drive
 		if _, err := os.Stat(dc.Path); err != nil && !fresh {
 			cfg.Logger.Error("storage: drive folder missing; treating it as offline", "path", dc.Path)
+			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}}
+		} else if formats[i] == nil && !fresh && held[i/n] < cfg.DataShards {
+			cfg.Logger.Error("storage: empty drive folder not formatted: too few of the set's drives hold its data to rebuild it (a disk that is not mounted shows as an empty folder); treating it as offline",
+				"path", dc.Path, "set", want.Set, "position", want.Position, "holding", held[i/n], "needed", cfg.DataShards)
 			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}}
 		} else {
 			if formats[i] == nil && !fresh {
@@ -256,7 +269,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			} else {
 				d = dd
 				if formats[i] == nil && !fresh {
-					replaced++
+					replaced = append(replaced, dc.Path)
 				}
 			}
 		}
@@ -271,7 +284,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return nil, err
 	}
-	if replaced > 0 {
+	if len(replaced) > 0 {
+		for _, path := range replaced {
+			s.markRebuilding(path)
+		}
 		s.requestPass() // the new drives hold nothing yet
 	}
 	return s, nil

@@ -1,0 +1,158 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// unmount empties the drive folders of positions ps as an unmounted disk
+// leaves its mount point: the contents move aside, an empty folder
+// stays. It returns the function that mounts them back.
+func unmount(t *testing.T, dirs []string, ps ...int) (remount func()) {
+	t.Helper()
+	for _, p := range ps {
+		if err := os.Rename(dirs[p], dirs[p]+".disk"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(dirs[p], 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() {
+		t.Helper()
+		for _, p := range ps {
+			if err := os.RemoveAll(dirs[p]); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(dirs[p]+".disk", dirs[p]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestUnmountedDisksNotFormatted: more empty folders in a set than its
+// parity are disks that are not mounted, not failed drives to replace.
+// Formatted, their "no record" made a heal pass roll back every object
+// as an unfinished write, on the drives that still held it. They stay
+// offline, at run time and at start, and nothing is lost once the disks
+// are back.
+func TestUnmountedDisksNotFormatted(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	var dirs []string
+	for i := range 6 {
+		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
+	}
+	log := &logBuffer{}
+	s := openWatched(t, dirs, log)
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	bodies := map[string][]byte{}
+	for i := range 6 {
+		key := fmt.Sprintf("k%d", i)
+		bodies[key] = randBytes(uint64(i), 100+i*60_000) // inline and not
+		put(t, s, "b", key, bodies[key])
+	}
+	checkAll := func(s *Store) {
+		t.Helper()
+		for key, want := range bodies {
+			got, err := get(t, s, "b", key, 0, -1)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s after the disks came back: %d bytes, %v", key, len(got), err)
+			}
+		}
+	}
+
+	// At run time.
+	remount := unmount(t, dirs, 3, 4, 5)
+	waitFor(t, "the empty folders to be seen", func() bool {
+		l := log.String()
+		return strings.Count(l, "empty drive folder not formatted")+strings.Count(l, "formatted in place of a failed drive") >= 3
+	})
+	if _, err := s.Heal(ctx, HealOptions{}); err == nil {
+		t.Log("heal pass without errors")
+	}
+	formatted := 0
+	for _, p := range []int{3, 4, 5} {
+		if _, err := os.Stat(filepath.Join(dirs[p], "format.json")); err == nil {
+			formatted++
+		}
+	}
+	_, getErr := get(t, s, "b", "k1", 0, -1)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	remount()
+	s = openWatched(t, dirs, &logBuffer{})
+	checkAll(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if formatted > 0 {
+		t.Fatalf("%d of the empty folders formatted", formatted)
+	}
+	if getErr == nil || strings.Contains(getErr.Error(), "not found") {
+		t.Fatalf("GET with half the set's disks gone: %v, want a quorum error", getErr)
+	}
+
+	// At start.
+	remount = unmount(t, dirs, 0, 2, 5)
+	log = &logBuffer{}
+	s = openWatched(t, dirs, log)
+	if _, err := s.Heal(ctx, HealOptions{}); err == nil {
+		t.Log("heal pass without errors")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	remount()
+	s = openWatched(t, dirs, &logBuffer{})
+	defer s.Close()
+	checkAll(s)
+	if n := strings.Count(log.String(), "empty drive folder not formatted"); n != 3 {
+		t.Fatalf("%d empty folders refused at start, want 3:\n%s", n, log.String())
+	}
+
+	// Parity's worth of empty folders are failed drives: formatted and
+	// rebuilt.
+	unmount(t, dirs, 1, 4)
+	waitFor(t, "the replacements", func() bool {
+		return s.sets[0].drives()[1].Check(ctx) == nil && s.sets[0].drives()[4].Check(ctx) == nil
+	})
+	checkAll(s)
+}
+
+// TestRebuildingDrivesHoldNothing: a drive formatted in place of a
+// failed one does not count as holding the set's data until a heal pass
+// that started after its format has finished.
+func TestRebuildingDrivesHoldNothing(t *testing.T) {
+	root := t.TempDir()
+	var dirs []string
+	for i := range 6 {
+		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
+	}
+	s := openWatched(t, dirs, &logBuffer{})
+	defer s.Close()
+	st := s.sets[0]
+	if n := s.holdersBesides(st, 5); n != 5 {
+		t.Fatalf("holders besides position 5: %d, want 5", n)
+	}
+	s.markRebuilding(dirs[0])
+	s.markRebuilding(dirs[1])
+	if n := s.holdersBesides(st, 5); n != 3 {
+		t.Fatalf("with two drives rebuilding: %d, want 3", n)
+	}
+	if _, err := s.Heal(context.Background(), HealOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.holdersBesides(st, 5); n != 5 {
+		t.Fatalf("after a finished pass: %d, want 5", n)
+	}
+}
