@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -386,8 +387,98 @@ func unsupportedSubresource(q url.Values) string {
 	return ""
 }
 
-// selectOp names the S3 operation of a request.
+// selectOp names the S3 operation of a request, and refuses a request
+// whose query names something that operation does not take.
 func selectOp(method, bucket, key string, q url.Values, h http.Header) (string, error) {
+	op, err := routeOp(method, bucket, key, q, h)
+	if err != nil {
+		return "", err
+	}
+	if err := checkParams(method, op, q); err != nil {
+		return "", err
+	}
+	return op, nil
+}
+
+// opParams lists the query parameters each operation takes, beside
+// those of every request (requestParam). routeOp picks an operation by
+// the sub-resources it knows and falls back to the plain one
+// (ListObjects, DeleteBucket, PutObject...), so a sub-resource it does
+// not know would otherwise be served as that: before this check, AWS's
+// DELETE /<bucket>?metadataConfiguration deleted the bucket.
+var opParams = map[string][]string{
+	"ListBuckets":             {"max-buckets", "continuation-token", "prefix", "bucket-region"},
+	"ListObjects":             {"prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type"},
+	"ListObjectsV2":           {"prefix", "delimiter", "max-keys", "encoding-type", "list-type", "continuation-token", "fetch-owner", "start-after", "metadata"},
+	"ListObjectVersions":      {"versions", "prefix", "delimiter", "key-marker", "version-id-marker", "max-keys", "encoding-type"},
+	"ListMultipartUploads":    {"uploads", "prefix", "delimiter", "key-marker", "upload-id-marker", "max-uploads", "encoding-type"},
+	"GetBucketLocation":       {"location"},
+	"GetBucketVersioning":     {"versioning"},
+	"DeleteObjects":           {"delete"},
+	"GetBucketPolicy":         {"policy"},
+	"PutBucketPolicy":         {"policy"},
+	"DeleteBucketPolicy":      {"policy"},
+	"GetBucketPolicyStatus":   {"policyStatus"},
+	"GetBucketEncryption":     {"encryption"},
+	"PutBucketEncryption":     {"encryption"},
+	"DeleteBucketEncryption":  {"encryption"},
+	"GetObject":               {"versionId", "partNumber", "response-content-type", "response-content-language", "response-expires", "response-cache-control", "response-content-disposition", "response-content-encoding"},
+	"HeadObject":              {"versionId", "partNumber", "response-content-type", "response-content-language", "response-expires", "response-cache-control", "response-content-disposition", "response-content-encoding"},
+	"GetObjectAttributes":     {"attributes", "versionId"},
+	"ListParts":               {"uploadId", "max-parts", "part-number-marker", "encoding-type"},
+	"UploadPart":              {"uploadId", "partNumber"},
+	"UploadPartCopy":          {"uploadId", "partNumber"},
+	"CreateMultipartUpload":   {"uploads"},
+	"CompleteMultipartUpload": {"uploadId"},
+	"AbortMultipartUpload":    {"uploadId"},
+	"DeleteObject":            {"versionId"},
+}
+
+// servedSubresources are the sub-resources some operation serves: one
+// named with a method that has no operation for it is MethodNotAllowed
+// rather than NotImplemented.
+var servedSubresources = map[string]bool{
+	"location": true, "versioning": true, "uploads": true, "versions": true,
+	"delete": true, "policy": true, "policyStatus": true, "encryption": true,
+	"attributes": true, "uploadId": true, "partNumber": true,
+}
+
+// requestParam reports whether name is a query parameter any request
+// may carry: presigned-URL authentication (SigV4, SigV2), headers a
+// presigner moved into the query (x-amz-*), and the SDKs' x-id hint.
+func requestParam(name string) bool {
+	switch name {
+	case "AWSAccessKeyId", "Signature", "Expires", "x-id":
+		return true
+	}
+	return len(name) > 6 && strings.EqualFold(name[:6], "x-amz-")
+}
+
+// checkParams refuses a query parameter op does not take. On GET and
+// HEAD only a parameter without a value counts (a sub-resource, such as
+// ?metadataConfiguration); one with a value is ignored there, as
+// clients send extensions (minio-go's unsorted=true) that change
+// nothing. Other methods change state, so nothing unknown passes.
+func checkParams(method, op string, q url.Values) error {
+	readOnly := method == http.MethodGet || method == http.MethodHead
+	for name, vs := range q {
+		if name == "" || requestParam(name) || slices.Contains(opParams[op], name) {
+			continue
+		}
+		if readOnly && slices.ContainsFunc(vs, func(v string) bool { return v != "" }) {
+			continue
+		}
+		if servedSubresources[name] {
+			return fmt.Errorf("%w: %s with sub-resource %q", errMethodNotAllowed, method, name)
+		}
+		return fmt.Errorf("%w: query parameter %q on %s", errNotImplemented, name, op)
+	}
+	return nil
+}
+
+// routeOp names the S3 operation of a request by its method, target
+// and the sub-resources it knows.
+func routeOp(method, bucket, key string, q url.Values, h http.Header) (string, error) {
 	has := func(k string) bool { _, ok := q[k]; return ok }
 	if sub := unsupportedSubresource(q); sub != "" {
 		return "", fmt.Errorf("%w: sub-resource %q", errNotImplemented, sub)

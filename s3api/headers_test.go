@@ -292,6 +292,36 @@ func TestSelectOp(t *testing.T) {
 		{"DELETE", "b", "k", "uploadId=u", nil, "AbortMultipartUpload", nil},
 		{"DELETE", "b", "k", "tagging", nil, "", errNotImplemented},
 		{"OPTIONS", "b", "k", "", nil, "", errMethodNotAllowed},
+		// Sub-resources routeOp does not know are never served as the
+		// plain operation it falls back to.
+		{"DELETE", "b", "", "metadataConfiguration", nil, "", errNotImplemented},
+		{"GET", "b", "", "metadataConfiguration", nil, "", errNotImplemented},
+		{"PUT", "b", "", "metadataJournalTable", nil, "", errNotImplemented},
+		{"PUT", "b", "k", "newThing", nil, "", errNotImplemented},
+		{"PUT", "b", "k", "newThing=1", nil, "", errNotImplemented},
+		{"POST", "b", "", "newThing", nil, "", errNotImplemented},
+		{"DELETE", "b", "k", "newThing=x", nil, "", errNotImplemented},
+		{"DELETE", "b", "", "uploads", nil, "", errMethodNotAllowed},
+		{"DELETE", "b", "", "versioning", nil, "", errMethodNotAllowed},
+		{"DELETE", "b", "", "location", nil, "", errMethodNotAllowed},
+		{"DELETE", "b", "", "versions", nil, "", errMethodNotAllowed},
+		{"PUT", "b", "", "uploads", nil, "", errMethodNotAllowed},
+		{"DELETE", "b", "k", "uploads", nil, "", errMethodNotAllowed},
+		{"GET", "b", "k", "uploads", nil, "", errMethodNotAllowed},
+		{"GET", "b", "", "delete", nil, "", errMethodNotAllowed},
+		// What requests carry beside their operation's parameters.
+		{"GET", "b", "", "unsorted=true&prefix=p", nil, "ListObjects", nil},
+		{"GET", "b", "", "list-type=2&metadata=true&fetch-owner=true&start-after=a&encoding-type=url", nil, "ListObjectsV2", nil},
+		{"GET", "b", "", "versions&key-marker=a&version-id-marker=null&max-keys=2", nil, "ListObjectVersions", nil},
+		{"GET", "b", "", "uploads&upload-id-marker=u&max-uploads=3&key-marker=k", nil, "ListMultipartUploads", nil},
+		{"GET", "b", "k", "versionId=null&response-content-type=a%2Fb&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00", nil, "GetObject", nil},
+		{"GET", "b", "k", "AWSAccessKeyId=a&Expires=1&Signature=s", nil, "GetObject", nil},
+		{"PUT", "b", "k", "x-id=PutObject&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD", nil, "PutObject", nil},
+		{"DELETE", "b", "", "x-id=DeleteBucket", nil, "DeleteBucket", nil},
+		{"DELETE", "b", "k", "versionId=null", nil, "DeleteObject", nil},
+		{"POST", "b", "", "delete&x-id=DeleteObjects", nil, "DeleteObjects", nil},
+		{"GET", "b", "k", "uploadId=u&max-parts=2&part-number-marker=1", nil, "ListParts", nil},
+		{"GET", "", "", "max-buckets=1&continuation-token=t&prefix=p&bucket-region=eu", nil, "ListBuckets", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.bucket+"/"+tt.key+"?"+tt.query, func(t *testing.T) {
@@ -495,5 +525,31 @@ func TestErrorTable(t *testing.T) {
 	}
 	if _, ok := apiErrorFor(storage.ErrDataCorrupt); ok {
 		t.Fatal("data corruption must be an internal error")
+	}
+}
+
+func TestIfRangeHolds(t *testing.T) {
+	mod := time.Date(2026, 11, 26, 10, 0, 0, 500_000_000, time.UTC)
+	date := mod.Format(http.TimeFormat)
+	tests := []struct {
+		v    string
+		want bool
+	}{
+		{"", true},
+		{`"abc"`, true},
+		{` "abc" `, true},
+		{`"abd"`, false},
+		{`W/"abc"`, false},
+		{`"`, false},
+		{`"abc`, false},
+		{date, true}, // the second of Last-Modified, as sent
+		{mod.Add(time.Second).Format(http.TimeFormat), false},
+		{mod.Add(-time.Second).Format(http.TimeFormat), false},
+		{"yesterday", false},
+	}
+	for _, tt := range tests {
+		if got := ifRangeHolds(tt.v, "abc", mod); got != tt.want {
+			t.Errorf("ifRangeHolds(%q) = %v, want %v", tt.v, got, tt.want)
+		}
 	}
 }

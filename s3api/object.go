@@ -449,7 +449,11 @@ func (h *Handler) getObject(rq *request) error {
 			// answers it as a range over the whole object.
 			status = http.StatusPartialContent
 		}
-	} else if br, ok := parseRange(rangeHeader); ok {
+	} else if br, ok := parseRange(rangeHeader); ok && ifRangeHolds(rq.r.Header.Get("If-Range"), info.ETag, info.ModTime) &&
+		!(br.suffix && br.last > 0 && info.Size == 0) {
+		// A suffix range of an empty object is answered with the
+		// empty object and 200, as AWS does (readers of a file's tail,
+		// such as Trino's, rely on it); HTTP would say 416.
 		offset, length, err = br.resolve(info.Size)
 		if err != nil {
 			return err

@@ -254,6 +254,34 @@ func TestBuckets(t *testing.T) {
 		resp, body := e.do(rawRequest{method: "PUT", path: "/gamma", body: []byte(cfg)})
 		wantError(t, resp, body, 400, "InvalidLocationConstraint")
 	})
+	t.Run("unknown sub-resources change nothing", func(t *testing.T) {
+		// AWS's DeleteBucketMetadataConfiguration (2025) once reached
+		// DeleteBucket here, and PUT ?metadataJournalTable CreateBucket.
+		e.mustMakeBucket("keepme")
+		for _, rr := range []rawRequest{
+			{method: "DELETE", path: "/keepme?metadataConfiguration"},
+			{method: "DELETE", path: "/keepme?someFutureThing=1"},
+			{method: "PUT", path: "/newbucket?metadataJournalTable"},
+			{method: "GET", path: "/keepme?metadataConfiguration"},
+		} {
+			resp, body := e.do(rr)
+			wantError(t, resp, body, 501, "NotImplemented")
+		}
+		resp, body := e.do(rawRequest{method: "DELETE", path: "/keepme?uploads"})
+		wantError(t, resp, body, 405, "MethodNotAllowed")
+		if ok, err := e.client.BucketExists(ctx, "keepme"); err != nil || !ok {
+			t.Fatalf("keepme exists = %v, %v after unknown sub-resources", ok, err)
+		}
+		if ok, err := e.client.BucketExists(ctx, "newbucket"); err != nil || ok {
+			t.Fatalf("newbucket exists = %v, %v", ok, err)
+		}
+		// An anonymous caller learns nothing about the operation.
+		resp, body = e.do(rawRequest{method: "DELETE", path: "/keepme?metadataConfiguration", anonymous: true})
+		wantError(t, resp, body, 403, "AccessDenied")
+		if err := e.client.RemoveBucket(ctx, "keepme"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("object lock refused", func(t *testing.T) {
 		wantCode(t, e.client.MakeBucket(ctx, "locked", minio.MakeBucketOptions{ObjectLocking: true}), "NotImplemented")
 	})
