@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -570,15 +571,41 @@ func (c *policyCache) forget(bucket string) {
 	c.mu.Unlock()
 }
 
-// countingBody counts the request body bytes the handlers read.
+// countingBody counts the request body bytes the handlers read, gives
+// each read StallTimeout to receive something, and records why the body
+// failed when the client is at fault.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n     int64
+	stall time.Duration
+	rc    *http.ResponseController // nil: no deadlines
+	// fault is errIncompleteBody (the connection ended before the
+	// declared length) or errRequestTimeout (the client stalled), once
+	// a read failed so.
+	fault error
+	eof   bool // the body was read to its end
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
+	if b.rc != nil && !b.eof {
+		// Not after the end: net/http then reads the connection in the
+		// background to see the client leave (having cleared the
+		// deadline), and cancels the request if that read fails, so a
+		// deadline set now would cancel a request still working (a long
+		// Complete) once it passed.
+		_ = b.rc.SetReadDeadline(time.Now().Add(b.stall)) // unsupported: no deadline
+	}
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	switch {
+	case err == nil:
+	case err == io.EOF:
+		b.eof = true
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		b.fault = errIncompleteBody
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		b.fault = errRequestTimeout
+	}
 	return n, err
 }
 
@@ -628,7 +655,7 @@ func (rq *request) countedRequest() *http.Request {
 		if body == nil {
 			body = http.NoBody
 		}
-		rq.in = &countingBody{ReadCloser: body}
+		rq.in = &countingBody{ReadCloser: body, stall: rq.w.stall, rc: rq.w.rc}
 	}
 	r := *rq.r
 	r.Body = rq.in

@@ -21,6 +21,8 @@ var (
 	errInvalidURI              = errors.New("s3api: invalid URI")
 	errNotImplemented          = errors.New("s3api: not implemented")
 	errMethodNotAllowed        = errors.New("s3api: method not allowed")
+	errIncompleteBody          = errors.New("s3api: the connection ended before the declared body")
+	errRequestTimeout          = errors.New("s3api: the client sent nothing for too long")
 	errMissingContentLength    = errors.New("s3api: missing content length")
 	errEntityTooLarge          = errors.New("s3api: entity too large")
 	errInvalidDigest           = errors.New("s3api: invalid Content-MD5")
@@ -141,6 +143,10 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("NotImplemented", 501, "A header or query you provided implies functionality that is not implemented.")
 	case errors.Is(err, errMethodNotAllowed):
 		return e("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+	case errors.Is(err, errIncompleteBody):
+		return e("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+	case errors.Is(err, errRequestTimeout):
+		return e("RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.")
 	case errors.Is(err, errMissingContentLength):
 		return e("MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
 	case errors.Is(err, errEntityTooLarge):

@@ -92,7 +92,17 @@ type Config struct {
 	// body signing; see package sigv2 for its limits) with
 	// InvalidRequest, for deployments whose clients all speak SigV4.
 	DisableSigV2 bool
+	// StallTimeout is how long a request may wait on its client: for
+	// the next bytes of the request body, or for room to write the
+	// response, before it fails (RequestTimeout) and its connection
+	// closes, so that clients who stop sending or reading cannot hold
+	// connections and goroutines for ever. Default 30 s (AWS gives up
+	// after about 20 s); negative: never.
+	StallTimeout time.Duration
 }
+
+// defaultStallTimeout is Config.StallTimeout's default.
+const defaultStallTimeout = 30 * time.Second
 
 // maxClockSkew is how far a signed request's time may be from Now, as
 // in AWS.
@@ -116,6 +126,7 @@ type Handler struct {
 	identities Identities
 	authz      Authorizer
 	onRequest  func(Event)
+	stall      time.Duration // Config.StallTimeout; 0: none
 	policies   policyCache
 	bodyBlocks bodyBlocks // blocks for hashing large PUT bodies (object.go)
 	listBufs   sync.Pool  // *[]byte listing documents, reused (list.go)
@@ -138,6 +149,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	switch {
+	case cfg.StallTimeout == 0:
+		cfg.StallTimeout = defaultStallTimeout
+	case cfg.StallTimeout < 0:
+		cfg.StallTimeout = 0
+	}
 	domain := strings.Trim(strings.ToLower(cfg.Domain), ".")
 	h := &Handler{
 		store:      cfg.Store,
@@ -148,6 +165,7 @@ func New(cfg Config) (*Handler, error) {
 		identities: cfg.Identities,
 		authz:      cfg.Authorizer,
 		onRequest:  cfg.OnRequest,
+		stall:      cfg.StallTimeout,
 	}
 	h.keys, h.insecureSSEC = cfg.Keys, cfg.InsecureSSEC
 	h.noSigV2 = cfg.DisableSigV2
@@ -218,6 +236,12 @@ type request struct {
 // one line about it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	rw := &responseWriter{ResponseWriter: w, stall: h.stall}
+	if h.stall > 0 {
+		// (net/http clears a connection's write deadline after each
+		// request, so none is left for net/http's own 100 Continue.)
+		rw.rc = http.NewResponseController(w)
+	}
 	if r.ContentLength == 0 && r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
 		// net/http sends 100 Continue only when a non-empty body is
 		// first read, so an empty PUT that asked for one would get just
@@ -228,8 +252,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// else is written.
 		w.WriteHeader(http.StatusContinue)
 	}
-	rw := &responseWriter{ResponseWriter: w}
 	rq := &request{w: rw, r: r, ctx: r.Context(), id: newRequestID(), op: "Unknown"}
+	rw.beforeHeader = rq.boundBodyDrain
 	rw.Header().Set("x-amz-request-id", rq.id)
 	rw.Header().Set("x-amz-id-2", newHostID())
 	rw.Header().Set("Server", "objstore")
@@ -245,6 +269,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 			h.writeError(rq, failure)
 		}
+		rw.refreshDeadline() // for net/http's flush of what is buffered
 		h.logRequest(rq, start, failure)
 		if h.onRequest != nil {
 			h.onRequest(h.event(rq, start, failure))
@@ -253,6 +278,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	failure = h.serve(rq)
 	if failure != nil {
+		if rq.in != nil && rq.in.fault != nil {
+			// The client sent less than it declared, or stalled: what
+			// storage made of the cut-off body (a failed erasure read,
+			// a write quorum lost to the cancelled request) is not the
+			// cause, and a 5xx would invite a retry of the same.
+			failure = fmt.Errorf("%w (%v)", rq.in.fault, failure)
+		}
 		h.writeError(rq, failure)
 	}
 }
@@ -819,12 +851,48 @@ func (h *Handler) logRequest(rq *request, start time.Time, failure error) {
 	h.log.LogAttrs(rq.ctx, level, "s3 request", attrs...)
 }
 
-// responseWriter records the status and the bytes sent.
+// boundBodyDrain runs before the response starts. net/http reads what
+// is left of an unread request body (up to 256 KiB, to keep the
+// connection) before it sends the response: a client that declared
+// more than it sends would hold the response, and the connection, for
+// ever. That read gets StallTimeout, and the response's first write
+// room for it. (A body that failed keeps its expired deadline or its
+// closed connection, and the drain fails at once.)
+func (rq *request) boundBodyDrain() {
+	if rq.r.ContentLength == 0 || (rq.in != nil && (rq.in.eof || rq.in.fault != nil)) {
+		// Nothing left to read. (And once the body is read, a read
+		// deadline would reach net/http's background read of the
+		// connection and cancel a long response.)
+		return
+	}
+	if rq.w.rc != nil {
+		_ = rq.w.rc.SetReadDeadline(time.Now().Add(rq.w.stall))
+		rq.w.drain = rq.w.stall
+		rq.w.refreshDeadline()
+	}
+}
+
+// responseWriter records the status and the bytes sent, and gives each
+// write StallTimeout to find room in the connection.
 type responseWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
 	wrote  bool
+	stall  time.Duration
+	rc     *http.ResponseController // nil: no deadlines
+	// beforeHeader, if set, runs before the status line is written.
+	beforeHeader func()
+	// drain is the time net/http may spend reading an unread body
+	// before its first write (boundBodyDrain).
+	drain time.Duration
+}
+
+// refreshDeadline gives the next write StallTimeout from now.
+func (w *responseWriter) refreshDeadline() {
+	if w.rc != nil {
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.stall + w.drain)) // unsupported: no deadline
+	}
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -833,6 +901,10 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 	w.wrote = true
 	w.status = code
+	w.refreshDeadline()
+	if w.beforeHeader != nil {
+		w.beforeHeader()
+	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -840,6 +912,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
+	w.refreshDeadline()
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
 	return n, err

@@ -233,7 +233,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Handler:           mux,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+		// AWS takes 8 KiB of headers; 64 KiB leaves room for a long
+		// presigned query in the request line (which counts here) and
+		// bounds what each connection may make the server hold (Go's
+		// default is 1 MiB).
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	ln, err := net.Listen("tcp", cfg.Address)
 	if err != nil {
@@ -308,6 +313,9 @@ func (s *Server) lookup(access string) (string, bool) {
 // credentialsFile holds generated root credentials, readable by the owner
 // only.
 const credentialsFile = "root-credentials.json"
+
+// maxHeaderBytes bounds a request's line and headers (http.Server).
+const maxHeaderBytes = 64 << 10
 
 type storedCredentials struct {
 	AccessKey string `json:"accessKey"`
