@@ -74,10 +74,12 @@ func (h *Handler) openCopySource(rq *request) (copySource, storage.ObjectReader,
 	}
 	rd, err := h.decrypt(rq, srd.Info(), srd, ck)
 	if err != nil {
+		srd.Close()
 		return src, nil, fmt.Errorf("s3api: copy source %s/%q: %w", src.bucket, src.key, err)
 	}
 	info := rd.Info()
 	if err := readConditions(rq.r.Header, "x-amz-copy-source-").evalCopySource(info.ETag, info.ModTime); err != nil {
+		rd.Close()
 		return src, nil, err
 	}
 	return src, rd, nil
@@ -228,6 +230,7 @@ func (h *Handler) copyObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	defer rd.Close()
 	sinfo := rd.Info()
 	if sinfo.Size > maxCopySize {
 		return errCopySourceTooLarge

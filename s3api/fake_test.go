@@ -222,6 +222,8 @@ type fakeReader struct {
 
 func (r *fakeReader) Info() storage.ObjectInfo { return r.info }
 
+func (r *fakeReader) Close() error { return nil }
+
 func (r *fakeReader) WriteRange(ctx context.Context, w io.Writer, offset, length int64) error {
 	if offset < 0 || length < 0 || offset+length > int64(len(r.data)) {
 		return fmt.Errorf("fake: range %d+%d of %d: %w", offset, length, len(r.data), storage.ErrInvalidArgument)

@@ -216,6 +216,7 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 	if err != nil {
 		return err
 	}
+	defer rd.Close()
 	sinfo := rd.Info()
 	offset, length := int64(0), sinfo.Size
 	// Present but empty is malformed, as AWS answers it, not "the whole

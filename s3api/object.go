@@ -397,6 +397,7 @@ func (h *Handler) getObject(rq *request) error {
 	} else {
 		rd, err = h.store.OpenObject(rq.ctx, rq.bucket, rq.key, opts)
 		if err == nil {
+			defer rd.Close()
 			info = rd.Info()
 		}
 	}

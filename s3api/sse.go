@@ -480,6 +480,14 @@ type plainReader struct {
 
 func (p *plainReader) Info() storage.ObjectInfo { return p.info }
 
+// Close closes the stored object's reader (none for HEAD).
+func (p *plainReader) Close() error {
+	if p.rd == nil {
+		return nil
+	}
+	return p.rd.Close()
+}
+
 func (p *plainReader) WriteRange(ctx context.Context, w io.Writer, offset, length int64) error {
 	if p.enc == nil {
 		return p.rd.WriteRange(ctx, w, offset, length)

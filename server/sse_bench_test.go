@@ -61,6 +61,7 @@ func BenchmarkSSEPath(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				defer rd.Close() // the store outlives the loop; pins only hold back removals
 				if !enc {
 					if err := rd.WriteRange(ctx, io.Discard, 0, size); err != nil {
 						b.Fatal(err)

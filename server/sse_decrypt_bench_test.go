@@ -81,6 +81,7 @@ func BenchmarkDecryptGET(b *testing.B) {
 					if err := rd.WriteRange(ctx, io.Discard, 0, size); err != nil {
 						b.Fatal(err)
 					}
+					rd.Close()
 					continue
 				}
 				rd, err := store.OpenObject(ctx, "bench", "store-sse", storage.GetOptions{})
@@ -94,6 +95,7 @@ func BenchmarkDecryptGET(b *testing.B) {
 					b.Fatal(err)
 				}
 				werr := rd.WriteRange(ctx, dw, span.CipherOffset, span.CipherLength)
+				rd.Close()
 				cerr := dw.Close()
 				if perr := pl.Close(); werr != nil || cerr != nil || perr != nil {
 					b.Fatal(werr, cerr, perr)

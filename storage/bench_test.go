@@ -85,6 +85,7 @@ func BenchmarkGetObject(b *testing.B) {
 					r, err := s.OpenObject(ctx, "bench", "k", GetOptions{})
 					if err == nil {
 						err = r.WriteRange(ctx, io.Discard, 0, int64(size))
+						r.Close()
 					}
 					if err != nil {
 						b.Error(err)

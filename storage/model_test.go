@@ -108,6 +108,7 @@ func TestRandomizedFaults(t *testing.T) {
 		if err != nil {
 			t.Fatalf("open %s: %v", key, err)
 		}
+		defer r.Close()
 		etag, ok := etags[key]
 		if !ok {
 			etag = md5hex(want)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/objstore/objstore/storage/drive"
@@ -171,7 +172,7 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 		}
 	}
 	s.crash.at("before-drop")
-	s.dropData(context.WithoutCancel(ctx), st, replaced)
+	s.dropData(context.WithoutCancel(ctx), st, bucket, key, replaced)
 	return nil
 }
 
@@ -236,20 +237,25 @@ func (s *Store) restore(ctx context.Context, st *set, okey []byte, raw [][]byte,
 	})
 }
 
-// dropData removes the data of versions no record refers to any more:
-// their directories, or for inline versions their shards in the drives'
-// metadata. A drive that misses it keeps an orphan: a directory for the
-// scanner, an inline shard for the next start-up scan.
-func (s *Store) dropData(ctx context.Context, st *set, vs []versionRecord) {
+// dropData removes the data of versions of bucket/key no record refers
+// to any more: their directories, or for inline versions their shards in
+// the drives' metadata; once no read of the key that may have begun
+// before is in flight (readPins). A drive that misses it keeps an orphan:
+// a directory for the scanner, an inline shard for the next start-up
+// scan.
+func (s *Store) dropData(ctx context.Context, st *set, bucket, key string, vs []versionRecord) {
 	for _, v := range vs {
-		if !v.Inline {
-			for _, id := range v.dataIDs() {
-				s.removeData(ctx, st, id)
+		ids := v.dataIDs()
+		s.pins.removeAfterReads(bucket, key, ids, func() {
+			if !v.Inline {
+				for _, id := range ids {
+					s.removeData(ctx, st, id)
+				}
+				return
 			}
-			continue
-		}
-		ops := []drive.Op{{Key: inlineKey(v.DataID), Delete: true}}
-		st.each(ctx, func(_ int, d Drive) error { return d.Apply(ctx, ops) })
+			ops := []drive.Op{{Key: inlineKey(v.DataID), Delete: true}}
+			st.each(ctx, func(_ int, d Drive) error { return d.Apply(ctx, ops) })
+		})
 	}
 }
 
@@ -445,6 +451,11 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 			return err
 		}
 	}
+	// A read in flight may still want an inline shard: it goes after
+	// the record, with the reads, rather than with it.
+	keepInline := s.pins.busy(bucket, key)
+	var inlineGone []versionRecord
+	var inlineMu sync.Mutex
 	cc := s.crash.counter("delete-commits")
 	errs := st.each(ctx, func(p int, d Drive) error {
 		if readErrs[p] != nil {
@@ -461,7 +472,11 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 		kept := rec.Versions[:0:0]
 		for _, v := range rec.Versions {
 			if v.VersionID == target.VersionID {
-				if v.Inline {
+				if v.Inline && keepInline {
+					inlineMu.Lock()
+					inlineGone = append(inlineGone, v)
+					inlineMu.Unlock()
+				} else if v.Inline {
 					ops = append(ops, drive.Op{Key: inlineKey(v.DataID), Delete: true})
 				}
 				continue
@@ -483,10 +498,24 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
 		return err
 	}
-	if !target.Inline { // an inline shard went with the record
-		s.dropData(context.WithoutCancel(ctx), st, []versionRecord{target})
+	if !target.Inline { // an inline shard went with the record, unless kept for reads
+		s.dropData(context.WithoutCancel(ctx), st, bucket, key, []versionRecord{target})
 	}
+	s.dropData(context.WithoutCancel(ctx), st, bucket, key, uniqueData(inlineGone))
 	return nil
+}
+
+// uniqueData keeps one version per data id.
+func uniqueData(vs []versionRecord) []versionRecord {
+	seen := map[string]bool{}
+	var out []versionRecord
+	for _, v := range vs {
+		if !seen[v.DataID] {
+			seen[v.DataID] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // UpdateMetadata replaces the metadata of a version without touching its

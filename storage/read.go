@@ -13,10 +13,14 @@ import (
 )
 
 // OpenObject returns a reader of one version of bucket/key. It reads the
-// metadata only; WriteRange reads the shards it needs.
+// metadata only; WriteRange reads the shards it needs. Until the reader
+// is closed, an overwrite or delete of the key leaves the version's data
+// in place (readPins).
 func (s *Store) OpenObject(ctx context.Context, bucket, key string, opts GetOptions) (ObjectReader, error) {
+	s.pins.acquire(bucket, key)
 	st, v, err := s.lookup(ctx, bucket, key, opts)
 	if err != nil {
+		s.pins.release(bucket, key)
 		return nil, err
 	}
 	return &objectReader{s: s, st: st, bucket: bucket, key: key, v: v}, nil
@@ -27,6 +31,13 @@ type objectReader struct {
 	st          *set
 	bucket, key string
 	v           versionRecord
+	closed      sync.Once
+}
+
+// Close ends the read: data the version's replacement left for it may go.
+func (r *objectReader) Close() error {
+	r.closed.Do(func() { r.s.pins.release(r.bucket, r.key) })
+	return nil
 }
 
 func (r *objectReader) Info() ObjectInfo { return r.v.info(r.bucket, r.key) }

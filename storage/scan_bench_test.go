@@ -109,6 +109,7 @@ func BenchmarkForeground(b *testing.B) {
 					r, err := s.OpenObject(ctx, "bench", "fg", GetOptions{})
 					if err == nil {
 						err = r.WriteRange(ctx, io.Discard, 0, int64(size))
+						r.Close()
 					}
 					if err != nil {
 						b.Fatal(err)

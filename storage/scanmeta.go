@@ -457,8 +457,8 @@ func (s *Store) removeSetOrphans(ctx context.Context, st *set, minAge time.Durat
 			continue
 		}
 		for _, id := range orphans {
-			if s.isTracked(id) {
-				continue
+			if s.isTracked(id) || s.pins.held(id) {
+				continue // being written, or replaced but still read
 			}
 			if minAge > 0 {
 				mt, err := d.DataModTime(ctx, id)

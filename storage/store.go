@@ -147,6 +147,7 @@ type Store struct {
 
 	trackMu sync.Mutex
 	tracked map[string]bool // data ids written since start, while the orphan scan runs
+	pins    readPins        // reads in flight, which replaced data waits for
 
 	healq *healQueue
 	scan  scanState

@@ -71,6 +71,7 @@ func get(t testing.TB, s *Store, bucket, key string, off, n int64) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	if n < 0 {
 		n = r.Info().Size - off
 	}

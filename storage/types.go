@@ -198,6 +198,9 @@ type ObjectReader interface {
 	Info() ObjectInfo
 	// WriteRange writes bytes [offset, offset+length) of the body to w.
 	WriteRange(ctx context.Context, w io.Writer, offset, length int64) error
+	// Close ends the read; until then the version's data stays, even
+	// once an overwrite or delete has replaced it. It must be called.
+	Close() error
 }
 
 // CompleteOptions controls CompleteMultipartUpload.
