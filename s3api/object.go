@@ -474,11 +474,19 @@ func (h *Handler) getObject(rq *request) error {
 	if status == http.StatusPartialContent {
 		out.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", offset, offset+length-1, info.Size))
 	}
-	rq.w.WriteHeader(status)
 	if head || length == 0 {
+		rq.w.WriteHeader(status)
 		return nil
 	}
-	if err := prd.WriteRange(rq.ctx, rq.w, offset, length); err != nil {
+	// The status line goes with the first verified bytes: an object
+	// whose first block cannot be read (too many shards lost or
+	// corrupt, its data removed) is an error response, not a 200 with
+	// nothing after it.
+	body := &headerOnWrite{w: rq.w, status: status}
+	if err := prd.WriteRange(rq.ctx, body, offset, length); err != nil {
+		if !rq.w.wrote {
+			return fmt.Errorf("s3api: get %q: %w", rq.key, err)
+		}
 		// The status line is gone: the error is logged and the short
 		// body tells the client. A client that went away is no server
 		// error.
@@ -488,6 +496,17 @@ func (h *Handler) getObject(rq *request) error {
 		return fmt.Errorf("s3api: stream %q: %w", rq.key, err)
 	}
 	return nil
+}
+
+// headerOnWrite writes the status line with the first bytes of a body.
+type headerOnWrite struct {
+	w      *responseWriter
+	status int
+}
+
+func (h *headerOnWrite) Write(p []byte) (int, error) {
+	h.w.WriteHeader(h.status) // once; later calls do nothing
+	return h.w.Write(p)
 }
 
 // deleteObject answers DELETE /<bucket>/<key>: 204 whether or not the
