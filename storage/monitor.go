@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -195,15 +196,59 @@ func (s *Store) holdersBesides(st *set, p int) int {
 	return n
 }
 
+// rebuildingFile, in a drive's folder, says that the drive was formatted
+// in place of a failed one and that no heal pass has filled it since, so
+// that a restart does not count it as holding the set's data.
+const rebuildingFile = "rebuilding"
+
 // markRebuilding records that the drive at path was formatted in place
-// of a failed one and holds nothing yet.
+// of a failed one and holds nothing yet, in memory and in its folder.
 func (s *Store) markRebuilding(path string) {
 	s.scan.mu.Lock()
-	defer s.scan.mu.Unlock()
 	if s.scan.rebuilding == nil {
 		s.scan.rebuilding = map[string]int{}
 	}
 	s.scan.rebuilding[path] = s.scan.status.Pass
+	s.scan.mu.Unlock()
+	if err := writeSynced(filepath.Join(path, rebuildingFile)); err != nil {
+		s.log.Warn("storage: mark a drive as being rebuilt (a restart before its heal pass ends will count it as holding data)", "path", path, "err", err)
+	}
+}
+
+// rebuilt ends the rebuild of the drive at path; s.scan.mu is held.
+func (s *Store) rebuilt(path string) {
+	delete(s.scan.rebuilding, path)
+	if err := os.Remove(filepath.Join(path, rebuildingFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("storage: clear a drive's rebuild mark", "path", path, "err", err)
+	}
+}
+
+// isRebuilding reports whether the drive folder at path holds the mark
+// of a rebuild no heal pass has finished.
+func isRebuilding(path string) bool {
+	_, err := os.Stat(filepath.Join(path, rebuildingFile))
+	return err == nil
+}
+
+// writeSynced creates an empty file at path, durably.
+func writeSynced(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // emptyFolder reports whether path is a folder holding nothing (a fresh

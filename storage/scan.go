@@ -199,7 +199,7 @@ func (s *Store) finishPass(err error) {
 	if err == nil {
 		for path, pass := range s.scan.rebuilding {
 			if pass < st.Pass {
-				delete(s.scan.rebuilding, path) // this pass started after its format
+				s.rebuilt(path) // this pass started after its format
 			}
 		}
 		rec := newRecord()

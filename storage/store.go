@@ -243,12 +243,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// folder takes a failed drive's place only while a read quorum of
 	// them is there to rebuild it (see holdersBesides).
 	held := make([]int, len(sets))
+	var replaced []string // formatted in place of failed drives, now or before a restart
 	for i, f := range formats {
-		if f != nil && f.ClusterID == clusterID {
+		switch {
+		case f == nil || f.ClusterID != clusterID:
+		case isRebuilding(cfg.Drives[i].Path):
+			replaced = append(replaced, cfg.Drives[i].Path)
+		default:
 			held[i/n]++
 		}
 	}
-	var replaced []string
 	for i, dc := range cfg.Drives {
 		want := drive.Format{Version: 1, ClusterID: clusterID, Set: i / n, Position: i % n, Zone: dc.Zone}
 		var d Drive
