@@ -33,6 +33,15 @@ func openWatched(t *testing.T, dirs []string, log *logBuffer) *Store {
 	return s
 }
 
+// driveDirs names six drive folders under root.
+func driveDirs(root string) []string {
+	var dirs []string
+	for i := range 6 {
+		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
+	}
+	return dirs
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -50,10 +59,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // is refused with a log line.
 func TestDriveReplacement(t *testing.T) {
 	root := t.TempDir()
-	var dirs []string
-	for i := range 6 {
-		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
-	}
+	dirs := driveDirs(root)
 	log := &logBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() || testing.Verbose() {
@@ -133,10 +139,7 @@ func TestDriveReplacement(t *testing.T) {
 // here: moved away) and comes back is reopened and caught up.
 func TestDriveBackOnline(t *testing.T) {
 	root := t.TempDir()
-	var dirs []string
-	for i := range 6 {
-		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
-	}
+	dirs := driveDirs(root)
 	log := &logBuffer{}
 	s := openWatched(t, dirs, log)
 	defer s.Close()

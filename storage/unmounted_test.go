@@ -44,11 +44,7 @@ func unmount(t *testing.T, dirs []string, ps ...int) (remount func()) {
 // are back.
 func TestUnmountedDisksNotFormatted(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	var dirs []string
-	for i := range 6 {
-		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
-	}
+	dirs := driveDirs(t.TempDir())
 	log := &logBuffer{}
 	s := openWatched(t, dirs, log)
 	if err := s.MakeBucket(ctx, "b", ""); err != nil {
@@ -133,11 +129,7 @@ func TestUnmountedDisksNotFormatted(t *testing.T) {
 // failed one does not count as holding the set's data until a heal pass
 // that started after its format has finished.
 func TestRebuildingDrivesHoldNothing(t *testing.T) {
-	root := t.TempDir()
-	var dirs []string
-	for i := range 6 {
-		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
-	}
+	dirs := driveDirs(t.TempDir())
 	s := openWatched(t, dirs, &logBuffer{})
 	if n := s.holdersBesides(s.sets[0], 5); n != 5 {
 		t.Fatalf("holders besides position 5: %d, want 5", n)

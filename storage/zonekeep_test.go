@@ -15,11 +15,7 @@ import (
 // --zones configuration, which would put more shards in one zone than
 // parity covers; a layout that does so is warned of.
 func TestReplacementKeepsZoneOnDisk(t *testing.T) {
-	root := t.TempDir()
-	var dirs []string
-	for i := range 6 {
-		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
-	}
+	dirs := driveDirs(t.TempDir())
 	first := openWatched(t, dirs, &logBuffer{}) // zone-0, zone-0, zone-1, zone-1, zone-2, zone-2
 	if err := first.MakeBucket(context.Background(), "b", ""); err != nil {
 		t.Fatal(err)
@@ -88,11 +84,7 @@ func openOneZone(t *testing.T, root, zone string) {
 // configured one (a gap until the set's layout is recorded on every
 // drive); when that overloads a zone, the replacement is warned of.
 func TestReplacementZoneWarned(t *testing.T) {
-	root := t.TempDir()
-	var dirs []string
-	for i := range 6 {
-		dirs = append(dirs, filepath.Join(root, fmt.Sprintf("drive%d", i)))
-	}
+	dirs := driveDirs(t.TempDir())
 	first := openWatched(t, dirs, &logBuffer{})
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
