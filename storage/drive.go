@@ -21,6 +21,9 @@ type Drive interface {
 	Get(ctx context.Context, key []byte) ([]byte, error)
 	// Apply commits ops atomically and durably (synced) before returning.
 	Apply(ctx context.Context, ops []drive.Op) error
+	// ApplyLazy commits ops atomically without waiting for them to be
+	// durable: for changes a crash may lose harmlessly.
+	ApplyLazy(ctx context.Context, ops []drive.Op) error
 	// Compact rewrites the metadata files holding [lower, upper), so
 	// deleted and replaced values there are gone from them.
 	Compact(ctx context.Context, lower, upper []byte) error

@@ -109,6 +109,13 @@ func (f *faultDrive) Apply(ctx context.Context, ops []drive.Op) error {
 	return f.Drive.Apply(ctx, ops)
 }
 
+func (f *faultDrive) ApplyLazy(ctx context.Context, ops []drive.Op) error {
+	if err := f.check("apply", true); err != nil {
+		return err
+	}
+	return f.Drive.ApplyLazy(ctx, ops)
+}
+
 func (f *faultDrive) NewIter(ctx context.Context, lower, upper []byte) (drive.Iter, error) {
 	if err := f.check("iter", false); err != nil {
 		return nil, err

@@ -70,6 +70,7 @@ func (s *Store) checkDrives(ctx context.Context) int {
 				}
 				if !s.down[path] {
 					s.down[path] = true
+					s.rebuildAgain(path)
 					s.log.Warn("storage: drive failed its check", "path", path, "set", i, "position", p, "err", err)
 				}
 				if !errors.Is(err, drive.ErrOffline) || errors.Is(err, drive.ErrDiskFull) ||
@@ -212,6 +213,17 @@ func (s *Store) markRebuilding(path string) {
 	s.scan.mu.Unlock()
 	if err := writeSynced(filepath.Join(path, rebuildingFile)); err != nil {
 		s.log.Warn("storage: mark a drive as being rebuilt (a restart before its heal pass ends will count it as holding data)", "path", path, "err", err)
+	}
+}
+
+// rebuildAgain makes a drive being rebuilt that went offline wait for a
+// pass that starts after now: the one running may miss what it was
+// given meanwhile.
+func (s *Store) rebuildAgain(path string) {
+	s.scan.mu.Lock()
+	defer s.scan.mu.Unlock()
+	if _, ok := s.scan.rebuilding[path]; ok {
+		s.scan.rebuilding[path] = s.scan.status.Pass
 	}
 }
 

@@ -253,8 +253,11 @@ func (s *Store) dropData(ctx context.Context, st *set, bucket, key string, vs []
 				}
 				return
 			}
+			// Not synced: lost in a crash, the shard is an orphan the
+			// start-up scan removes; a sync here would double the cost
+			// of deleting or overwriting a small object.
 			ops := []drive.Op{{Key: inlineKey(v.DataID), Delete: true}}
-			st.each(ctx, func(_ int, d Drive) error { return d.Apply(ctx, ops) })
+			st.each(ctx, func(_ int, d Drive) error { return d.ApplyLazy(ctx, ops) })
 		})
 	}
 }
@@ -451,9 +454,8 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 			return err
 		}
 	}
-	// A read in flight may still want an inline shard: it goes after
-	// the record, with the reads, rather than with it.
-	keepInline := s.pins.busy(bucket, key)
+	// An inline shard goes after the record, once the reads that may
+	// have resolved the old record are done (dropData), not with it.
 	var inlineGone []versionRecord
 	var inlineMu sync.Mutex
 	cc := s.crash.counter("delete-commits")
@@ -472,12 +474,10 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 		kept := rec.Versions[:0:0]
 		for _, v := range rec.Versions {
 			if v.VersionID == target.VersionID {
-				if v.Inline && keepInline {
+				if v.Inline {
 					inlineMu.Lock()
 					inlineGone = append(inlineGone, v)
 					inlineMu.Unlock()
-				} else if v.Inline {
-					ops = append(ops, drive.Op{Key: inlineKey(v.DataID), Delete: true})
 				}
 				continue
 			}
@@ -498,10 +498,11 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
 		return err
 	}
-	if !target.Inline { // an inline shard went with the record, unless kept for reads
-		s.dropData(context.WithoutCancel(ctx), st, bucket, key, []versionRecord{target})
+	gone := uniqueData(inlineGone) // every drive's inline variant, should they disagree
+	if !target.Inline {
+		gone = append(gone, target)
 	}
-	s.dropData(context.WithoutCancel(ctx), st, bucket, key, uniqueData(inlineGone))
+	s.dropData(context.WithoutCancel(ctx), st, bucket, key, gone)
 	return nil
 }
 

@@ -2,97 +2,118 @@ package storage
 
 import "sync"
 
-// readPins counts the reads in flight of each object key, from
+// readPins tracks the reads in flight of each object key, from
 // OpenObject to the reader's Close, so that the data of a version an
-// overwrite or a delete replaced is removed only once no read that may
-// have begun before the change remains. A GET opens a multipart
+// overwrite or a delete replaced is removed only once every read that
+// may have begun before the change is done. A GET opens a multipart
 // object's parts one after another, and must still find the last part
 // of the version it began with after an overwrite committed.
 //
 // A read registers before it reads the object's record. A removal runs
 // after the change reached its write quorum, so a read that registers
 // after the removal looked finds the new record (a read quorum and a
-// write quorum share a drive that has it); one that registered before
-// holds the removal back until it is done. Removals held back are lost
-// in a crash: the data is then an orphan, which the start-up scan (and
-// the scanner, after OrphanGrace) removes.
+// write quorum share a drive that has it); the reads registered before
+// hold the removal back. Reads are counted by epoch, and a removal
+// starts a new one, so later reads of a key read all the time do not
+// hold it back for ever. Removals held back are lost in a crash: the
+// data is then an orphan, which the start-up scan (and the scanner,
+// after OrphanGrace) removes.
 type readPins struct {
 	mu      sync.Mutex
-	readers map[string]int      // key: reads in flight
-	later   map[string][]func() // key: removals waiting for its reads
-	waiting map[string]int      // data id: removals of it waiting (the scanner leaves these alone)
+	keys    map[pinKey]*keyReads
+	waiting map[string]int // data id: removals of it held back (the scanner leaves these alone)
 }
 
-func pinKey(bucket, key string) string { return bucket + "\x00" + key }
+type pinKey struct{ bucket, key string }
 
-// acquire registers a read of bucket/key.
-func (p *readPins) acquire(bucket, key string) {
+// keyReads are the reads in flight of one key and the removals they
+// hold back.
+type keyReads struct {
+	epoch   uint64         // the epoch new reads join
+	reads   map[uint64]int // epoch: reads in flight
+	pending []heldRemoval  // by epoch, oldest first
+}
+
+// heldRemoval waits for the reads of epochs up to before.
+type heldRemoval struct {
+	before uint64
+	ids    []string
+	run    func()
+}
+
+// acquire registers a read of bucket/key and returns its epoch, for
+// release.
+func (p *readPins) acquire(bucket, key string) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.readers == nil {
-		p.readers = map[string]int{}
+	k := pinKey{bucket, key}
+	kr := p.keys[k]
+	if kr == nil {
+		if p.keys == nil {
+			p.keys = map[pinKey]*keyReads{}
+		}
+		kr = &keyReads{reads: map[uint64]int{}}
+		p.keys[k] = kr
 	}
-	p.readers[pinKey(bucket, key)]++
+	kr.reads[kr.epoch]++
+	return kr.epoch
 }
 
-// release ends a read of bucket/key; the last read of a key runs the
-// removals that waited for it, in the background.
-func (p *readPins) release(bucket, key string) {
-	k := pinKey(bucket, key)
+// release ends a read of bucket/key that acquire registered in epoch,
+// and returns the removals no read holds back any more, for the caller
+// to run.
+func (p *readPins) release(bucket, key string, epoch uint64) []func() {
 	p.mu.Lock()
-	p.readers[k]--
-	if p.readers[k] > 0 {
-		p.mu.Unlock()
-		return
+	defer p.mu.Unlock()
+	k := pinKey{bucket, key}
+	kr := p.keys[k]
+	if kr.reads[epoch]--; kr.reads[epoch] == 0 {
+		delete(kr.reads, epoch)
 	}
-	delete(p.readers, k)
-	run := p.later[k]
-	delete(p.later, k)
-	p.mu.Unlock()
-	if len(run) > 0 {
-		go func() {
-			for _, fn := range run {
-				fn()
-			}
-		}()
+	oldest, any := uint64(0), false
+	for e := range kr.reads {
+		if !any || e < oldest {
+			oldest, any = e, true
+		}
 	}
-}
-
-// removeAfterReads runs remove now if no read of bucket/key is in
-// flight, else once the last of them ends. ids are the data ids remove
-// deletes, which the scanner must not take for orphans meanwhile.
-func (p *readPins) removeAfterReads(bucket, key string, ids []string, remove func()) {
-	k := pinKey(bucket, key)
-	p.mu.Lock()
-	if p.readers[k] == 0 {
-		p.mu.Unlock()
-		remove()
-		return
-	}
-	if p.later == nil {
-		p.later, p.waiting = map[string][]func(){}, map[string]int{}
-	}
-	for _, id := range ids {
-		p.waiting[id]++
-	}
-	p.later[k] = append(p.later[k], func() {
-		remove()
-		p.mu.Lock()
-		for _, id := range ids {
+	var run []func()
+	for len(kr.pending) > 0 && (!any || oldest > kr.pending[0].before) {
+		hr := kr.pending[0]
+		kr.pending = kr.pending[1:]
+		for _, id := range hr.ids {
 			if p.waiting[id]--; p.waiting[id] <= 0 {
 				delete(p.waiting, id)
 			}
 		}
-		p.mu.Unlock()
-	})
-	p.mu.Unlock()
+		run = append(run, hr.run)
+	}
+	if !any && len(kr.pending) == 0 {
+		delete(p.keys, k)
+	}
+	return run
 }
 
-// busy reports whether a read of bucket/key is in flight.
-func (p *readPins) busy(bucket, key string) bool {
+// removeAfterReads runs remove now if no read of bucket/key is in
+// flight, else once the reads in flight now have ended (release returns
+// it then). ids are the data ids remove deletes, which the scanner must
+// not take for orphans meanwhile.
+func (p *readPins) removeAfterReads(bucket, key string, ids []string, remove func()) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.readers[pinKey(bucket, key)] > 0
+	kr := p.keys[pinKey{bucket, key}]
+	if kr == nil || len(kr.reads) == 0 {
+		p.mu.Unlock()
+		remove()
+		return
+	}
+	if p.waiting == nil {
+		p.waiting = map[string]int{}
+	}
+	for _, id := range ids {
+		p.waiting[id]++
+	}
+	kr.pending = append(kr.pending, heldRemoval{before: kr.epoch, ids: ids, run: remove})
+	kr.epoch++
+	p.mu.Unlock()
 }
 
 // held reports whether the removal of data id waits for reads.

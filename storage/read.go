@@ -17,13 +17,29 @@ import (
 // is closed, an overwrite or delete of the key leaves the version's data
 // in place (readPins).
 func (s *Store) OpenObject(ctx context.Context, bucket, key string, opts GetOptions) (ObjectReader, error) {
-	s.pins.acquire(bucket, key)
+	epoch := s.pins.acquire(bucket, key)
 	st, v, err := s.lookup(ctx, bucket, key, opts)
 	if err != nil {
-		s.pins.release(bucket, key)
+		s.unpin(bucket, key, epoch)
 		return nil, err
 	}
-	return &objectReader{s: s, st: st, bucket: bucket, key: key, v: v}, nil
+	return &objectReader{s: s, st: st, bucket: bucket, key: key, v: v, epoch: epoch}, nil
+}
+
+// unpin ends a read registered in epoch and runs, in the background
+// (Close waits for them), the removals it was the last to hold back.
+func (s *Store) unpin(bucket, key string, epoch uint64) {
+	run := s.pins.release(bucket, key, epoch)
+	if len(run) == 0 {
+		return
+	}
+	s.rounds.Add(1)
+	go func() {
+		defer s.rounds.Done()
+		for _, fn := range run {
+			fn()
+		}
+	}()
 }
 
 type objectReader struct {
@@ -31,12 +47,13 @@ type objectReader struct {
 	st          *set
 	bucket, key string
 	v           versionRecord
+	epoch       uint64 // of its registration in s.pins
 	closed      sync.Once
 }
 
 // Close ends the read: data the version's replacement left for it may go.
 func (r *objectReader) Close() error {
-	r.closed.Do(func() { r.s.pins.release(r.bucket, r.key) })
+	r.closed.Do(func() { r.s.unpin(r.bucket, r.key, r.epoch) })
 	return nil
 }
 

@@ -198,8 +198,10 @@ func (s *Store) finishPass(err error) {
 	s.scan.lastEnd = now
 	if err == nil {
 		for path, pass := range s.scan.rebuilding {
-			if pass < st.Pass {
-				s.rebuilt(path) // this pass started after its format
+			// The pass started after its format (or its last time
+			// offline) and left nothing unhealed: it holds the data.
+			if pass < st.Pass && st.ObjectsFailed == 0 && st.ObjectsDegraded == 0 {
+				s.rebuilt(path)
 			}
 		}
 		rec := newRecord()

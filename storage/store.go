@@ -717,6 +717,7 @@ type offlineDrive struct{ info drive.Info }
 func (o offlineDrive) err() error                                    { return fmt.Errorf("%s: %w", o.info.Path, drive.ErrOffline) }
 func (o offlineDrive) Get(context.Context, []byte) ([]byte, error)   { return nil, o.err() }
 func (o offlineDrive) Apply(context.Context, []drive.Op) error       { return o.err() }
+func (o offlineDrive) ApplyLazy(context.Context, []drive.Op) error   { return o.err() }
 func (o offlineDrive) Compact(context.Context, []byte, []byte) error { return o.err() }
 func (o offlineDrive) NewIter(context.Context, []byte, []byte) (drive.Iter, error) {
 	return nil, o.err()

@@ -166,3 +166,58 @@ func TestRebuildingDrivesHoldNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestRebuildEndsWithACleanLaterPass: the rebuild of a drive ends with a
+// pass that started after its format (or its last time offline) and
+// left nothing failed or degraded.
+func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
+	dirs := driveDirs(t.TempDir())
+	s := openWatched(t, dirs, &logBuffer{})
+	defer s.Close()
+	rebuilding := func() bool {
+		s.scan.mu.Lock()
+		defer s.scan.mu.Unlock()
+		_, ok := s.scan.rebuilding[dirs[0]]
+		return ok
+	}
+	pass := func(failed int64) {
+		t.Helper()
+		_, cancel, err := s.claimPass(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cancel()
+		s.scan.mu.Lock()
+		s.scan.status.ObjectsFailed = failed
+		s.scan.mu.Unlock()
+		s.finishPass(nil)
+	}
+	_, cancel, err := s.claimPass(context.Background()) // a pass is running
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.markRebuilding(dirs[0])
+	s.finishPass(nil)
+	cancel()
+	if !rebuilding() {
+		t.Fatal("a pass that began before the format ended the rebuild")
+	}
+	pass(1)
+	if !rebuilding() {
+		t.Fatal("a pass with a failed object ended the rebuild")
+	}
+	_, cancel, err = s.claimPass(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.rebuildAgain(dirs[0]) // offline during the pass
+	s.finishPass(nil)
+	cancel()
+	if !rebuilding() {
+		t.Fatal("a pass during which the drive went offline ended the rebuild")
+	}
+	pass(0)
+	if rebuilding() || isRebuilding(dirs[0]) {
+		t.Fatal("a clean later pass did not end the rebuild")
+	}
+}

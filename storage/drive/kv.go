@@ -82,6 +82,19 @@ func (d *Drive) Get(ctx context.Context, key []byte) ([]byte, error) {
 // batch may have gone to unlinked files, and Apply fails with ErrOffline
 // even though pebble reported success.
 func (d *Drive) Apply(ctx context.Context, ops []Op) error {
+	return d.apply(ctx, ops, true)
+}
+
+// ApplyLazy writes ops as one atomic batch without waiting for a WAL
+// sync: the next synced batch of the drive makes it durable, and a crash
+// before that may lose it. It is for changes whose loss is harmless,
+// such as removing data no record names any more (an orphan, which the
+// start-up scan removes), and costs no fsync of its own.
+func (d *Drive) ApplyLazy(ctx context.Context, ops []Op) error {
+	return d.apply(ctx, ops, false)
+}
+
+func (d *Drive) apply(ctx context.Context, ops []Op, sync bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -107,6 +120,12 @@ func (d *Drive) Apply(ctx context.Context, ops []Op) error {
 		if err != nil {
 			return fmt.Errorf("drive: apply: op %d: %w", i, err)
 		}
+	}
+	if !sync {
+		if err := d.db.Apply(b, pebble.NoSync); err != nil {
+			return ioError("apply", err)
+		}
+		return nil
 	}
 	if err := d.db.Apply(b, pebble.Sync); err != nil {
 		return ioError("apply", err)

@@ -114,6 +114,46 @@ func TestKVPersistsAcrossReopen(t *testing.T) {
 	}
 }
 
+// TestApplyLazy: an unsynced batch is seen at once, is made durable by
+// the next synced one, and survives a clean close.
+func TestApplyLazy(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	ctx := context.Background()
+	d, err := Open(dir, testFormat(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, []Op{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("b"), Value: []byte("2")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ApplyLazy(ctx, []Op{{Key: []byte("a"), Delete: true}, {Key: []byte("c"), Value: []byte("3")}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		if _, err := d.Get(ctx, []byte("a")); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: a deleted lazily: %v", when, err)
+		}
+		if got, err := d.Get(ctx, []byte("c")); err != nil || string(got) != "3" {
+			t.Errorf("%s: c set lazily: %q, %v", when, got, err)
+		}
+	}
+	check("at once")
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = Open(dir, testFormat(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	check("after a close and reopen")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := d.ApplyLazy(cancelled, []Op{{Key: []byte("x"), Value: []byte("y")}}); err == nil {
+		t.Error("ApplyLazy with a cancelled context succeeded")
+	}
+}
+
 // TestApplyAtomic: readers taking snapshots while batches commit see each
 // batch either whole or not at all, and a batch mixing sets and deletes
 // takes effect as one.
