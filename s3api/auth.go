@@ -587,15 +587,22 @@ type countingBody struct {
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
-	if b.rc != nil && !b.eof {
-		// Not after the end: net/http then reads the connection in the
-		// background to see the client leave (having cleared the
-		// deadline), and cancels the request if that read fails, so a
-		// deadline set now would cancel a request still working (a long
-		// Complete) once it passed.
+	// The deadline covers this call only. Not after the end: HTTP/1 then
+	// reads the connection in the background to see the client leave,
+	// and cancels the request if that read fails, so a deadline left
+	// would cancel a request still working (a long Complete). Cleared
+	// after a read that got something: an HTTP/2 deadline is a timer
+	// that fires even between reads, and would blame the client for the
+	// server's own pauses. (After a failed read it stays: net/http's
+	// drain of the rest then fails at once too.)
+	deadline := b.rc != nil && !b.eof
+	if deadline {
 		_ = b.rc.SetReadDeadline(time.Now().Add(b.stall)) // unsupported: no deadline
 	}
 	n, err := b.ReadCloser.Read(p)
+	if deadline && err == nil {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
 	b.n += int64(n)
 	switch {
 	case err == nil:

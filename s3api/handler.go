@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -454,8 +455,8 @@ var opParams = map[string][]string{
 	"GetBucketEncryption":     {"encryption"},
 	"PutBucketEncryption":     {"encryption"},
 	"DeleteBucketEncryption":  {"encryption"},
-	"GetObject":               {"versionId", "partNumber", "response-content-type", "response-content-language", "response-expires", "response-cache-control", "response-content-disposition", "response-content-encoding"},
-	"HeadObject":              {"versionId", "partNumber", "response-content-type", "response-content-language", "response-expires", "response-cache-control", "response-content-disposition", "response-content-encoding"},
+	"GetObject":               readParams(),
+	"HeadObject":              readParams(),
 	"GetObjectAttributes":     {"attributes", "versionId"},
 	"ListParts":               {"uploadId", "max-parts", "part-number-marker", "encoding-type"},
 	"UploadPart":              {"uploadId", "partNumber"},
@@ -464,6 +465,16 @@ var opParams = map[string][]string{
 	"CompleteMultipartUpload": {"uploadId"},
 	"AbortMultipartUpload":    {"uploadId"},
 	"DeleteObject":            {"versionId"},
+}
+
+// readParams are the parameters of GetObject and HeadObject: a version,
+// a part, and the response-* overrides of contentHeaders.
+func readParams() []string {
+	ps := []string{"versionId", "partNumber"}
+	for _, ch := range contentHeaders {
+		ps = append(ps, ch.override)
+	}
+	return ps
 }
 
 // servedSubresources are the sub-resources some operation serves: one
@@ -493,7 +504,8 @@ func requestParam(name string) bool {
 // nothing. Other methods change state, so nothing unknown passes.
 func checkParams(method, op string, q url.Values) error {
 	readOnly := method == http.MethodGet || method == http.MethodHead
-	for name, vs := range q {
+	for _, name := range slices.Sorted(maps.Keys(q)) { // the same answer for the same request
+		vs := q[name]
 		if name == "" || requestParam(name) || slices.Contains(opParams[op], name) {
 			continue
 		}
@@ -859,16 +871,18 @@ func (h *Handler) logRequest(rq *request, start time.Time, failure error) {
 // room for it. (A body that failed keeps its expired deadline or its
 // closed connection, and the drain fails at once.)
 func (rq *request) boundBodyDrain() {
-	if rq.r.ContentLength == 0 || (rq.in != nil && (rq.in.eof || rq.in.fault != nil)) {
-		// Nothing left to read. (And once the body is read, a read
+	if rq.r.ProtoMajor != 1 || rq.r.ContentLength == 0 || (rq.in != nil && (rq.in.eof || rq.in.fault != nil)) {
+		// Nothing left to read (and once the body is read, a read
 		// deadline would reach net/http's background read of the
-		// connection and cancel a long response.)
+		// connection and cancel a long response). HTTP/2 drains
+		// nothing: an unread body's stream is reset.
 		return
 	}
 	if rq.w.rc != nil {
+		// The drain runs at the response's first flush, within a Write
+		// or after the handler: both give it room (refreshDeadline).
 		_ = rq.w.rc.SetReadDeadline(time.Now().Add(rq.w.stall))
 		rq.w.drain = rq.w.stall
-		rq.w.refreshDeadline()
 	}
 }
 
@@ -888,10 +902,20 @@ type responseWriter struct {
 	drain time.Duration
 }
 
-// refreshDeadline gives the next write StallTimeout from now.
+// refreshDeadline gives the next write StallTimeout from now (and the
+// drain's time, once one is due).
 func (w *responseWriter) refreshDeadline() {
 	if w.rc != nil {
 		_ = w.rc.SetWriteDeadline(time.Now().Add(w.stall + w.drain)) // unsupported: no deadline
+	}
+}
+
+// clearDeadline ends a write's deadline once it returned: an HTTP/2
+// deadline is a timer that fires even between writes, and would cut a
+// response short for the server's own pauses (a slow drive).
+func (w *responseWriter) clearDeadline() {
+	if w.rc != nil {
+		_ = w.rc.SetWriteDeadline(time.Time{})
 	}
 }
 
@@ -906,6 +930,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.beforeHeader()
 	}
 	w.ResponseWriter.WriteHeader(code)
+	w.clearDeadline()
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
@@ -914,6 +939,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	}
 	w.refreshDeadline()
 	n, err := w.ResponseWriter.Write(p)
+	w.clearDeadline()
 	w.bytes += int64(n)
 	return n, err
 }

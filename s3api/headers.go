@@ -345,10 +345,12 @@ func (r byteRange) resolve(size int64) (offset, length int64, err error) {
 // ifRangeHolds reports whether a Range header is to be honoured under
 // an If-Range header v (RFC 9110 13.1.5): always without one; with an
 // entity tag, when it is strong and the object's; with a date, when it
-// is exactly the object's Last-Modified. Otherwise the whole object is
-// sent with 200, so a client resuming a download of a version that has
-// since been replaced gets the new one whole, not a splice of the two.
-func ifRangeHolds(v, etag string, modTime time.Time) bool {
+// is exactly the object's Last-Modified and that is a strong validator,
+// at least a second before now (two versions written within the second
+// share it). Otherwise the whole object is sent with 200, so a client
+// resuming a download of a version that has since been replaced gets the
+// new one whole, not a splice of the two.
+func ifRangeHolds(v, etag string, modTime, now time.Time) bool {
 	v = strings.TrimSpace(v)
 	switch {
 	case v == "":
@@ -359,7 +361,7 @@ func ifRangeHolds(v, etag string, modTime time.Time) bool {
 		return len(v) >= 2 && v[len(v)-1] == '"' && trimETag(v) == trimETag(etag)
 	}
 	t, err := http.ParseTime(v)
-	return err == nil && t.Equal(modTime.UTC().Truncate(time.Second))
+	return err == nil && t.Equal(modTime.UTC().Truncate(time.Second)) && now.Sub(modTime) >= time.Second
 }
 
 // --- Conditional requests ---------------------------------------------

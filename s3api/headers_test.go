@@ -309,6 +309,7 @@ func TestSelectOp(t *testing.T) {
 		{"DELETE", "b", "k", "uploads", nil, "", errMethodNotAllowed},
 		{"GET", "b", "k", "uploads", nil, "", errMethodNotAllowed},
 		{"GET", "b", "", "delete", nil, "", errMethodNotAllowed},
+		{"DELETE", "b", "", "zzz&uploads", nil, "", errMethodNotAllowed}, // names checked in order
 		// What requests carry beside their operation's parameters.
 		{"GET", "b", "", "unsorted=true&prefix=p", nil, "ListObjects", nil},
 		{"GET", "b", "", "list-type=2&metadata=true&fetch-owner=true&start-after=a&encoding-type=url", nil, "ListObjectsV2", nil},
@@ -548,8 +549,12 @@ func TestIfRangeHolds(t *testing.T) {
 		{"yesterday", false},
 	}
 	for _, tt := range tests {
-		if got := ifRangeHolds(tt.v, "abc", mod); got != tt.want {
+		if got := ifRangeHolds(tt.v, "abc", mod, mod.Add(time.Minute)); got != tt.want {
 			t.Errorf("ifRangeHolds(%q) = %v, want %v", tt.v, got, tt.want)
 		}
+	}
+	// Within the second of Last-Modified, the date is a weak validator.
+	if ifRangeHolds(date, "abc", mod, mod.Add(500*time.Millisecond)) {
+		t.Error("a date within a second of now held")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/objstore/objstore/s3api/checksum"
 	"github.com/objstore/objstore/storage"
@@ -450,7 +451,7 @@ func (h *Handler) getObject(rq *request) error {
 			// answers it as a range over the whole object.
 			status = http.StatusPartialContent
 		}
-	} else if br, ok := parseRange(rangeHeader); ok && ifRangeHolds(rq.r.Header.Get("If-Range"), info.ETag, info.ModTime) &&
+	} else if br, ok := parseRange(rangeHeader); ok && ifRangeHolds(rq.r.Header.Get("If-Range"), info.ETag, info.ModTime, time.Now()) &&
 		!(br.suffix && br.last > 0 && info.Size == 0) {
 		// A suffix range of an empty object is answered with the
 		// empty object and 200, as AWS does (readers of a file's tail,

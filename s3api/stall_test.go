@@ -310,3 +310,98 @@ func drain(ch chan Event) {
 		}
 	}
 }
+
+// pausingStore pauses as slow drives may: a PUT between the first 4 KiB
+// of its body and the rest, a GET between its first 1 KiB and the rest.
+type pausingStore struct {
+	*fakeStore
+	pause time.Duration
+}
+
+func (s *pausingStore) PutObject(ctx context.Context, bucket, key string, body io.Reader, opts storage.PutOptions) (storage.ObjectInfo, error) {
+	first := make([]byte, 4096)
+	if _, err := io.ReadFull(body, first); err != nil {
+		return storage.ObjectInfo{}, err
+	}
+	time.Sleep(s.pause)
+	return s.fakeStore.PutObject(ctx, bucket, key, io.MultiReader(bytes.NewReader(first), body), opts)
+}
+
+func (s *pausingStore) OpenObject(ctx context.Context, bucket, key string, opts storage.GetOptions) (storage.ObjectReader, error) {
+	rd, err := s.fakeStore.OpenObject(ctx, bucket, key, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &pausingReader{ObjectReader: rd, pause: s.pause}, nil
+}
+
+type pausingReader struct {
+	storage.ObjectReader
+	pause time.Duration
+}
+
+func (r *pausingReader) WriteRange(ctx context.Context, w io.Writer, offset, length int64) error {
+	var buf bytes.Buffer
+	if err := r.ObjectReader.WriteRange(ctx, &buf, offset, length); err != nil {
+		return err
+	}
+	if _, err := w.Write(buf.Next(1024)); err != nil {
+		return err
+	}
+	time.Sleep(r.pause)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// TestServerPausesAreNotStalls: the stall timeout counts the client's
+// silence, not the server's. Over HTTP/2 a deadline is a timer that
+// fires even between reads and writes; left set, a slow drive made a
+// PUT RequestTimeout and reset a GET.
+func TestServerPausesAreNotStalls(t *testing.T) {
+	const stall = 300 * time.Millisecond
+	for _, h2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "HTTP/1.1", true: "HTTP/2"}[h2], func(t *testing.T) {
+			st := &pausingStore{fakeStore: newFakeStore(), pause: 3 * stall}
+			if err := st.MakeBucket(context.Background(), "pause", ""); err != nil {
+				t.Fatal(err)
+			}
+			h, err := New(Config{Store: st, Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
+				Logger: slog.New(slog.DiscardHandler), StallTimeout: stall})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(h)
+			srv.EnableHTTP2 = h2
+			srv.StartTLS()
+			defer srv.Close()
+			data := bytes.Repeat([]byte("p"), 8<<20)
+			sum := sha256.Sum256(data)
+			do := func(method string, body []byte, hash string) (*http.Response, []byte) {
+				t.Helper()
+				req, _ := http.NewRequest(method, srv.URL+"/pause/k", bytes.NewReader(body))
+				if err := sigv4.SignRequest(req, testAccessKey, testSecretKey, testRegion, time.Now(), hash); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					t.Fatalf("%s: %v", method, err)
+				}
+				defer resp.Body.Close()
+				got, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatalf("%s body after %d bytes: %v", method, len(got), err)
+				}
+				if resp.ProtoMajor != map[bool]int{false: 1, true: 2}[h2] {
+					t.Fatalf("served over %s", resp.Proto)
+				}
+				return resp, got
+			}
+			if resp, got := do("PUT", data, hex.EncodeToString(sum[:])); resp.StatusCode != 200 {
+				t.Fatalf("PUT with a pause of the server's: %d %s", resp.StatusCode, got)
+			}
+			if resp, got := do("GET", nil, sha256Empty); resp.StatusCode != 200 || !bytes.Equal(got, data) {
+				t.Fatalf("GET with a pause of the server's: %d, %d bytes", resp.StatusCode, len(got))
+			}
+		})
+	}
+}
