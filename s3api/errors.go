@@ -296,6 +296,11 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
 	case errors.Is(err, storage.ErrPreconditionFailed):
 		return e("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold")
+	case errors.Is(err, storage.ErrStorageFull):
+		// 507, as MinIO: clients do not retry it, and a retry cannot
+		// succeed until space is freed (a 503 made boto3 resend every
+		// body).
+		return e("InsufficientStorage", 507, "The drives are out of free space; the object cannot be stored until space is freed.")
 	case errors.Is(err, storage.ErrWriteQuorum), errors.Is(err, storage.ErrReadQuorum):
 		return e("ServiceUnavailable", 503, "Not enough drives are online to serve the request. Please retry.")
 	case errors.Is(err, storage.ErrStorageShuttingDown):

@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -508,6 +509,7 @@ func TestErrorTable(t *testing.T) {
 		{&notModifiedError{}, "NotModified", 304},
 		{storage.ErrPreconditionFailed, "PreconditionFailed", 412},
 		{storage.ErrWriteQuorum, "ServiceUnavailable", 503},
+		{fmt.Errorf("%w: %w", storage.ErrStorageFull, storage.ErrWriteQuorum), "InsufficientStorage", 507},
 		{errMissingContentLength, "MissingContentLength", 411},
 	}
 	for _, tt := range tests {

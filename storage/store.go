@@ -600,12 +600,22 @@ func quorumError(sentinel error, errs []error, quorum int) error {
 		return nil
 	}
 	var causes []error
+	full := 0
 	for i, e := range errs {
 		if e != nil {
 			causes = append(causes, fmt.Errorf("drive %d: %w", i, e))
 		}
+		if errors.Is(e, drive.ErrDiskFull) {
+			full++
+		}
 	}
-	return fmt.Errorf("%w (%d of %d drives ok, need %d): %w", sentinel, countNil(errs), len(errs), quorum, errors.Join(causes...))
+	err := fmt.Errorf("%w (%d of %d drives ok, need %d): %w", sentinel, countNil(errs), len(errs), quorum, errors.Join(causes...))
+	if sentinel == ErrWriteQuorum && full > 0 && countNil(errs)+full >= quorum {
+		// The drives are there, without room: no retry will help until
+		// space is freed.
+		return fmt.Errorf("%w: %w", ErrStorageFull, err)
+	}
+	return err
 }
 
 // newID returns 32 random hex characters.

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -219,5 +220,33 @@ func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
 	pass(0)
 	if rebuilding() || isRebuilding(dirs[0]) {
 		t.Fatal("a clean later pass did not end the rebuild")
+	}
+}
+
+// TestFullDrivesAreStorageFull: a write that loses its quorum to drives
+// out of space says so (ErrStorageFull, which s3api answers with a 507
+// clients do not retry), unlike one that loses it to drives gone.
+func TestFullDrivesAreStorageFull(t *testing.T) {
+	ctx := context.Background()
+	s, fds, _ := faultStore(t, nil)
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []int{1, 3, 5} {
+		fds[p].set(func(f *faultDrive) { f.full = true })
+	}
+	_, err := s.PutObject(ctx, "b", "k", bytes.NewReader(randBytes(1, 300_000)), PutOptions{Size: 300_000})
+	if !errors.Is(err, ErrStorageFull) || !errors.Is(err, ErrWriteQuorum) {
+		t.Fatalf("PUT with three full drives: %v, want ErrStorageFull and ErrWriteQuorum", err)
+	}
+	// Room on the full drives would not have made the quorum here.
+	for _, p := range []int{0, 2, 4} {
+		fds[p].set(func(f *faultDrive) { f.offline = true })
+	}
+	fds[1].set(func(f *faultDrive) { f.full = false })
+	fds[3].set(func(f *faultDrive) { f.full = false })
+	_, err = s.PutObject(ctx, "b", "k", bytes.NewReader(randBytes(1, 300_000)), PutOptions{Size: 300_000})
+	if !errors.Is(err, ErrWriteQuorum) || errors.Is(err, ErrStorageFull) {
+		t.Fatalf("PUT with three drives offline and one full: %v, want ErrWriteQuorum only", err)
 	}
 }

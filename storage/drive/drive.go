@@ -121,6 +121,10 @@ type Drive struct {
 	// formatCheck lets concurrent uncached checks share one stat.
 	formatCheck freshCheck
 
+	// roomState caches whether the file system is below the space
+	// reserve (reserve.go).
+	roomState roomCheck
+
 	// fatal holds the first fatal pebble error. pebble assumes Fatalf never
 	// returns; ours does, so from then on the database is in an undefined
 	// state and every operation fails with this error (it wraps
@@ -219,6 +223,9 @@ func Open(dir string, want Format, opts Options) (*Drive, error) {
 		if _, err := d.ensureDir(dir, sub); err != nil {
 			return nil, ioError("open "+dir, err)
 		}
+	}
+	if err := d.measureRoom(openFloor); err != nil {
+		return nil, fmt.Errorf("drive: open %s: %w", dir, err)
 	}
 	if d.db, err = pebble.Open(filepath.Join(dir, dirMeta), d.pebbleOptions(opts)); err != nil {
 		_ = d.fsCloser.Close()
@@ -361,6 +368,13 @@ func (d *Drive) Check(ctx context.Context) error {
 	}
 	if err := d.ready(false); err != nil {
 		return fmt.Errorf("drive: check: %w", err)
+	}
+	d.roomState.mu.Lock()
+	d.roomState.at, d.roomState.err = time.Now(), d.measureRoom(1)
+	roomErr := d.roomState.err
+	d.roomState.mu.Unlock()
+	if roomErr != nil {
+		return fmt.Errorf("drive: check: %w", roomErr)
 	}
 	probe := filepath.Join(d.dir, dirTmp, "check-"+NewDataID())
 	f, err := os.OpenFile(probe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)

@@ -49,6 +49,9 @@ func (d *Drive) CreateStaging(ctx context.Context) (StagingFile, error) {
 	if err := d.ready(true); err != nil {
 		return nil, fmt.Errorf("drive: create staging: %w", err)
 	}
+	if err := d.room(); err != nil {
+		return nil, fmt.Errorf("drive: create staging: %w", err)
+	}
 	path := filepath.Join(d.dir, dirTmp, NewDataID())
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {

@@ -108,6 +108,11 @@ func (d *Drive) apply(ctx context.Context, ops []Op, sync bool) error {
 	if err := d.ready(true); err != nil {
 		return fmt.Errorf("drive: apply: %w", err)
 	}
+	if hasSet(ops) {
+		if err := d.room(); err != nil {
+			return fmt.Errorf("drive: apply: %w", err)
+		}
+	}
 	b := d.db.NewBatch()
 	defer b.Close()
 	for i, op := range ops {

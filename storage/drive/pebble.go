@@ -58,6 +58,7 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 	}
 	log := d.log
 	slow := &slowDiskLog{log: log}
+	bgErrs := &everyLog{every: time.Minute}
 	po := &pebble.Options{
 		CacheSize:          cacheSize,
 		MemTableSize:       opts.MemTableSize,
@@ -65,7 +66,11 @@ func (d *Drive) pebbleOptions(opts Options) *pebble.Options {
 		Logger:             &pebbleLogger{log: log, poison: d.poison},
 		EventListener: &pebble.EventListener{
 			BackgroundError: func(err error) {
-				log.Warn("drive: metadata background error", "err", err)
+				// pebble retries a failed flush at once: on a full disk
+				// that was a line (with a stack trace) a millisecond.
+				if n, ok := bgErrs.due(); ok {
+					log.Warn("drive: metadata background error", "err", err, "unlogged_before", n)
+				}
 			},
 			DiskSlow: slow.report,
 			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
@@ -183,6 +188,28 @@ func (l *slowDiskLog) report(info pebble.DiskSlowInfo) {
 		defer l.busy.Store(false)
 		l.log.Warn("drive: slow metadata disk operation", args...)
 	}()
+}
+
+// everyLog lets a repeated event be logged at most once per every,
+// counting the repeats it held back.
+type everyLog struct {
+	every   time.Duration
+	mu      sync.Mutex
+	last    time.Time
+	dropped int64
+}
+
+// due reports whether the event is to be logged now, and how many were
+// not logged since the last that was.
+func (l *everyLog) due() (dropped int64, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now := time.Now(); l.last.IsZero() || now.Sub(l.last) >= l.every {
+		l.last, dropped, l.dropped = now, l.dropped, 0
+		return dropped, true
+	}
+	l.dropped++
+	return 0, false
 }
 
 // closerFunc is an io.Closer made of a function.
