@@ -323,6 +323,15 @@ func (l *Log) Sync(ctx context.Context) error {
 	return l.err
 }
 
+// Err returns the write error that stopped the log, nil while it works.
+// A log that failed a write takes no more records (a hole in the chain
+// would not verify), so the server reports itself not ready.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
 // Head returns the sequence number and hash of the last durable record
 // (0 and the zero hash for an empty log). This is what the KMS anchors:
 // a record that could still be lost to a crash is never anchored, so a

@@ -335,3 +335,26 @@ func TestEmptyLog(t *testing.T) {
 		t.Fatalf("%d files", len(files))
 	}
 }
+
+// TestErrAfterFailedWrite: a write that fails stops the log for good,
+// and Err says so (the server then reports itself not ready).
+func TestErrAfterFailedWrite(t *testing.T) {
+	l := openLog(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	if _, err := l.Append(ctx, entry(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(ctx); err != nil || l.Err() != nil {
+		t.Fatalf("Sync = %v, Err = %v", err, l.Err())
+	}
+	l.file.Close() // the disk fails under the log
+	if _, err := l.Append(ctx, entry(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(ctx); !errors.Is(err, ErrWrite) {
+		t.Fatalf("Sync after a failed write = %v, want ErrWrite", err)
+	}
+	if err := l.Err(); !errors.Is(err, ErrWrite) {
+		t.Fatalf("Err = %v, want ErrWrite", err)
+	}
+}

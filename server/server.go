@@ -146,6 +146,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan error, 1)}
+	checkFileLimit(cfg.Logger)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data folder: %w", err)
 	}
@@ -212,6 +213,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		case "/health/ready":
 			if err := store.Ready(r.Context()); err != nil {
 				http.Error(w, "not ready: quorum unavailable", http.StatusServiceUnavailable)
+				return true
+			}
+			if s.ops != nil && s.ops.audit.Err() != nil {
+				// Changes would go unaudited: a full audit disk must
+				// not pass unnoticed (the log does not resume by itself).
+				http.Error(w, "not ready: the audit log cannot be written", http.StatusServiceUnavailable)
 				return true
 			}
 			w.WriteHeader(http.StatusOK)
