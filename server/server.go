@@ -136,6 +136,8 @@ type Server struct {
 	keys   *encryption.Keys
 
 	ops *operators
+	// auditFailed, when set (tests), stands in for the audit log's Err.
+	auditFailed func() error
 }
 
 // Start opens the drives, loads or creates the root credentials, and
@@ -215,7 +217,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				http.Error(w, "not ready: quorum unavailable", http.StatusServiceUnavailable)
 				return true
 			}
-			if s.ops != nil && s.ops.audit.Err() != nil {
+			if s.auditErr() != nil {
 				// Changes would go unaudited: a full audit disk must
 				// not pass unnoticed (the log does not resume by itself).
 				http.Error(w, "not ready: the audit log cannot be written", http.StatusServiceUnavailable)
@@ -320,6 +322,18 @@ func (s *Server) lookup(access string) (string, bool) {
 // credentialsFile holds generated root credentials, readable by the owner
 // only.
 const credentialsFile = "root-credentials.json"
+
+// auditErr is the audit log's write error (audit.Log.Err), nil while it
+// works or before the operators' state is open.
+func (s *Server) auditErr() error {
+	if s.auditFailed != nil {
+		return s.auditFailed()
+	}
+	if s.ops == nil {
+		return nil
+	}
+	return s.ops.audit.Err()
+}
 
 // maxHeaderBytes bounds a request's line and headers (http.Server).
 const maxHeaderBytes = 64 << 10

@@ -273,14 +273,9 @@ func (s *Store) healRecords(ctx context.Context, st *set, bucket, key string, re
 		// layouts, where both can hold a read quorum): its data go, as
 		// the overwrite's own commit would have removed them.
 		if !v.Inline && !stillHeld(plan.held, werrs, v) {
-			// After the reads that may still be reading it (readPins).
-			ids := v.dataIDs()
-			rctx := context.WithoutCancel(ctx)
-			s.pins.removeAfterReads(bucket, key, ids, func() {
-				for _, id := range ids {
-					s.removeData(rctx, st, id)
-				}
-			})
+			for _, id := range v.dataIDs() {
+				s.removeData(ctx, st, id)
+			}
 		}
 	}
 	for _, v := range plan.visible {

@@ -469,7 +469,14 @@ func (s *Store) Sets() [][]drive.Info {
 // Ready reports whether every set has its write quorum of usable drives.
 func (s *Store) Ready(ctx context.Context) error {
 	for _, st := range s.sets {
-		errs := st.each(ctx, func(_ int, d Drive) error { return d.Check(ctx) })
+		errs := st.each(ctx, func(_ int, d Drive) error {
+			if err := d.Check(ctx); err != nil && !errors.Is(err, drive.ErrDiskFull) {
+				return err
+			}
+			// A full drive still serves reads and the deletes that free
+			// it: not being ready would take those away too.
+			return nil
+		})
 		if ok := countNil(errs); ok < s.writeQuorum() {
 			return fmt.Errorf("%w: set %d has %d usable drives, needs %d", ErrWriteQuorum, st.index, ok, s.writeQuorum())
 		}
@@ -610,9 +617,9 @@ func quorumError(sentinel error, errs []error, quorum int) error {
 		}
 	}
 	err := fmt.Errorf("%w (%d of %d drives ok, need %d): %w", sentinel, countNil(errs), len(errs), quorum, errors.Join(causes...))
-	if sentinel == ErrWriteQuorum && full > 0 && countNil(errs)+full >= quorum {
-		// The drives are there, without room: no retry will help until
-		// space is freed.
+	if sentinel == ErrWriteQuorum && full > 0 && countNil(errs)+full == len(errs) {
+		// Every drive that failed is out of room: no retry helps until
+		// space is freed. (With a drive offline too, a retry may.)
 		return fmt.Errorf("%w: %w", ErrStorageFull, err)
 	}
 	return err

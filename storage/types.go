@@ -24,8 +24,8 @@ var (
 	ErrReadQuorum         = errors.New("storage: read quorum not available")
 	ErrInvalidArgument    = errors.New("storage: invalid argument")
 	ErrIncompleteBody     = errors.New("storage: body shorter than declared size")
-	// ErrStorageFull: a write lost its quorum because drives that would
-	// have made it are out of space (it also wraps ErrWriteQuorum).
+	// ErrStorageFull: a write lost its quorum and every drive that
+	// failed it is out of space (it also wraps ErrWriteQuorum).
 	ErrStorageFull         = errors.New("storage: drives are full")
 	ErrEntityTooLarge      = errors.New("storage: body larger than allowed")
 	ErrDataCorrupt         = errors.New("storage: data corrupt beyond repair")

@@ -239,6 +239,18 @@ func TestFullDrivesAreStorageFull(t *testing.T) {
 	if !errors.Is(err, ErrStorageFull) || !errors.Is(err, ErrWriteQuorum) {
 		t.Fatalf("PUT with three full drives: %v, want ErrStorageFull and ErrWriteQuorum", err)
 	}
+	// Full drives still serve reads and deletes: the store stays ready.
+	if err := s.Ready(ctx); err != nil {
+		t.Fatalf("Ready with three full drives: %v", err)
+	}
+	// With one of them offline instead, a retry may succeed once it is
+	// back: not storage full.
+	fds[5].set(func(f *faultDrive) { f.full, f.offline = false, true })
+	_, err = s.PutObject(ctx, "b", "k", bytes.NewReader(randBytes(1, 300_000)), PutOptions{Size: 300_000})
+	if !errors.Is(err, ErrWriteQuorum) || errors.Is(err, ErrStorageFull) {
+		t.Fatalf("PUT with two drives full and one offline: %v, want ErrWriteQuorum only", err)
+	}
+	fds[5].set(func(f *faultDrive) { f.full, f.offline = true, false })
 	// Room on the full drives would not have made the quorum here.
 	for _, p := range []int{0, 2, 4} {
 		fds[p].set(func(f *faultDrive) { f.offline = true })

@@ -104,6 +104,9 @@ func (s *stagingFile) Write(p []byte) (int, error) {
 	if s.f == nil {
 		return 0, fmt.Errorf("drive: write staging: %w", os.ErrClosed)
 	}
+	if err := s.d.spend(len(p)); err != nil {
+		return 0, fmt.Errorf("drive: write staging: %w", err)
+	}
 	n, err := s.f.Write(p)
 	if err != nil {
 		return n, s.d.pathError("write staging", err)

@@ -3,6 +3,7 @@ package drive
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,7 +17,7 @@ import (
 const (
 	reserveFraction  = 100      // 1% of the file system...
 	minReserveBytes  = 64 << 20 // ...but at least 64 MiB
-	maxReserveBytes  = 8 << 30  // ...and at most 8 GiB
+	maxReserveBytes  = 8 << 30  // ...and at most 8 GiB, or a quarter of a small one
 	minReserveInodes = 1024     // and 1% of its inodes, at least this many
 	// openFloor is the fraction of the reserve below which a drive is
 	// not opened at all: pebble's start-up flush of its log may not
@@ -31,6 +32,10 @@ type roomCheck struct {
 	mu  sync.Mutex
 	at  time.Time
 	err error
+	// left is the bytes above the reserve at the last measure (-1:
+	// unmeasured, no limit), and written the bytes staging files took
+	// since: a large upload that began with room must not fill the disk.
+	left, written atomic.Int64
 }
 
 // measureSpace measures a file system: statSpace, or a test's stand-in.
@@ -45,7 +50,21 @@ func (d *Drive) room() error {
 		d.roomState.at = now
 		d.roomState.err = d.measureRoom(1)
 	}
-	return d.roomState.err
+	if d.roomState.err != nil {
+		return d.roomState.err
+	}
+	return d.spend(0)
+}
+
+// spend counts n more bytes written to staging files and fails with
+// ErrDiskFull once the writes since the last measure would reach into
+// the reserve.
+func (d *Drive) spend(n int) error {
+	w := d.roomState.written.Add(int64(n))
+	if left := d.roomState.left.Load(); left >= 0 && w > left {
+		return fmt.Errorf("%w: %s: writes since the last measure reach into the space reserve", ErrDiskFull, d.dir)
+	}
+	return nil
 }
 
 // measureRoom compares the free space with the reserve divided by div.
@@ -53,9 +72,12 @@ func (d *Drive) room() error {
 func (d *Drive) measureRoom(div uint64) error {
 	st, err := measureSpace(d.dir)
 	if err != nil {
+		d.roomState.left.Store(-1)
 		return nil
 	}
-	bytes := min(max(st.totalBytes/reserveFraction, minReserveBytes), maxReserveBytes) / div
+	bytes := min(max(st.totalBytes/reserveFraction, minReserveBytes), maxReserveBytes, st.totalBytes/4) / div
+	d.roomState.written.Store(0)
+	d.roomState.left.Store(int64(st.freeBytes) - int64(bytes))
 	inodes := uint64(0)
 	if st.totalInodes > 0 { // some file systems have no inode limit and say 0
 		inodes = max(st.totalInodes/reserveFraction, minReserveInodes) / div

@@ -61,6 +61,28 @@ func TestSpaceReserve(t *testing.T) {
 			t.Fatalf("room again: a set = %v", err)
 		}
 	}
+	// A write that began with room stops before it reaches the reserve
+	// (a large upload must not fill the disk under the metadata store).
+	sp = space{totalBytes: 100 << 30, freeBytes: 1<<30 + 1<<20, totalInodes: 1 << 20, freeInodes: 1 << 19} // 1 MiB above the reserve
+	if err := d.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sf, err := d.CreateStaging(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sf.Write(make([]byte, 512<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sf.Write(make([]byte, 1<<20)); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("a write into the reserve = %v, want ErrDiskFull", err)
+	}
+	sf.Abort()
+	// A small file system keeps a quarter of itself, not 64 MiB.
+	sp = space{totalBytes: 48 << 20, freeBytes: 40 << 20, totalInodes: 1 << 20, freeInodes: 1 << 19}
+	if err := d.Check(ctx); err != nil {
+		t.Fatalf("a 48 MiB drive with 40 MiB free: %v", err)
+	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
