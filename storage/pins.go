@@ -70,14 +70,14 @@ func (p *readPins) release(bucket, key string, epoch uint64) []func() {
 	if kr.reads[epoch]--; kr.reads[epoch] == 0 {
 		delete(kr.reads, epoch)
 	}
-	oldest, any := uint64(0), false
+	oldest, reading := uint64(0), false
 	for e := range kr.reads {
-		if !any || e < oldest {
-			oldest, any = e, true
+		if !reading || e < oldest {
+			oldest, reading = e, true
 		}
 	}
 	var run []func()
-	for len(kr.pending) > 0 && (!any || oldest > kr.pending[0].before) {
+	for len(kr.pending) > 0 && (!reading || oldest > kr.pending[0].before) {
 		hr := kr.pending[0]
 		kr.pending = kr.pending[1:]
 		for _, id := range hr.ids {
@@ -87,7 +87,7 @@ func (p *readPins) release(bucket, key string, epoch uint64) []func() {
 		}
 		run = append(run, hr.run)
 	}
-	if !any && len(kr.pending) == 0 {
+	if !reading && len(kr.pending) == 0 {
 		delete(p.keys, k)
 	}
 	return run

@@ -2,6 +2,7 @@ package drive
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,11 +33,15 @@ type roomCheck struct {
 	mu  sync.Mutex
 	at  time.Time
 	err error
-	// left is the bytes above the reserve at the last measure (-1:
-	// unmeasured, no limit), and written the bytes staging files took
-	// since: a large upload that began with room must not fill the disk.
+	// left is the bytes above the reserve at the last measure (below
+	// zero when under it; unmeasured: no limit), and written the bytes
+	// staging files took since: a large upload that began with room
+	// must not fill the disk, nor go on once the disk is below it.
 	left, written atomic.Int64
 }
+
+// unmeasured is roomCheck.left where free space cannot be measured.
+const unmeasured = math.MinInt64
 
 // measureSpace measures a file system: statSpace, or a test's stand-in.
 var measureSpace = statSpace
@@ -61,7 +66,8 @@ func (d *Drive) room() error {
 // the reserve.
 func (d *Drive) spend(n int) error {
 	w := d.roomState.written.Add(int64(n))
-	if left := d.roomState.left.Load(); left >= 0 && w > left {
+	if left := d.roomState.left.Load(); left != unmeasured && w > left {
+		d.roomState.written.Add(-int64(n)) // refused: not written
 		return fmt.Errorf("%w: %s: writes since the last measure reach into the space reserve", ErrDiskFull, d.dir)
 	}
 	return nil
@@ -72,7 +78,7 @@ func (d *Drive) spend(n int) error {
 func (d *Drive) measureRoom(div uint64) error {
 	st, err := measureSpace(d.dir)
 	if err != nil {
-		d.roomState.left.Store(-1)
+		d.roomState.left.Store(unmeasured)
 		return nil
 	}
 	bytes := min(max(st.totalBytes/reserveFraction, minReserveBytes), maxReserveBytes, st.totalBytes/4) / div

@@ -78,6 +78,18 @@ func TestSpaceReserve(t *testing.T) {
 		t.Fatalf("a write into the reserve = %v, want ErrDiskFull", err)
 	}
 	sf.Abort()
+	// A write going on when the disk falls below the reserve stops.
+	if sf, err = d.CreateStaging(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sp = space{totalBytes: 100 << 30, freeBytes: 900 << 20, totalInodes: 1 << 20, freeInodes: 1 << 19}
+	if err := d.Check(ctx); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("Check under the reserve = %v", err)
+	}
+	if _, err := sf.Write(make([]byte, 1)); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("a write under the reserve = %v, want ErrDiskFull", err)
+	}
+	sf.Abort()
 	// A small file system keeps a quarter of itself, not 64 MiB.
 	sp = space{totalBytes: 48 << 20, freeBytes: 40 << 20, totalInodes: 1 << 20, freeInodes: 1 << 19}
 	if err := d.Check(ctx); err != nil {
