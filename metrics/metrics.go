@@ -28,9 +28,17 @@ type Metrics struct {
 	bytesOut *prometheus.CounterVec
 	kmsCalls *prometheus.CounterVec
 
-	mu     sync.Mutex
-	drives func() []DriveStat
-	heal   func() HealStat
+	mu        sync.Mutex
+	drives    func() []DriveStat
+	heal      func() HealStat
+	admission func() RequestStat
+}
+
+// RequestStat is the S3 layer's admission bound at scrape time.
+type RequestStat struct {
+	Limit            int   // requests served at once; 0: unbounded
+	Running, Waiting int64 // requests served, and waiting for a slot, now
+	Refused          int64 // requests answered SlowDown since start
 }
 
 // DriveStat is one drive's state at scrape time.
@@ -115,6 +123,13 @@ func (m *Metrics) WatchHeal(fn func() HealStat) {
 	m.mu.Unlock()
 }
 
+// WatchRequests makes every scrape report the admission bound's state.
+func (m *Metrics) WatchRequests(fn func() RequestStat) {
+	m.mu.Lock()
+	m.admission = fn
+	m.mu.Unlock()
+}
+
 // Handler serves the registry in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
@@ -128,21 +143,34 @@ var (
 	healPasses  = prometheus.NewDesc("objstore_heal_passes_total", "Scan passes completed.", nil, nil)
 	healObjects = prometheus.NewDesc("objstore_heal_objects_total", "Objects the scanner examined, by outcome.", []string{"outcome"}, nil)
 	healBytes   = prometheus.NewDesc("objstore_heal_scanned_bytes_total", "Shard bytes the scanner verified.", nil, nil)
+
+	reqLimit   = prometheus.NewDesc("objstore_requests_limit", "S3 requests served at once at most (--max-requests); 0: unbounded.", nil, nil)
+	reqRunning = prometheus.NewDesc("objstore_requests_running", "S3 requests being served now.", nil, nil)
+	reqWaiting = prometheus.NewDesc("objstore_requests_waiting", "S3 requests waiting for a slot under the limit now.", nil, nil)
+	reqRefused = prometheus.NewDesc("objstore_requests_slowdown_total", "S3 requests answered 503 SlowDown after waiting too long for a slot.", nil, nil)
 )
 
 // stateCollector reads drive and heal state at scrape time.
 type stateCollector struct{ m *Metrics }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{driveOnline, driveTotal, driveFree, healRunning, healPasses, healObjects, healBytes} {
+	for _, d := range []*prometheus.Desc{driveOnline, driveTotal, driveFree, healRunning, healPasses, healObjects, healBytes,
+		reqLimit, reqRunning, reqWaiting, reqRefused} {
 		ch <- d
 	}
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.mu.Lock()
-	drives, heal := c.m.drives, c.m.heal
+	drives, heal, admission := c.m.drives, c.m.heal, c.m.admission
 	c.m.mu.Unlock()
+	if admission != nil {
+		r := admission()
+		ch <- prometheus.MustNewConstMetric(reqLimit, prometheus.GaugeValue, float64(r.Limit))
+		ch <- prometheus.MustNewConstMetric(reqRunning, prometheus.GaugeValue, float64(r.Running))
+		ch <- prometheus.MustNewConstMetric(reqWaiting, prometheus.GaugeValue, float64(r.Waiting))
+		ch <- prometheus.MustNewConstMetric(reqRefused, prometheus.CounterValue, float64(r.Refused))
+	}
 	if drives != nil {
 		for _, d := range drives() {
 			labels := []string{strconv.Itoa(d.Set), strconv.Itoa(d.Position), d.Zone, d.Path}

@@ -30,8 +30,13 @@ func TestMetrics(t *testing.T) {
 	m.WatchHeal(func() HealStat {
 		return HealStat{Running: true, Passes: 2, ObjectsScanned: 10, ObjectsHealed: 1, BytesScanned: 99}
 	})
+	m.WatchRequests(func() RequestStat { return RequestStat{Limit: 64, Running: 3, Waiting: 2, Refused: 7} })
 	out := scrape(t, m)
 	for _, want := range []string{
+		`objstore_requests_limit 64`,
+		`objstore_requests_running 3`,
+		`objstore_requests_waiting 2`,
+		`objstore_requests_slowdown_total 7`,
 		`objstore_requests_total{api="PutObject",code="200"} 2`,
 		`objstore_requests_total{api="GetObject",code="404"} 1`,
 		`objstore_received_bytes_total{api="PutObject"} 2048`,

@@ -20,6 +20,7 @@ var (
 	errKeyTooLong              = errors.New("s3api: object key too long")
 	errInvalidURI              = errors.New("s3api: invalid URI")
 	errNotImplemented          = errors.New("s3api: not implemented")
+	errSlowDown                = errors.New("s3api: too many requests at once")
 	errMethodNotAllowed        = errors.New("s3api: method not allowed")
 	errIncompleteBody          = errors.New("s3api: the connection ended before the declared body")
 	errRequestTimeout          = errors.New("s3api: the client sent nothing for too long")
@@ -141,6 +142,8 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("InvalidURI", 400, "Couldn't parse the specified URI.")
 	case errors.Is(err, errNotImplemented):
 		return e("NotImplemented", 501, "A header or query you provided implies functionality that is not implemented.")
+	case errors.Is(err, errSlowDown):
+		return e("SlowDown", 503, "Please reduce your request rate.")
 	case errors.Is(err, errMethodNotAllowed):
 		return e("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
 	case errors.Is(err, errIncompleteBody):

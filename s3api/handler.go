@@ -100,7 +100,19 @@ type Config struct {
 	// connections and goroutines for ever. Default 30 s (AWS gives up
 	// after about 20 s); negative: never.
 	StallTimeout time.Duration
+	// MaxRequests bounds the requests that run their operation at once
+	// (after authentication); more wait up to RequestWait for a slot,
+	// then answer 503 SlowDown. 0: no bound.
+	MaxRequests int
+	// RequestWait is how long a request waits for a slot under
+	// MaxRequests. Default 10 s.
+	RequestWait time.Duration
 }
+
+// defaultRequestWait is Config.RequestWait's default: long enough to
+// ride out a burst, short enough that a client retries elsewhere (or
+// later) before its own timeout.
+const defaultRequestWait = 10 * time.Second
 
 // defaultStallTimeout is Config.StallTimeout's default.
 const defaultStallTimeout = 30 * time.Second
@@ -131,6 +143,7 @@ type Handler struct {
 	policies   policyCache
 	bodyBlocks bodyBlocks // blocks for hashing large PUT bodies (object.go)
 	listBufs   sync.Pool  // *[]byte listing documents, reused (list.go)
+	admit      *admission // Config.MaxRequests; nil: unbounded
 }
 
 // New checks cfg, fills in its defaults and returns a Handler.
@@ -156,6 +169,9 @@ func New(cfg Config) (*Handler, error) {
 	case cfg.StallTimeout < 0:
 		cfg.StallTimeout = 0
 	}
+	if cfg.RequestWait <= 0 {
+		cfg.RequestWait = defaultRequestWait
+	}
 	domain := strings.Trim(strings.ToLower(cfg.Domain), ".")
 	h := &Handler{
 		store:      cfg.Store,
@@ -167,6 +183,7 @@ func New(cfg Config) (*Handler, error) {
 		authz:      cfg.Authorizer,
 		onRequest:  cfg.OnRequest,
 		stall:      cfg.StallTimeout,
+		admit:      newAdmission(cfg.MaxRequests, cfg.RequestWait),
 	}
 	h.keys, h.insecureSSEC = cfg.Keys, cfg.InsecureSSEC
 	h.noSigV2 = cfg.DisableSigV2
@@ -323,7 +340,7 @@ func (h *Handler) serve(rq *request) error {
 		// A browser upload is not a signed request: the form carries
 		// a signed policy, which postObject verifies before it reads
 		// any of the file.
-		return h.postObject(rq)
+		return h.admitted(rq, h.postObject)
 	}
 	if err := h.authenticate(rq); err != nil {
 		return err
@@ -351,6 +368,18 @@ func (h *Handler) serve(rq *request) error {
 	if err := checkSSEHeadersFor(op, r.Header); err != nil {
 		return err
 	}
+	return h.admitted(rq, fn)
+}
+
+// admitted runs fn once the request holds an admission slot. Requests
+// are admitted after authentication, so that unsigned junk cannot take
+// the slots of real clients.
+func (h *Handler) admitted(rq *request, fn func(*request) error) error {
+	leave, err := h.admit.enter(rq.ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	return fn(rq)
 }
 

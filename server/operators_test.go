@@ -292,6 +292,10 @@ func TestAuditAndMetrics(t *testing.T) {
 			t.Fatalf("/metrics (%d) lacks %s", resp.StatusCode, want)
 		}
 	}
+	// The admission bound is on by default, sized from memory.
+	if !strings.Contains(string(body), "objstore_requests_limit ") || strings.Contains(string(body), "objstore_requests_limit 0\n") {
+		t.Fatalf("/metrics: no admission bound:\n%s", body)
+	}
 
 	dir := srv.AuditLog().Dir()
 	if err := srv.AuditLog().Sync(ctx); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/kms/kmip"
 	"github.com/objstore/objstore/kms/pkcs11"
+	"github.com/objstore/objstore/metrics"
 	"github.com/objstore/objstore/s3api"
 	"github.com/objstore/objstore/storage"
 )
@@ -74,6 +75,10 @@ type Config struct {
 	InsecureSSEC bool
 	// DisableSigV2 refuses Signature Version 2 requests (s3api.Config).
 	DisableSigV2 bool
+	// MaxRequests bounds the S3 requests served at once (s3api.Config);
+	// more wait for a slot, then answer 503 SlowDown. 0: from the memory
+	// the process may use (autoMaxRequests); negative: no bound.
+	MaxRequests int
 }
 
 func (c *Config) ensureDefaults() {
@@ -149,6 +154,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan error, 1)}
 	checkFileLimit(cfg.Logger)
+	maxRequests := cfg.MaxRequests
+	switch {
+	case maxRequests == 0:
+		mem := memoryLimit()
+		maxRequests = autoMaxRequests(mem)
+		cfg.Logger.Info("server: S3 requests served at once, at most (--max-requests)", "limit", maxRequests, "memory_limit", mem)
+	case maxRequests < 0:
+		maxRequests = 0
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data folder: %w", err)
 	}
@@ -196,6 +210,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Keys:         s.keys,
 		InsecureSSEC: cfg.InsecureSSEC,
 		DisableSigV2: cfg.DisableSigV2,
+		MaxRequests:  maxRequests,
 	})
 	if err != nil {
 		store.Close()
@@ -203,6 +218,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.closeOperators()
 		return nil, err
 	}
+	s.ops.metrics.WatchRequests(func() metrics.RequestStat {
+		a := api.Admission()
+		return metrics.RequestStat{Limit: a.Limit, Running: a.Running, Waiting: a.Waiting, Refused: a.Refused}
+	})
 	// No http.ServeMux in front of S3: it cleans paths ("a//b", "../")
 	// and would redirect requests for keys that are legal in S3.
 	health := func(w http.ResponseWriter, r *http.Request) bool {
