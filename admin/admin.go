@@ -21,7 +21,6 @@ import (
 	"github.com/objstore/objstore/audit"
 	"github.com/objstore/objstore/iam"
 	"github.com/objstore/objstore/storage"
-	"github.com/objstore/objstore/storage/drive"
 )
 
 // Prefix is the path every admin route lives under.
@@ -33,7 +32,7 @@ const maxBody = iam.MaxPolicySize + 4096
 // ObjectLayer is what the admin API needs of the object layer;
 // *storage.Store implements it.
 type ObjectLayer interface {
-	Sets() [][]drive.Info
+	DriveStates(ctx context.Context) [][]storage.DriveState
 	Ready(ctx context.Context) error
 	ListBuckets(ctx context.Context) ([]storage.BucketInfo, error)
 	BucketInfo(ctx context.Context, bucket string) (storage.BucketInfo, error)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +90,7 @@ func TestAdminAPI(t *testing.T) {
 
 	t.Run("scopes enforced", func(t *testing.T) {
 		var cl admin.Cluster
-		if err := status.Do(ctx, "GET", "/cluster", nil, &cl); err != nil || !cl.Ready || len(cl.Sets) != 1 || len(cl.Sets[0]) != 3 || !cl.Sets[0][0].Online || cl.Sets[0][0].Total == 0 {
+		if err := status.Do(ctx, "GET", "/cluster", nil, &cl); err != nil || !cl.Ready || len(cl.Sets) != 1 || len(cl.Sets[0]) != 3 || !cl.Sets[0][0].Online || cl.Sets[0][0].State != "online" || cl.Sets[0][0].Total == 0 {
 			t.Fatalf("cluster %+v, %v", cl, err)
 		}
 		var zs []admin.Zone
@@ -218,4 +220,37 @@ func TestAdminAPI(t *testing.T) {
 			t.Fatalf("verify %+v %v", v, err)
 		}
 	})
+}
+
+// TestClusterDriveStates: /cluster and /zones report a drive the store
+// no longer counts, with the reason, and count it again once it is back.
+func TestClusterDriveStates(t *testing.T) {
+	srv, base := start(t)
+	ctx := context.Background()
+	root := rootClient(srv, base)
+	path := srv.Store().Sets()[0][1].Path
+	format := filepath.Join(path, "format.json")
+	if err := os.Rename(format, format+".aside"); err != nil {
+		t.Fatal(err)
+	}
+	var cl admin.Cluster
+	if err := root.Do(ctx, "GET", "/cluster", nil, &cl); err != nil {
+		t.Fatal(err)
+	}
+	if d := cl.Sets[0][1]; d.Online || d.State != "faulty" || !strings.Contains(d.Error, "format.json") {
+		t.Fatalf("drive without its format.json: %+v", d)
+	}
+	if d := cl.Sets[0][0]; !d.Online || d.State != "online" || d.Error != "" {
+		t.Fatalf("healthy drive: %+v", d)
+	}
+	var zs []admin.Zone
+	if err := root.Do(ctx, "GET", "/zones", nil, &zs); err != nil || len(zs) != 1 || zs[0].Online != 2 {
+		t.Fatalf("zones %+v, %v", zs, err)
+	}
+	if err := os.Rename(format+".aside", format); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Do(ctx, "GET", "/cluster", nil, &cl); err != nil || cl.Sets[0][1].State != "online" {
+		t.Fatalf("drive back: %+v, %v", cl.Sets[0][1], err)
+	}
 }

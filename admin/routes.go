@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,7 +19,6 @@ import (
 	"github.com/objstore/objstore/audit"
 	"github.com/objstore/objstore/iam"
 	"github.com/objstore/objstore/storage"
-	"github.com/objstore/objstore/storage/drive"
 )
 
 //go:embed openapi.json
@@ -98,10 +98,16 @@ type DriveStatus struct {
 	Path     string `json:"path"`
 	Zone     string `json:"zone"`
 	DriveID  string `json:"driveId"`
-	Online   bool   `json:"online"`
-	Total    uint64 `json:"totalBytes"`
-	Free     uint64 `json:"freeBytes"`
-	Error    string `json:"error,omitempty"`
+	// State is how the object layer counts the drive: online,
+	// rebuilding, full, faulty or offline (storage.DriveState).
+	State string `json:"state"`
+	// Online is true for a drive that takes requests: online,
+	// rebuilding or full.
+	Online bool   `json:"online"`
+	Total  uint64 `json:"totalBytes"`
+	Free   uint64 `json:"freeBytes"`
+	// Error says why the drive is not online.
+	Error string `json:"error,omitempty"`
 }
 
 // Cluster is the /cluster response.
@@ -121,22 +127,17 @@ type Zone struct {
 	Free   uint64 `json:"freeBytes"`
 }
 
-// Drives reports every drive's health and capacity. A drive is online
-// when its format.json is readable and still names the drive opened
-// there; capacity is the file system's.
-func (h *Handler) Drives() [][]DriveStatus {
-	sets := h.cfg.Store.Sets()
+// Drives reports every drive's state as the object layer counts it,
+// checked now, and its file system's capacity.
+func (h *Handler) Drives(ctx context.Context) [][]DriveStatus {
+	sets := h.cfg.Store.DriveStates(ctx)
 	out := make([][]DriveStatus, len(sets))
 	for i, set := range sets {
 		for _, d := range set {
-			ds := DriveStatus{Set: d.Format.Set, Position: d.Format.Position, Path: d.Path, Zone: d.Format.Zone, DriveID: d.Format.DriveID}
-			f, err := drive.ReadFormat(d.Path)
-			switch {
-			case err != nil:
-				ds.Error = "format unreadable"
-			case f.DriveID != d.Format.DriveID:
-				ds.Error = "a different drive is mounted here"
-			default:
+			ds := DriveStatus{Set: d.Format.Set, Position: d.Format.Position, Path: d.Path, Zone: d.Format.Zone, DriveID: d.Format.DriveID,
+				State: d.State, Error: d.Reason}
+			switch d.State {
+			case storage.DriveOnline, storage.DriveRebuilding, storage.DriveFull:
 				ds.Online = true
 			}
 			if total, free, err := diskUsage(d.Path); err == nil {
@@ -149,7 +150,7 @@ func (h *Handler) Drives() [][]DriveStatus {
 }
 
 func (h *Handler) cluster(c *call) error {
-	cl := Cluster{Node: h.cfg.Node, Ready: true, Sets: h.Drives()}
+	cl := Cluster{Node: h.cfg.Node, Ready: true, Sets: h.Drives(c.ctx)}
 	if cl.Node == "" {
 		cl.Node, _ = os.Hostname()
 	}
@@ -161,7 +162,7 @@ func (h *Handler) cluster(c *call) error {
 
 func (h *Handler) zones(c *call) error {
 	byName := map[string]*Zone{}
-	for _, set := range h.Drives() {
+	for _, set := range h.Drives(c.ctx) {
 		for _, d := range set {
 			z := byName[d.Zone]
 			if z == nil {

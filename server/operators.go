@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/objstore/objstore/admin"
 	"github.com/objstore/objstore/audit"
@@ -69,7 +70,9 @@ func (s *Server) openOperators() error {
 	}
 	op.metrics.WatchDrives(func() []metrics.DriveStat {
 		var out []metrics.DriveStat
-		for _, set := range op.admin.Drives() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, set := range op.admin.Drives(ctx) {
 			for _, d := range set {
 				out = append(out, metrics.DriveStat{Set: d.Set, Position: d.Position, Path: d.Path, Zone: d.Zone,
 					Online: d.Online, Total: d.Total, Free: d.Free})

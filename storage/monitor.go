@@ -99,6 +99,10 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 			return
 		}
 		s.refused[path] = reason
+		if o, ok := st.drives()[p].(offlineDrive); ok {
+			o.why = reason // for DriveStates
+			st.replace(p, o)
+		}
 		s.log.Error("storage: "+reason, append([]any{"path", path, "set", want.Set, "position", want.Position}, args...)...)
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -149,13 +153,13 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 	nd, err := drive.Open(path, want, opts)
 	if err != nil {
 		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}})
-		refuse("drive refused; it stays offline", "err", err)
+		refuse(fmt.Sprintf("drive refused; it stays offline: %v", err))
 		return false
 	}
 	if err := nd.Check(ctx); err != nil {
 		nd.Close()
 		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}})
-		refuse("reopened drive is not usable; it stays offline", "err", err)
+		refuse(fmt.Sprintf("reopened drive is not usable; it stays offline: %v", err))
 		return false
 	}
 	st.replace(p, nd)
@@ -233,6 +237,15 @@ func (s *Store) rebuilt(path string) {
 	if err := os.Remove(filepath.Join(path, rebuildingFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.log.Warn("storage: clear a drive's rebuild mark", "path", path, "err", err)
 	}
+}
+
+// beingRebuilt reports whether the drive at path was formatted in place
+// of a failed one and awaits the heal pass that fills it.
+func (s *Store) beingRebuilt(path string) bool {
+	s.scan.mu.Lock()
+	defer s.scan.mu.Unlock()
+	_, ok := s.scan.rebuilding[path]
+	return ok
 }
 
 // isRebuilding reports whether the drive folder at path holds the mark

@@ -258,11 +258,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		var d Drive
 		if _, err := os.Stat(dc.Path); err != nil && !fresh {
 			cfg.Logger.Error("storage: drive folder missing; treating it as offline", "path", dc.Path)
-			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}}
+			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: "drive folder missing"}
 		} else if formats[i] == nil && !fresh && held[i/n] < cfg.DataShards {
 			cfg.Logger.Error("storage: empty drive folder not formatted: too few of the set's drives hold its data to rebuild it (a disk that is not mounted shows as an empty folder); treating it as offline",
 				"path", dc.Path, "set", want.Set, "position", want.Position, "holding", held[i/n], "needed", cfg.DataShards)
-			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}}
+			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: errTooFewHolders}
 		} else {
 			if formats[i] == nil && !fresh {
 				cfg.Logger.Warn("storage: empty drive folder takes the place of a failed drive", "path", dc.Path, "set", want.Set, "position", want.Position)
@@ -270,7 +270,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			dd, err := drive.Open(dc.Path, want, driveOptions(cfg.Logger, load))
 			if err != nil {
 				cfg.Logger.Error("storage: drive refused; treating it as offline", "path", dc.Path, "err", err)
-				d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}}
+				d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: fmt.Sprintf("drive refused: %v", err)}
 			} else {
 				d = dd
 				if formats[i] == nil && !fresh {
@@ -461,6 +461,55 @@ func (s *Store) Sets() [][]drive.Info {
 	for i, st := range s.sets {
 		for _, d := range st.drives() {
 			out[i] = append(out[i], d.Info())
+		}
+	}
+	return out
+}
+
+// Drive states, as DriveState.State reports them.
+const (
+	DriveOnline     = "online"     // usable, and counted as holding the set's data
+	DriveRebuilding = "rebuilding" // formatted in place of a failed drive; a heal pass is filling it
+	DriveFull       = "full"       // below its space reserve: serves reads and deletes, takes no new data
+	DriveFaulty     = "faulty"     // open, but failing its check (I/O errors, format.json gone or replaced, metadata store stopped)
+	DriveOffline    = "offline"    // not opened: folder missing or refused; retried every DriveCheckInterval
+)
+
+// errTooFewHolders is why an empty folder is left offline.
+const errTooFewHolders = "empty folder not formatted: too few of the set's other drives hold its data to rebuild it (an unmounted disk shows as an empty folder)"
+
+// DriveState is one drive as the store counts it now.
+type DriveState struct {
+	drive.Info
+	// State is one of DriveOnline, DriveRebuilding, DriveFull,
+	// DriveFaulty and DriveOffline.
+	State string
+	// Reason says why a drive is not online; "" when it is.
+	Reason string
+}
+
+// DriveStates checks every drive now, as Ready does, and reports each
+// one's state, per erasure set in position order.
+func (s *Store) DriveStates(ctx context.Context) [][]DriveState {
+	out := make([][]DriveState, len(s.sets))
+	for i, st := range s.sets {
+		ds := st.drives()
+		out[i] = make([]DriveState, len(ds))
+		errs := st.each(ctx, func(_ int, d Drive) error { return d.Check(ctx) })
+		for p, d := range ds {
+			state := DriveState{Info: d.Info(), State: DriveOnline}
+			_, offline := d.(offlineDrive)
+			switch err := errs[p]; {
+			case offline:
+				state.State, state.Reason = DriveOffline, err.Error()
+			case errors.Is(err, drive.ErrDiskFull):
+				state.State, state.Reason = DriveFull, err.Error()
+			case err != nil:
+				state.State, state.Reason = DriveFaulty, err.Error()
+			case s.beingRebuilt(state.Path):
+				state.State, state.Reason = DriveRebuilding, "formatted in place of a failed drive; not counted as holding data until a heal pass has filled it"
+			}
+			out[i][p] = state
 		}
 	}
 	return out
@@ -729,9 +778,18 @@ func (s *Store) track(id string) {
 }
 
 // offlineDrive stands in for a drive that could not be opened.
-type offlineDrive struct{ info drive.Info }
+type offlineDrive struct {
+	info drive.Info
+	why  string // why it was not opened, for operators
+}
 
-func (o offlineDrive) err() error                                    { return fmt.Errorf("%s: %w", o.info.Path, drive.ErrOffline) }
+func (o offlineDrive) err() error {
+	if o.why != "" {
+		return fmt.Errorf("%s: %w: %s", o.info.Path, drive.ErrOffline, o.why)
+	}
+	return fmt.Errorf("%s: %w", o.info.Path, drive.ErrOffline)
+}
+
 func (o offlineDrive) Get(context.Context, []byte) ([]byte, error)   { return nil, o.err() }
 func (o offlineDrive) Apply(context.Context, []drive.Op) error       { return o.err() }
 func (o offlineDrive) ApplyLazy(context.Context, []drive.Op) error   { return o.err() }

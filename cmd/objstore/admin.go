@@ -387,10 +387,19 @@ func (c *adminCLI) cluster(ctx context.Context) error {
 	for _, s := range cl.Sets {
 		drives = append(drives, s...)
 	}
-	return c.table([]string{"SET", "POS", "ZONE", "ONLINE", "FREE", "TOTAL", "PATH"}, len(drives), func(i int) []string {
+	err := c.table([]string{"SET", "POS", "ZONE", "STATE", "FREE", "TOTAL", "PATH"}, len(drives), func(i int) []string {
 		d := drives[i]
-		return []string{strconv.Itoa(d.Set), strconv.Itoa(d.Position), d.Zone, strconv.FormatBool(d.Online), human(d.Free), human(d.Total), d.Path}
+		return []string{strconv.Itoa(d.Set), strconv.Itoa(d.Position), d.Zone, d.State, human(d.Free), human(d.Total), d.Path}
 	}, nil)
+	if err != nil {
+		return err
+	}
+	for _, d := range drives {
+		if d.Error != "" {
+			fmt.Fprintf(c.stdout, "set %d position %d (%s): %s\n", d.Set, d.Position, d.State, admin.Printable(d.Error))
+		}
+	}
+	return nil
 }
 
 func (c *adminCLI) zones(ctx context.Context) error {

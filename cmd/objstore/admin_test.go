@@ -59,7 +59,7 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("alias ls: %q", out)
 	}
 
-	if out := must("cluster"); !strings.Contains(out, "ready true") || !strings.Contains(out, "ONLINE") {
+	if out := must("cluster"); !strings.Contains(out, "ready true") || !strings.Contains(out, "STATE") || !strings.Contains(out, " online ") {
 		t.Fatalf("cluster: %q", out)
 	}
 	must("zones")

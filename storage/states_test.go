@@ -1,0 +1,86 @@
+package storage
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDriveStates: operators see a drive as the store counts it, not as
+// its folder looks.
+func TestDriveStates(t *testing.T) {
+	ctx := context.Background()
+	s, fds, dirs := faultStore(t, nil)
+	want := func(states ...string) {
+		t.Helper()
+		got := s.DriveStates(ctx)
+		if len(got) != 1 || len(got[0]) != len(states) {
+			t.Fatalf("states %+v", got)
+		}
+		for p, d := range got[0] {
+			if d.State != states[p] || (d.State == DriveOnline) != (d.Reason == "") || d.Format.Position != p {
+				t.Errorf("position %d: state %q (%q), want %q", p, d.State, d.Reason, states[p])
+			}
+		}
+	}
+	want(DriveOnline, DriveOnline, DriveOnline, DriveOnline, DriveOnline, DriveOnline)
+
+	fds[1].set(func(f *faultDrive) { f.full = true })
+	fds[2].set(func(f *faultDrive) { f.fail["check"] = errInjectedIO })
+	s.markRebuilding(dirs[3])
+	s.sets[0].replace(4, offlineDrive{info: fds[4].Info(), why: "drive folder missing"})
+	want(DriveOnline, DriveFull, DriveFaulty, DriveRebuilding, DriveOffline, DriveOnline)
+	if r := s.DriveStates(ctx)[0][4].Reason; !strings.Contains(r, "drive folder missing") {
+		t.Fatalf("offline reason %q", r)
+	}
+	s.sets[0].replace(4, fds[4])
+}
+
+// TestDriveStatesOpen: a drive left offline at start, or refused later,
+// says why.
+func TestDriveStatesOpen(t *testing.T) {
+	ctx := context.Background()
+	dirs := driveDirs(t.TempDir())
+	s := openWatched(t, dirs, &logBuffer{})
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	remount := unmount(t, dirs, 0, 1, 2)
+	s = openWatched(t, dirs, &logBuffer{})
+	for p, d := range s.DriveStates(ctx)[0] {
+		offline := p < 3
+		if offline != (d.State == DriveOffline) || offline && !strings.Contains(d.Reason, "too few of the set's other drives") {
+			t.Errorf("position %d: %q (%q)", p, d.State, d.Reason)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	remount()
+
+	// At run time: an offline drive whose folder is refused by the
+	// watcher carries the refusal.
+	s = openWatched(t, dirs, &logBuffer{})
+	defer s.Close()
+	d0 := s.sets[0].drives()[0]
+	if err := d0.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.sets[0].replace(0, offlineDrive{info: d0.Info()})
+	format := filepath.Join(dirs[0], "format.json")
+	if err := os.Rename(format, format+".aside"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the watcher to refuse the folder", func() bool {
+		return strings.Contains(s.DriveStates(ctx)[0][0].Reason, "holds files but no format")
+	})
+	if err := os.Rename(format+".aside", format); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the watcher to reopen the drive", func() bool { return s.DriveStates(ctx)[0][0].State == DriveOnline })
+}
