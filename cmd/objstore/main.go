@@ -117,7 +117,7 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 	kmsConfig(&cfg, *kmsBackend, *insecureSSEC)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.Start(ctx, cfg)
+	srv, err := startServer(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -146,4 +146,33 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Close(shutdownCtx)
+}
+
+// startServer starts the server, or gives up when ctx ends first (an
+// operator's SIGTERM or Ctrl-C): opening the drives waits on their disks,
+// and a disk that hangs must not make the process deaf to signals. The
+// start-up left behind in its goroutine ends with the process; the store
+// is built to survive a kill at any point, so the next start picks up
+// from there.
+func startServer(ctx context.Context, cfg server.Config) (*server.Server, error) {
+	type started struct {
+		srv *server.Server
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		srv, err := server.Start(ctx, cfg)
+		ch <- started{srv, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.srv, r.err
+	case <-ctx.Done():
+		select {
+		case r := <-ch: // started after all: shut down in order
+			return r.srv, r.err
+		default:
+		}
+		return nil, errors.New("interrupted during start-up")
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -118,5 +119,39 @@ func TestBinary(t *testing.T) {
 	c, _ = minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(m[1], m[2], "")})
 	if ok, err := c.BucketExists(ctx, "first"); err != nil || !ok {
 		t.Fatalf("bucket after restart: %v %v", ok, err)
+	}
+
+	// A start-up that hangs on a disk (here: opening a drive's
+	// format.json, made a FIFO no one writes) still ends on SIGTERM.
+	cmd.Process.Kill()
+	cmd.Wait()
+	format := filepath.Join(dir, "data", "drive1", "format.json")
+	if err := os.Rename(format, format+".aside"); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(format, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hung := exec.Command(bin, "server", "--address", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
+	var stderr bytes.Buffer
+	hung.Stderr = &stderr
+	if err := hung.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hung.Process.Kill() })
+	go func() { done <- hung.Wait() }()
+	select {
+	case err := <-done:
+		t.Fatalf("start-up did not hang on the FIFO: %v\n%s", err, stderr.String())
+	case <-time.After(time.Second):
+	}
+	hung.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(stderr.String(), "interrupted during start-up") {
+			t.Fatalf("exit after SIGTERM in start-up: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit after SIGTERM during start-up")
 	}
 }
