@@ -73,11 +73,14 @@ func (s *Store) checkDrives(ctx context.Context) int {
 					s.rebuildAgain(path)
 					s.log.Warn("storage: drive failed its check", "path", path, "set", i, "position", p, "err", err)
 				}
-				if !errors.Is(err, drive.ErrOffline) || errors.Is(err, drive.ErrDiskFull) ||
-					errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) {
+				if !errors.Is(err, drive.ErrMetadataFailed) && (!errors.Is(err, drive.ErrOffline) || errors.Is(err, drive.ErrDiskFull) ||
+					errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO)) {
 					// Full, a passing error, or a device that reports
 					// errors: a reopen mends none of them, and a
 					// read-only or failing drive may still serve reads.
+					// A failed metadata store serves nothing until it is
+					// reopened, which is tried at every check: Open
+					// refuses it while its disk is still far too full.
 					continue
 				}
 			}

@@ -1,11 +1,15 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/objstore/objstore/storage/drive"
 )
 
 // TestDriveStates: operators see a drive as the store counts it, not as
@@ -83,4 +87,30 @@ func TestDriveStatesOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the watcher to reopen the drive", func() bool { return s.DriveStates(ctx)[0][0].State == DriveOnline })
+}
+
+// TestPoisonedDriveReopened: a drive whose metadata store failed (its
+// disk filled by another process, say) serves nothing until reopened;
+// the watcher reopens it, as soon as the folder opens again.
+func TestPoisonedDriveReopened(t *testing.T) {
+	ctx := context.Background()
+	dirs := driveDirs(t.TempDir())
+	s := openWatched(t, dirs, &logBuffer{})
+	defer s.Close()
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	body := randBytes(7, 100_000)
+	put(t, s, "b", "k", body)
+	fd := newFaultDrive(s.sets[0].drives()[2])
+	poisoned := fmt.Errorf("%w: %w: %w: injected", drive.ErrDiskFull, drive.ErrOffline, drive.ErrMetadataFailed)
+	fd.set(func(f *faultDrive) { f.fail["check"] = poisoned })
+	s.sets[0].replace(2, fd)
+	waitFor(t, "the watcher to reopen the failed drive", func() bool {
+		_, reopened := s.sets[0].drives()[2].(*drive.Drive)
+		return reopened && s.DriveStates(ctx)[0][2].State == DriveOnline
+	})
+	if got, err := get(t, s, "b", "k", 0, -1); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read after the reopen: %v", err)
+	}
 }

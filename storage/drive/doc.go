@@ -68,9 +68,11 @@
 //   - Fatal metadata errors: pebble reports a failed WAL write or sync, or
 //     corruption, through Logger.Fatalf, which normally exits the process.
 //     Here it poisons the drive instead: every later call returns that
-//     error (wrapping ErrOffline) until the drive is reopened, and the
-//     Apply that hit it fails. Calls already blocked inside pebble at that
-//     moment may stay blocked; Close does not wait for them.
+//     error (wrapping ErrOffline and ErrMetadataFailed) until the drive
+//     is reopened, and the Apply that hit it fails. Calls already blocked
+//     inside pebble at that moment may stay blocked; Close does not wait
+//     for them, but closes the database aside once they are out (if that
+//     happens within 10 s), so that the folder can be opened again.
 //
 // # Concurrency
 //

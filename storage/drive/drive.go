@@ -404,21 +404,27 @@ func (d *Drive) DiskUsage() (total, free uint64, err error) {
 // calls in progress, then closes iterators still open (their next call
 // reports ErrClosed) and the database. Staging and data files stay usable
 // for reading and aborting; Commit fails with ErrClosed. Close is
-// idempotent. After a fatal pebble error the database is not closed (its
-// state is undefined and closing could block); the fatal error is returned.
+// idempotent. After a fatal pebble error it returns that error, and
+// closes the database only as closePoisoned can.
 func (d *Drive) Close() error {
 	if !d.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	for d.inflight.Load() > 0 {
-		if ferr := d.fatal.Load(); ferr != nil {
-			return fmt.Errorf("drive: close: %w", *ferr)
+		if d.fatal.Load() != nil {
+			break
 		}
 		time.Sleep(time.Millisecond)
 	}
 	if ferr := d.fatal.Load(); ferr != nil {
+		d.closePoisoned()
 		return fmt.Errorf("drive: close: %w", *ferr)
 	}
+	return d.closeDB()
+}
+
+// closeDB closes iterators left open, then the database.
+func (d *Drive) closeDB() error {
 	d.iterMu.Lock()
 	leaked := make([]*iter, 0, len(d.iters))
 	for it := range d.iters {
@@ -437,6 +443,45 @@ func (d *Drive) Close() error {
 		return ioError("close", err)
 	}
 	return nil
+}
+
+// poisonedCloseWait bounds closePoisoned.
+const poisonedCloseWait = 10 * time.Second
+
+// closePoisoned tries to close a database after a fatal error. pebble
+// lets a folder be opened only once per process, so a database left
+// open keeps its drive offline until a restart, even once the cause is
+// gone (a disk another process filled, with room again). But pebble's
+// state after a fatal error is undefined, so the close waits for the
+// calls still inside pebble and runs aside; if either takes longer than
+// poisonedCloseWait, the database is left open (logged).
+func (d *Drive) closePoisoned() {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil { // pebble asserts its invariants by panicking
+				done <- fmt.Errorf("close panicked: %v", p)
+			}
+		}()
+		deadline := time.Now().Add(poisonedCloseWait)
+		for d.inflight.Load() > 0 {
+			if time.Now().After(deadline) {
+				done <- errors.New("calls are still blocked inside it")
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		done <- d.closeDB()
+	}()
+	const stuck = "drive: the failed metadata store did not close; the drive may open again only after a restart"
+	select {
+	case err := <-done:
+		if err != nil {
+			d.log.Warn(stuck, "err", err)
+		}
+	case <-time.After(poisonedCloseWait):
+		d.log.Warn(stuck, "err", "its close is still running")
+	}
 }
 
 // enter registers a call that uses the database; leave must follow.

@@ -34,6 +34,11 @@ var (
 	ErrWrongPosition = errors.New("drive: drive is formatted for another set position")
 	// ErrDiskFull: the device is out of space (ENOSPC) or quota (EDQUOT).
 	ErrDiskFull = errors.New("drive: disk full")
+	// ErrMetadataFailed: the metadata store hit a fatal error (a log
+	// write or sync that failed, corruption) and the drive refuses every
+	// call until it is closed and opened again. It comes wrapped with
+	// ErrOffline, and with ErrDiskFull when the disk filled.
+	ErrMetadataFailed = errors.New("drive: metadata store failed")
 	// ErrInvalidName: a data id or file name that is not in the safe
 	// alphabet (see NewDataID and StagingFile.Commit). Such a name never
 	// reaches the file system.

@@ -266,9 +266,9 @@ func TestPoisoned(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, _ := openTest(t, Options{})
+			d, dir := openTest(t, Options{})
 			ctx := context.Background()
-			if err := d.Apply(ctx, []Op{{Key: []byte("k")}}); err != nil {
+			if err := d.Apply(ctx, []Op{{Key: []byte("k"), Value: []byte("v")}}); err != nil {
 				t.Fatal(err)
 			}
 			// What pebble's commit path calls when the WAL fails.
@@ -282,12 +282,23 @@ func TestPoisoned(t *testing.T) {
 				if !errors.Is(err, ErrOffline) {
 					t.Errorf("%s after a fatal error = %v, want ErrOffline", name, err)
 				}
-				if errors.Is(err, ErrDiskFull) != tt.diskFull {
-					t.Errorf("%s = %v, ErrDiskFull=%v, want %v", name, err, !tt.diskFull, tt.diskFull)
+				if errors.Is(err, ErrDiskFull) != tt.diskFull || !errors.Is(err, ErrMetadataFailed) {
+					t.Errorf("%s = %v, ErrDiskFull=%v, want %v, and ErrMetadataFailed", name, err, !tt.diskFull, tt.diskFull)
 				}
 			}
 			if err := d.Close(); !errors.Is(err, ErrOffline) {
 				t.Errorf("Close of a poisoned drive = %v, want the fatal error", err)
+			}
+			// The close released the folder: it opens again in this
+			// process (pebble refuses a second open of a folder it holds)
+			// and holds what was written.
+			d2, err := Open(dir, testFormat(), Options{NoCreate: true})
+			if err != nil {
+				t.Fatalf("reopen after the fatal error: %v", err)
+			}
+			defer d2.Close()
+			if v, err := d2.Get(ctx, []byte("k")); err != nil || string(v) != "v" {
+				t.Fatalf("after reopening: %q, %v", v, err)
 			}
 		})
 	}

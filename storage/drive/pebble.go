@@ -145,7 +145,7 @@ func (l *pebbleLogger) Errorf(format string, args ...any) {
 
 func (l *pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	err := fmt.Errorf("%w: metadata store fatal error: %s", ErrOffline, msg)
+	err := fmt.Errorf("%w: %w: %s", ErrOffline, ErrMetadataFailed, msg)
 	for _, a := range args {
 		if e, ok := a.(error); ok && (errors.Is(e, syscall.ENOSPC) || errors.Is(e, syscall.EDQUOT)) {
 			err = fmt.Errorf("%w: %w", ErrDiskFull, err)
