@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,8 +37,10 @@ type fakeBucket struct {
 }
 
 type fakeObject struct {
-	info storage.ObjectInfo
-	data []byte
+	info     storage.ObjectInfo
+	data     []byte
+	uploadID string // the upload completed into it, if any
+	parts    []storage.CompletePart
 }
 
 type fakeUpload struct {
@@ -502,9 +505,23 @@ func (s *fakeStore) CompleteMultipartUpload(_ context.Context, bucket, key, uplo
 		ModTime: s.now(), ETag: fmt.Sprintf("%s-%d", hex.EncodeToString(sum[:]), len(parts)),
 		Metadata: md, Parts: objParts,
 	}
-	b.objects[key] = &fakeObject{info: info, data: bytes.Clone(data)}
+	b.objects[key] = &fakeObject{info: info, data: bytes.Clone(data), uploadID: uploadID, parts: slices.Clone(parts)}
 	delete(s.uploads, uploadID)
 	return cloneInfo(info), nil
+}
+
+func (s *fakeStore) CompletedUpload(_ context.Context, bucket, key, uploadID string, parts []storage.CompletePart) (storage.ObjectInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.bucket(bucket)
+	if err != nil {
+		return storage.ObjectInfo{}, err
+	}
+	o := b.objects[key]
+	if o == nil || o.uploadID != uploadID || !slices.Equal(o.parts, parts) {
+		return storage.ObjectInfo{}, storage.ErrUploadNotFound
+	}
+	return cloneInfo(o.info), nil
 }
 
 func (s *fakeStore) ListMultipartUploads(_ context.Context, bucket string, opts storage.ListUploadsOptions) (storage.ListUploadsResult, error) {

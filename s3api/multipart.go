@@ -298,7 +298,16 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 	if err != nil {
 		return err
 	}
+	parts := make([]storage.CompletePart, len(req.Parts))
+	given := make(map[int]checksums, len(req.Parts))
+	for i, p := range req.Parts {
+		parts[i] = storage.CompletePart{Number: p.PartNumber, ETag: p.ETag}
+		given[p.PartNumber] = p.checksums
+	}
 	up, err := h.uploadInfo(rq, uploadID)
+	if errors.Is(err, storage.ErrUploadNotFound) {
+		return h.completedBefore(rq, uploadID, parts, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -321,12 +330,6 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		// objectChecksum stores no checksum rather than a partial one.
 		alg, ctype = checksum.Default, checksumFullObject
 	}
-	parts := make([]storage.CompletePart, len(req.Parts))
-	given := make(map[int]checksums, len(req.Parts))
-	for i, p := range req.Parts {
-		parts[i] = storage.CompletePart{Number: p.PartNumber, ETag: p.ETag}
-		given[p.PartNumber] = p.checksums
-	}
 	// The whole-object value a client may send (composite "...-N").
 	clientSum := strings.TrimSpace(rq.r.Header.Get(alg.Header()))
 
@@ -343,9 +346,41 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		Finish:       finish,
 		Precondition: wc.precondition(),
 	})
+	if errors.Is(err, storage.ErrUploadNotFound) {
+		// A concurrent completion of the same upload won the race.
+		return h.completedBefore(rq, uploadID, parts, err)
+	}
 	if err != nil {
 		return fmt.Errorf("s3api: complete %q: %w", rq.key, err)
 	}
+	return writeCompleted(rq, info, enc)
+}
+
+// completedBefore answers a CompleteMultipartUpload whose upload is gone
+// because this same completion already happened: a client that timed
+// out waiting for the first answer retries it, and AWS answers the
+// retry with the result of the first (write conditions are not checked
+// again: the object they were about is this one now). An SSE-C key, if
+// sent, must still be the object's. Otherwise the answer stays
+// notFound's NoSuchUpload.
+func (h *Handler) completedBefore(rq *request, uploadID string, parts []storage.CompletePart, notFound error) error {
+	info, err := h.store.CompletedUpload(rq.ctx, rq.bucket, rq.key, uploadID, parts)
+	if errors.Is(err, storage.ErrUploadNotFound) {
+		return notFound
+	}
+	if err != nil {
+		return fmt.Errorf("s3api: complete %q again: %w", rq.key, err)
+	}
+	enc, err := h.openUpload(rq, storage.MultipartUpload{Metadata: info.Metadata}, false)
+	if err != nil {
+		return err
+	}
+	return writeCompleted(rq, info, enc)
+}
+
+// writeCompleted writes CompleteMultipartUpload's answer for the object
+// info it made.
+func writeCompleted(rq *request, info storage.ObjectInfo, enc *objectEncryption) error {
 	setVersionHeader(rq.w.Header(), info.VersionID)
 	enc.setHeaders(rq.w.Header())
 	res := completeMultipartUploadResult{

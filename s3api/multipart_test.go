@@ -150,6 +150,7 @@ func TestMultipart(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d: %s", resp.StatusCode, out)
 		}
+		first := out
 		var res completeMultipartUploadResult
 		if err := xml.Unmarshal(out, &res); err != nil {
 			t.Fatal(err)
@@ -180,6 +181,16 @@ func TestMultipart(t *testing.T) {
 		// The upload is gone.
 		_, err = e.core.ListObjectParts(ctx, "mpart", "big/object", id, 0, 10)
 		wantCode(t, err, "NoSuchUpload")
+		// A retry of the same completion (its client timed out waiting)
+		// gets the same answer, as from AWS; other parts do not.
+		resp, again := e.do(rawRequest{method: "POST", path: "/mpart/big/object?uploadId=" + id, body: []byte(body)})
+		if resp.StatusCode != 200 || !bytes.Equal(again, first) {
+			t.Fatalf("retried completion: %d %s, want %s", resp.StatusCode, again, first)
+		}
+		_, err = e.core.CompleteMultipartUpload(ctx, "mpart", "big/object", id, []minio.CompletePart{{PartNumber: 1, ETag: p1.ETag}}, minio.PutObjectOptions{})
+		wantCode(t, err, "NoSuchUpload")
+		_, err = e.core.CompleteMultipartUpload(ctx, "mpart", "other", id, []minio.CompletePart{{PartNumber: 1, ETag: p1.ETag}, {PartNumber: 2, ETag: p2.ETag}}, minio.PutObjectOptions{})
+		wantCode(t, err, "NoSuchUpload")
 	})
 	t.Run("complete with if-none-match", func(t *testing.T) {
 		cid := upload("big/object")
@@ -193,6 +204,14 @@ func TestMultipart(t *testing.T) {
 		if _, err := e.core.CompleteMultipartUpload(ctx, "mpart", "big/object", cid, []minio.CompletePart{{PartNumber: 1, ETag: c1.ETag}}, opts); err != nil {
 			t.Fatalf("complete with matching If-Match: %v", err)
 		}
+		// Its retry is not held to the condition again (the object it was
+		// about is gone by its own doing); the first upload's, whose
+		// object was replaced since, is no more.
+		if _, err := e.core.CompleteMultipartUpload(ctx, "mpart", "big/object", cid, []minio.CompletePart{{PartNumber: 1, ETag: c1.ETag}}, opts); err != nil {
+			t.Fatalf("retried conditional completion: %v", err)
+		}
+		_, err = e.core.CompleteMultipartUpload(ctx, "mpart", "big/object", id, []minio.CompletePart{{PartNumber: 1, ETag: p1.ETag}, {PartNumber: 2, ETag: p2.ETag}}, minio.PutObjectOptions{})
+		wantCode(t, err, "NoSuchUpload")
 	})
 	t.Run("upload part copy", func(t *testing.T) {
 		e.mustPut("mpart", "source", part1, minio.PutObjectOptions{})

@@ -428,6 +428,30 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	return v.info(bucket, key), nil
 }
 
+// CompletedUpload returns the current version of bucket/key when it was
+// made by completing upload uploadID from exactly the parts in list,
+// and ErrUploadNotFound otherwise. It tells a retried completion (a
+// client that timed out waiting for the first answer) from one of an
+// upload that was aborted, never was, or was overwritten since.
+func (s *Store) CompletedUpload(ctx context.Context, bucket, key, uploadID string, list []CompletePart) (ObjectInfo, error) {
+	_, v, err := s.lookup(ctx, bucket, key, GetOptions{})
+	switch {
+	case errors.Is(err, ErrObjectNotFound):
+		return ObjectInfo{}, fmt.Errorf("%w: %s", ErrUploadNotFound, uploadID)
+	case err != nil:
+		return ObjectInfo{}, err
+	}
+	if v.DataID != uploadID || len(v.Parts) != len(list) {
+		return ObjectInfo{}, fmt.Errorf("%w: %s", ErrUploadNotFound, uploadID)
+	}
+	for i, cp := range list {
+		if cp.Number != v.Parts[i].Number || strings.Trim(cp.ETag, `"`) != v.Parts[i].ETag {
+			return ObjectInfo{}, fmt.Errorf("%w: %s: completed with other parts", ErrUploadNotFound, uploadID)
+		}
+	}
+	return v.info(bucket, key), nil
+}
+
 // ListMultipartUploads lists a bucket's uploads in progress, by key and
 // then upload id.
 func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts ListUploadsOptions) (ListUploadsResult, error) {
