@@ -73,6 +73,14 @@ func KeyringFromEnv(dataDir string, log *slog.Logger) (KeyringConfig, error) {
 		cfg.RawKey = k
 	default:
 		path := filepath.Join(dir, KeyringKeyFile)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Stat(cfg.Path); err == nil {
+				// A new key cannot open the keyring, and left beside it
+				// would be mistaken for its key.
+				return cfg, fmt.Errorf("kms: keyring: the keyring %s exists but its key file %s is missing: restore the key file, or set %s, %s or %s to the keyring's secret",
+					cfg.Path, path, EnvPassphrase, EnvPassphraseFile, EnvKey)
+			}
+		}
 		k, created, err := LoadOrCreateKeyFile(path)
 		if err != nil {
 			return cfg, err

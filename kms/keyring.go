@@ -34,6 +34,11 @@ type KeyringConfig struct {
 	// (DefaultArgon2Time, DefaultArgon2MemoryKiB, DefaultArgon2Threads).
 	// An existing file keeps the parameters in its header.
 	Argon2 Argon2Params
+	// NoCreate refuses to create a missing keyring file (ErrBackend):
+	// set it when data sealed under the keyring exists, so that a lost or
+	// misplaced file is not silently replaced by an empty one whose new
+	// keys seal writes that stop opening once the old file is back.
+	NoCreate bool
 }
 
 // MinPassphraseLen is the shortest passphrase NewKeyring accepts.
@@ -117,6 +122,9 @@ func NewKeyring(ctx context.Context, cfg KeyringConfig) (*Keyring, error) {
 	r := &keyring{path: cfg.Path, keys: make(map[KeyID]*ringKey)}
 	data, err := os.ReadFile(cfg.Path)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && cfg.NoCreate:
+		return nil, fail(fmt.Errorf("%w: the keyring file %s is missing, but data sealed under its keys exists: restore the file (and its key), do not start without it",
+			ErrBackend, cfg.Path))
 	case errors.Is(err, fs.ErrNotExist):
 		if err := r.create(cfg); err != nil {
 			return nil, fail(err)

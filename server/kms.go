@@ -2,9 +2,15 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
+	"github.com/objstore/objstore/audit"
 	"github.com/objstore/objstore/encryption"
+	"github.com/objstore/objstore/iam"
 	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/kms/kmip"
 	"github.com/objstore/objstore/kms/pkcs11"
@@ -31,6 +37,7 @@ func (s *Server) openKMS(ctx context.Context) error {
 		case "", KMSKeyring:
 			var kc kms.KeyringConfig
 			if kc, err = kms.KeyringFromEnv(cfg.DataDir, cfg.Logger); err == nil {
+				kc.NoCreate = s.sealedDataExists(ctx)
 				k, err = kms.NewKeyring(ctx, kc)
 			}
 		case KMSPKCS11:
@@ -75,3 +82,22 @@ func (s *Server) closeKMS() error {
 // (ShredBucket) and master key rotation (RotateMasterKey), for the admin
 // layer and operator tools.
 func (s *Server) Keys() *encryption.Keys { return s.keys }
+
+// sealedDataExists reports whether anything sealed under the KMS's keys
+// is already stored: a bucket (its bucket key, and any objects), the IAM
+// store or an audit anchor. A keyring is created only when nothing is:
+// a first start, or one that stopped before its first bucket.
+func (s *Server) sealedDataExists(ctx context.Context) bool {
+	if buckets, err := s.store.ListBuckets(ctx); err != nil || len(buckets) > 0 {
+		return true // unknown counts as yes: refusing to start is the safe side
+	}
+	for _, p := range []string{
+		filepath.Join(s.cfg.DataDir, iamDir, iam.StoreFile),
+		filepath.Join(s.cfg.DataDir, auditDir, audit.AnchorFile),
+	} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}

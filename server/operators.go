@@ -30,6 +30,12 @@ type operators struct {
 	quotas  *s3api.Quotas
 }
 
+// Folders of the data folder the operators' state lives in.
+const (
+	iamDir   = "iam"   // the IAM store (iam.json)
+	auditDir = "audit" // the audit log and its anchor
+)
+
 // openOperators opens the IAM store and the audit log and builds the
 // metrics registry and the admin API. On error nothing stays open.
 func (s *Server) openOperators() error {
@@ -38,7 +44,7 @@ func (s *Server) openOperators() error {
 	if keys != nil {
 		iamOpts.Keys = keys // iam.json sealed by the KMS
 	}
-	ids, err := iam.Open(filepath.Join(s.cfg.DataDir, "iam"), iamOpts)
+	ids, err := iam.Open(filepath.Join(s.cfg.DataDir, iamDir), iamOpts)
 	if err != nil {
 		return fmt.Errorf("server: identities: %w", err)
 	}
@@ -46,7 +52,7 @@ func (s *Server) openOperators() error {
 	if keys != nil {
 		auditOpts.AnchorKeys = keys // the chain's head anchored under a KMS data key
 	}
-	log, err := audit.Open(filepath.Join(s.cfg.DataDir, "audit"), auditOpts)
+	log, err := audit.Open(filepath.Join(s.cfg.DataDir, auditDir), auditOpts)
 	if err != nil {
 		ids.Close()
 		return fmt.Errorf("server: audit log: %w", err)
