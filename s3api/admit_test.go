@@ -2,8 +2,10 @@ package s3api
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -123,5 +125,43 @@ func TestAdmissionClientGone(t *testing.T) {
 	var none *admission
 	if l, err := none.enter(ctx); err != nil || l == nil {
 		t.Fatalf("nil admission: %v", err)
+	}
+}
+
+// TestAdmissionUnsignedPost: a browser POST takes its slot only once its
+// form's policy is verified, so an anonymous client trickling a form
+// holds none.
+func TestAdmissionUnsignedPost(t *testing.T) {
+	store := newFakeStore()
+	h, err := New(Config{
+		Store:       store,
+		Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
+		Logger:      slog.New(slog.DiscardHandler),
+		MaxRequests: 1,
+		RequestWait: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e := &testEnv{t: t, store: store, srv: srv}
+	if err := store.MakeBucket(context.Background(), "adm", ""); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// No credentials at all; the rest of the form never comes.
+	fmt.Fprintf(conn, "POST /adm HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XX\r\nContent-Length: 100000\r\n\r\n--XX\r\n")
+	time.Sleep(200 * time.Millisecond) // the POST is being served by now
+	resp, body := e.do(rawRequest{method: http.MethodGet, path: "/adm?list-type=2"})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("beside a stalled unsigned POST, a signed request got %d %s", resp.StatusCode, body)
+	}
+	if a := h.Admission(); a.Running != 0 || a.Refused != 0 {
+		t.Fatalf("admission %+v", a)
 	}
 }

@@ -340,8 +340,8 @@ func (h *Handler) serve(rq *request) error {
 	if op == "PostObject" && routeErr == nil && opErr == nil {
 		// A browser upload is not a signed request: the form carries
 		// a signed policy, which postObject verifies before it reads
-		// any of the file.
-		return h.admitted(rq, h.postObject)
+		// any of the file (and only then waits for a slot).
+		return h.postObject(rq)
 	}
 	if err := h.authenticate(rq); err != nil {
 		return err
@@ -374,7 +374,8 @@ func (h *Handler) serve(rq *request) error {
 
 // admitted runs fn once the request holds an admission slot. Requests
 // are admitted after authentication, so that unsigned junk cannot take
-// the slots of real clients.
+// the slots of real clients (postObject takes its slot itself, once its
+// form's policy is verified).
 func (h *Handler) admitted(rq *request, fn func(*request) error) error {
 	leave, err := h.admit.enter(rq.ctx)
 	if err != nil {

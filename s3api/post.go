@@ -100,6 +100,13 @@ func (h *Handler) postObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	// A slot only now, with the form's policy verified: an unsigned
+	// form sent slowly must not hold one.
+	leave, err := h.admit.enter(rq.ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	body := &boundedReader{r: file, max: maxSinglePutSize}
 	if pol.maxSize >= 0 {
 		body.max = min(body.max, pol.maxSize)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -53,26 +54,50 @@ func memoryLimit() uint64 {
 	return limit
 }
 
-// cgroupMemoryLimit reads the memory limit of the process's own cgroup
-// (a systemd unit's, a container's), 0 if there is none or it cannot be
-// read.
+// cgroupMemoryLimit reads the memory limit the process's cgroups put on
+// it (a systemd unit's or slice's, a container's): the least limit of
+// its own cgroup and every parent, v2 or v1; 0 if there is none or it
+// cannot be read.
 func cgroupMemoryLimit() uint64 {
-	var files []string
-	if b, err := os.ReadFile("/proc/self/cgroup"); err == nil {
-		for line := range strings.Lines(string(b)) {
-			// v2: "0::/system.slice/objstore.service"
-			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "0::"); ok && filepath.IsAbs(rest) {
-				files = append(files, filepath.Join("/sys/fs/cgroup", filepath.Clean(rest), "memory.max"))
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return 0
+	}
+	return cgroupLimit(string(b), "/sys/fs/cgroup")
+}
+
+// cgroupLimit finds the least memory limit along the cgroup paths that
+// a /proc/self/cgroup file (text) names, under the cgroup mount root.
+func cgroupLimit(text, root string) uint64 {
+	var limit uint64
+	walk := func(dir, top, file string) {
+		for {
+			if v := readLimitFile(filepath.Join(dir, file)); v > 0 && (limit == 0 || v < limit) {
+				limit = v
 			}
+			if dir == top || !strings.HasPrefix(dir, top) {
+				return
+			}
+			dir = filepath.Dir(dir)
 		}
 	}
-	files = append(files, "/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
-	for _, f := range files {
-		if v := readLimitFile(f); v > 0 {
-			return v
+	for line := range strings.Lines(text) {
+		// v2: "0::/system.slice/objstore.service"; v1: "4:memory:/path"
+		// (the controller list may name others beside memory).
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(parts) != 3 || !filepath.IsAbs(parts[2]) {
+			continue
+		}
+		path := filepath.Clean(parts[2])
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			walk(filepath.Join(root, path), root, "memory.max")
+		case slices.Contains(strings.Split(parts[1], ","), "memory"):
+			top := filepath.Join(root, "memory")
+			walk(filepath.Join(top, path), top, "memory.limit_in_bytes")
 		}
 	}
-	return 0
+	return limit
 }
 
 // readLimitFile parses a cgroup limit file: a byte count, or "max" (or

@@ -62,3 +62,38 @@ func TestMemoryFiles(t *testing.T) {
 		t.Errorf("memoryLimit() = %d, MemTotal %d", l, meminfoTotal("/proc/meminfo"))
 	}
 }
+
+// TestCgroupLimit: the least limit along the process's cgroup and its
+// parents counts (a slice's MemoryMax binds the units inside it).
+func TestCgroupLimit(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, text string) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("memory.max", "max\n")
+	write("storage.slice/memory.max", "4294967296\n")
+	write("storage.slice/objstore.service/memory.max", "max\n")
+	write("memory/a/memory.limit_in_bytes", "2147483648\n")
+	write("memory/a/b/memory.limit_in_bytes", "9223372036854771712\n")
+	for _, tc := range []struct {
+		text string
+		want uint64
+	}{
+		{"0::/storage.slice/objstore.service\n", 4 << 30},
+		{"0::/\n", 0},
+		{"5:cpu,memory:/a/b\n1:name=systemd:/a/b\n", 2 << 30},
+		{"0::/storage.slice/objstore.service\n5:memory:/a/b\n", 2 << 30},
+		{"0::relative\n", 0},
+		{"", 0},
+	} {
+		if got := cgroupLimit(tc.text, root); got != tc.want {
+			t.Errorf("cgroupLimit(%q) = %d, want %d", tc.text, got, tc.want)
+		}
+	}
+}

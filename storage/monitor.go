@@ -97,19 +97,27 @@ func (s *Store) checkDrives(ctx context.Context) int {
 // or empty. It reports whether it did.
 func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want drive.Format) bool {
 	path := d.Info().Path
-	refuse := func(reason string, args ...any) {
+	// refuse keeps the drive offline and says why: to DriveStates every
+	// time (the offline drive may have been replaced since), in the log
+	// once per reason (err, which may hold changing figures, aside).
+	refuse := func(reason string, err error, args ...any) {
+		why := reason
+		if err != nil {
+			why += ": " + err.Error()
+			args = append(args, "err", err)
+		}
+		if o, ok := st.drives()[p].(offlineDrive); ok && o.why != why {
+			o.why = why
+			st.replace(p, o)
+		}
 		if s.refused[path] == reason {
 			return
 		}
 		s.refused[path] = reason
-		if o, ok := st.drives()[p].(offlineDrive); ok {
-			o.why = reason // for DriveStates
-			st.replace(p, o)
-		}
 		s.log.Error("storage: "+reason, append([]any{"path", path, "set", want.Set, "position", want.Position}, args...)...)
 	}
 	if _, err := os.Stat(path); err != nil {
-		refuse("drive folder missing; the drive stays offline until an empty folder or the drive is put back")
+		refuse("drive folder missing; the drive stays offline until an empty folder or the drive is put back", nil)
 		return false
 	}
 	fm, err := drive.ReadFormat(path)
@@ -123,7 +131,7 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 		prev, seen := s.empty[path]
 		if !ok {
 			delete(s.empty, path)
-			refuse("drive folder holds files but no format; it stays offline")
+			refuse("drive folder holds files but no format; it stays offline", nil)
 			return false
 		}
 		s.empty[path] = fi
@@ -131,18 +139,18 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 			return false
 		}
 		if held := s.holdersBesides(st, p); held < s.cfg.DataShards {
-			refuse("empty drive folder not formatted: too few of the set's other drives hold its data to rebuild it (a disk that is not mounted shows as an empty folder); it stays offline until the set's disks are back",
+			refuse("empty drive folder not formatted: too few of the set's other drives hold its data to rebuild it (a disk that is not mounted shows as an empty folder); it stays offline until the set's disks are back", nil,
 				"holding", held, "needed", s.cfg.DataShards)
 			return false
 		}
 	case err != nil:
-		refuse("drive unreadable; it stays offline", "err", err)
+		refuse("drive unreadable; it stays offline", err)
 		return false
 	case fm.ClusterID != want.ClusterID:
-		refuse("refusing a drive of another cluster put in place of a failed drive", "disk_cluster", fm.ClusterID, "want_cluster", want.ClusterID)
+		refuse("refusing a drive of another cluster put in place of a failed drive", nil, "disk_cluster", fm.ClusterID, "want_cluster", want.ClusterID)
 		return false
 	case fm.Set != want.Set || fm.Position != want.Position:
-		refuse("refusing a drive of this cluster formatted for another position", "disk_set", fm.Set, "disk_position", fm.Position)
+		refuse("refusing a drive of this cluster formatted for another position", nil, "disk_set", fm.Set, "disk_position", fm.Position)
 		return false
 	}
 	// The old drive must be closed first: its pebble database holds the
@@ -153,25 +161,39 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 	delete(s.empty, path)
 	opts := driveOptions(s.log, s.load)
 	opts.NoCreate = true
-	nd, err := drive.Open(path, want, opts)
+	nd, err := s.reopen(path, want, opts)
 	if err != nil {
 		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}})
-		refuse(fmt.Sprintf("drive refused; it stays offline: %v", err))
+		refuse("drive refused; it stays offline", err)
 		return false
 	}
-	if err := nd.Check(ctx); err != nil {
+	checkErr := nd.Check(ctx)
+	full := errors.Is(checkErr, drive.ErrDiskFull)
+	if checkErr != nil && !full {
 		nd.Close()
 		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}})
-		refuse(fmt.Sprintf("reopened drive is not usable; it stays offline: %v", err))
+		refuse("reopened drive is not usable; it stays offline", checkErr)
 		return false
 	}
 	st.replace(p, nd)
 	delete(s.refused, path)
 	delete(s.down, path)
+	if fresh {
+		s.markRebuilding(path)
+	}
+	if full {
+		// Open only refuses a disk far below its reserve. One just below
+		// it is kept, as a full drive: it serves reads and the deletes
+		// that free it, and is healed once its check passes again
+		// (closing it and opening it anew at every check would replay
+		// its log on a nearly full disk, for nothing).
+		s.down[path] = true
+		s.log.Warn("storage: drive reopened, but below its space reserve: it takes no new data until space is freed", "path", path, "set", want.Set, "position", want.Position, "err", checkErr)
+		return false
+	}
 	what := "drive back online"
 	if fresh {
 		what = "empty folder formatted in place of a failed drive"
-		s.markRebuilding(path)
 	}
 	s.log.Warn(fmt.Sprintf("storage: %s; healing it", what), "path", path, "set", want.Set, "position", want.Position, "drive_id", nd.Info().Format.DriveID)
 	s.checkZones(want.Set, st.drives())

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/objstore/objstore/storage/drive"
 )
@@ -112,5 +114,87 @@ func TestPoisonedDriveReopened(t *testing.T) {
 	})
 	if got, err := get(t, s, "b", "k", 0, -1); err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("read after the reopen: %v", err)
+	}
+}
+
+// TestReopenedFullDriveKept: a failed drive whose disk is just below its
+// reserve opens (Open refuses only a disk far below it) but fails its
+// check as full. It is kept as a full drive, not closed and reopened at
+// every check, and counts as online again once space is freed.
+func TestReopenedFullDriveKept(t *testing.T) {
+	ctx := context.Background()
+	dirs := driveDirs(t.TempDir())
+	s := openWatched(t, dirs, &logBuffer{})
+	defer s.Close()
+	var opens atomic.Int32
+	var reopened atomic.Pointer[faultDrive]
+	s.reopen = func(path string, want drive.Format, opts drive.Options) (Drive, error) {
+		d, err := openDrive(path, want, opts)
+		if err != nil {
+			return nil, err
+		}
+		opens.Add(1)
+		fd := newFaultDrive(d)
+		fd.full = true
+		reopened.Store(fd)
+		return fd, nil
+	}
+	fd := newFaultDrive(s.sets[0].drives()[2])
+	fd.set(func(f *faultDrive) {
+		f.fail["check"] = fmt.Errorf("%w: %w: %w: injected", drive.ErrDiskFull, drive.ErrOffline, drive.ErrMetadataFailed)
+	})
+	s.sets[0].replace(2, fd)
+	waitFor(t, "the watcher to reopen the failed drive", func() bool { return opens.Load() > 0 })
+	time.Sleep(200 * time.Millisecond) // ten checks
+	if n := opens.Load(); n != 1 {
+		t.Fatalf("opened %d times, want once", n)
+	}
+	if st := s.DriveStates(ctx)[0][2]; st.State != DriveFull {
+		t.Fatalf("reopened full drive: %q (%s)", st.State, st.Reason)
+	}
+	reopened.Load().clear()
+	waitFor(t, "the drive to be online", func() bool { return s.DriveStates(ctx)[0][2].State == DriveOnline })
+}
+
+// TestDriveStatesWhileReplaced: DriveStates checks and reports one
+// snapshot of the drives, however the watcher swaps them meanwhile.
+func TestDriveStatesWhileReplaced(t *testing.T) {
+	ctx := context.Background()
+	s, fds, _ := faultStore(t, nil)
+	off := offlineDrive{info: fds[4].Info(), why: "test"}
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for !stop.Load() {
+			s.sets[0].replace(4, off)
+			s.sets[0].replace(4, fds[4])
+		}
+	}()
+	for range 500 {
+		st := s.DriveStates(ctx)[0][4]
+		if st.State != DriveOnline && (st.State != DriveOffline || !strings.Contains(st.Reason, "test")) {
+			t.Fatalf("state %q (%s)", st.State, st.Reason)
+		}
+	}
+	stop.Store(true)
+	<-done
+}
+
+// TestOfflineReasonKept: a drive the watcher keeps failing to open says
+// why at every check, not only at the first (the log says it once).
+func TestOfflineReasonKept(t *testing.T) {
+	ctx := context.Background()
+	dirs := driveDirs(t.TempDir())
+	s := openWatched(t, dirs, &logBuffer{})
+	defer s.Close()
+	d0 := s.sets[0].drives()[0]
+	defer d0.Close() // left open, its lock makes every Open of the folder fail
+	s.sets[0].replace(0, offlineDrive{info: d0.Info()})
+	refused := func() bool { return strings.Contains(s.DriveStates(ctx)[0][0].Reason, "drive refused") }
+	waitFor(t, "the refusal", refused)
+	time.Sleep(100 * time.Millisecond) // five more checks
+	if !refused() {
+		t.Fatalf("reason lost: %q", s.DriveStates(ctx)[0][0].Reason)
 	}
 }

@@ -158,9 +158,12 @@ type Store struct {
 	clusterID string
 	expect    [][]drive.Format
 	replacing bool
-	refused   map[string]string      // path -> last refusal logged
-	down      map[string]bool        // paths of open drives that failed their last check
-	empty     map[string]os.FileInfo // empty folders seen at the last check
+	refused   map[string]string // path -> last refusal logged
+	// reopen opens a drive folder for the watcher: openDrive; tests
+	// wrap what it opens.
+	reopen func(path string, want drive.Format, opts drive.Options) (Drive, error)
+	down   map[string]bool        // paths of open drives that failed their last check
+	empty  map[string]os.FileInfo // empty folders seen at the last check
 
 	load *writeLoad // client writes in progress: the drives' sync delay and sync-ahead
 
@@ -316,6 +319,7 @@ func newStore(cfg Config, sets [][]Drive, clusterID string, load *writeLoad) (*S
 	s := &Store{cfg: cfg, log: cfg.Logger, codecs: map[[3]int]*erasure.Codec{}, buckets: map[string]bucketRecord{}, tracked: map[string]bool{},
 		healq: newHealQueue(cfg.HealQueueSize), crash: newCrashPoints(cfg.Logger), clusterID: clusterID, load: load, refused: map[string]string{}, down: map[string]bool{}, empty: map[string]os.FileInfo{}}
 	s.scan.trigger = make(chan passRequest, 1)
+	s.reopen = openDrive
 	for i, ds := range sets {
 		if len(ds) != n {
 			return nil, fmt.Errorf("storage: set %d has %d drives, want %d", i, len(ds), n)
@@ -361,6 +365,16 @@ func newStore(cfg Config, sets [][]Drive, clusterID string, load *writeLoad) (*S
 		s.goBackground(s.watchDrives)
 	}
 	return s, nil
+}
+
+// openDrive is drive.Open as a Drive (a nil *drive.Drive must not
+// become a non-nil interface).
+func openDrive(path string, want drive.Format, opts drive.Options) (Drive, error) {
+	d, err := drive.Open(path, want, opts)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // goBackground runs fn until Close.
@@ -493,15 +507,22 @@ type DriveState struct {
 func (s *Store) DriveStates(ctx context.Context) [][]DriveState {
 	out := make([][]DriveState, len(s.sets))
 	for i, st := range s.sets {
+		// One snapshot for the checks and the report: the watcher may
+		// replace a drive meanwhile.
 		ds := st.drives()
 		out[i] = make([]DriveState, len(ds))
-		errs := st.each(ctx, func(_ int, d Drive) error { return d.Check(ctx) })
+		errs := make([]error, len(ds))
+		var wg sync.WaitGroup
+		for p, d := range ds {
+			wg.Go(func() { errs[p] = d.Check(ctx) })
+		}
+		wg.Wait()
 		for p, d := range ds {
 			state := DriveState{Info: d.Info(), State: DriveOnline}
 			_, offline := d.(offlineDrive)
 			switch err := errs[p]; {
 			case offline:
-				state.State, state.Reason = DriveOffline, err.Error()
+				state.State, state.Reason = DriveOffline, d.(offlineDrive).err().Error()
 			case errors.Is(err, drive.ErrDiskFull):
 				state.State, state.Reason = DriveFull, err.Error()
 			case err != nil:

@@ -112,7 +112,7 @@ func TestBinary(t *testing.T) {
 		t.Fatal("no exit after SIGTERM")
 	}
 	// Second start: same credentials, not printed again; data kept.
-	_, addr, lines = run()
+	cmd, addr, lines = run()
 	if strings.Contains(strings.Join(lines, "\n"), "secret key") {
 		t.Fatal("credentials printed twice")
 	}

@@ -70,9 +70,10 @@
 //     Here it poisons the drive instead: every later call returns that
 //     error (wrapping ErrOffline and ErrMetadataFailed) until the drive
 //     is reopened, and the Apply that hit it fails. Calls already blocked
-//     inside pebble at that moment may stay blocked; Close does not wait
-//     for them, but closes the database aside once they are out (if that
-//     happens within 10 s), so that the folder can be opened again.
+//     inside pebble at that moment may stay blocked; Close waits a
+//     second at most, and closes the database aside once they are out
+//     (if that happens within 10 s), so that the folder can be opened
+//     again.
 //
 // # Concurrency
 //

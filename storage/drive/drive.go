@@ -232,8 +232,10 @@ func Open(dir string, want Format, opts Options) (*Drive, error) {
 		return nil, ioError("open metadata in "+dir, err)
 	}
 	if ferr := d.fatal.Load(); ferr != nil {
-		// pebble hit a fatal error while opening and cannot be trusted,
-		// not even to close cleanly.
+		// pebble hit a fatal error while opening and cannot be trusted;
+		// it is closed as a failed database is, so that the folder may
+		// be opened again.
+		d.closePoisoned()
 		return nil, fmt.Errorf("drive: open %s: %w", dir, *ferr)
 	}
 	if err := d.cleanTmp(); err != nil {
@@ -445,42 +447,44 @@ func (d *Drive) closeDB() error {
 	return nil
 }
 
-// poisonedCloseWait bounds closePoisoned.
+// poisonedCloseWait is how long closePoisoned waits for the calls still
+// inside a failed database before it gives the close up.
 const poisonedCloseWait = 10 * time.Second
 
 // closePoisoned tries to close a database after a fatal error. pebble
 // lets a folder be opened only once per process, so a database left
 // open keeps its drive offline until a restart, even once the cause is
 // gone (a disk another process filled, with room again). But pebble's
-// state after a fatal error is undefined, so the close waits for the
-// calls still inside pebble and runs aside; if either takes longer than
-// poisonedCloseWait, the database is left open (logged).
+// state after a fatal error is undefined, so the close runs aside, once
+// the calls still inside pebble are out; if they are not within
+// poisonedCloseWait, the database is left open (logged). The caller
+// waits a second at most: a close that takes longer goes on alone, and
+// an Open of the folder meanwhile fails (and is retried by the store).
 func (d *Drive) closePoisoned() {
-	done := make(chan error, 1)
+	const stuck = "drive: the failed metadata store did not close; the drive may open again only after a restart"
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		defer func() {
 			if p := recover(); p != nil { // pebble asserts its invariants by panicking
-				done <- fmt.Errorf("close panicked: %v", p)
+				d.log.Warn(stuck, "err", fmt.Sprintf("close panicked: %v", p))
 			}
 		}()
 		deadline := time.Now().Add(poisonedCloseWait)
 		for d.inflight.Load() > 0 {
 			if time.Now().After(deadline) {
-				done <- errors.New("calls are still blocked inside it")
+				d.log.Warn(stuck, "err", "calls are still blocked inside it")
 				return
 			}
 			time.Sleep(time.Millisecond)
 		}
-		done <- d.closeDB()
-	}()
-	const stuck = "drive: the failed metadata store did not close; the drive may open again only after a restart"
-	select {
-	case err := <-done:
-		if err != nil {
-			d.log.Warn(stuck, "err", err)
+		if err := d.closeDB(); err != nil {
+			d.log.Warn("drive: closing the failed metadata store", "err", err)
 		}
-	case <-time.After(poisonedCloseWait):
-		d.log.Warn(stuck, "err", "its close is still running")
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
 	}
 }
 
