@@ -272,9 +272,17 @@ func (h *Handler) checkSecureSSEC(rq *request) error {
 
 // openEncryption opens the encryption envelope stored in md (an object's
 // or an upload's metadata) for bucket/object, with the client's key for
-// SSE-C. It returns nil for data stored without encryption.
+// SSE-C. It returns nil for data stored without encryption, which only a
+// handler without Keys writes.
 func (h *Handler) openEncryption(rq *request, bucket, object string, md map[string]string, ck *customerKey) (*objectEncryption, error) {
 	mode := md[mdSSE]
+	if mode == "" && h.keys != nil {
+		// A server with keys encrypts everything it stores, so a record
+		// without an envelope was altered on the drives: served as it
+		// is, its ciphertext would pass for the object (SSE-C ones
+		// included, with no key asked for).
+		return nil, fmt.Errorf("s3api: %s/%q has no encryption envelope on a server that encrypts every object: %w", bucket, object, storage.ErrDataCorrupt)
+	}
 	if mode == "" {
 		if ck != nil {
 			return nil, withMessage(errInvalidRequest, "The encryption parameters are not applicable to this object.")
