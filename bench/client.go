@@ -63,6 +63,9 @@ func (c *client) loop(ctx context.Context) {
 func (c *client) finish(ctx context.Context, op string, t0 time.Time, bytes, objects int64, err error) bool {
 	if err != nil {
 		if ctx.Err() != nil {
+			if cause := context.Cause(ctx); errors.Is(cause, errOverrun) {
+				c.recs[op].failure(fmt.Errorf("%w: %w", cause, err))
+			}
 			return true
 		}
 		c.recs[op].failure(err)

@@ -33,8 +33,10 @@
 // Invariants of the report: every operation started is counted once, as a
 // success (Ops, with its latency) or a failure (Errors), except requests
 // abandoned by an interruption, which are neither; with Ops set, Ops+Errors
-// of the workload's operation equals it. Pre-creation is reported apart
-// from the measured phase.
+// of the workload's operation equals it. With Duration set, operations
+// still running max(10 s, Duration) after the measured phase ended (a
+// stalled server) are cancelled and counted as failures, so a run ends.
+// Pre-creation is reported apart from the measured phase.
 //
 // # Latency histogram
 //

@@ -7,6 +7,7 @@ import (
 	"crypto/cipher"
 	"crypto/md5"
 	"fmt"
+	"github.com/objstore/objstore/s3api/checksum"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -38,6 +39,10 @@ type PipelineConfig struct {
 	Time time.Duration
 	// Cores the ceiling estimates assume; default runtime.NumCPU().
 	Cores int
+	// Checksums are the x-amz-checksum-* algorithms to measure, each
+	// alone and in a PUT chain of its own; default DefaultChecksums.
+	// MD5 (the ETag) and SHA-256 (signed payloads) are always measured.
+	Checksums []checksum.Algorithm
 	// Progress, when not nil, is told which stage is running (\r lines).
 	Progress io.Writer
 }
@@ -61,7 +66,17 @@ func (c PipelineConfig) withDefaults() PipelineConfig {
 	if c.Cores == 0 {
 		c.Cores = runtime.NumCPU()
 	}
+	if c.Checksums == nil {
+		c.Checksums = DefaultChecksums()
+	}
 	return c
+}
+
+// DefaultChecksums are the checksums RunPipeline measures unless told
+// otherwise: CRC32C and SHA-256, which SDKs send most, and CRC64NVME,
+// which the server computes for every object sent without a checksum.
+func DefaultChecksums() []checksum.Algorithm {
+	return []checksum.Algorithm{checksum.CRC32C, checksum.CRC64NVME, checksum.SHA256}
 }
 
 // Validate names the first field out of range, after defaults.
@@ -80,6 +95,11 @@ func (c PipelineConfig) Validate() error {
 		return fmt.Errorf("%w: Time: negative", ErrConfig)
 	case c.Cores < 1:
 		return fmt.Errorf("%w: Cores: %d < 1", ErrConfig, c.Cores)
+	}
+	for _, a := range c.Checksums {
+		if a == checksum.None || a.New() == nil {
+			return fmt.Errorf("%w: Checksums: %v is not a checksum algorithm", ErrConfig, a)
+		}
 	}
 	return nil
 }

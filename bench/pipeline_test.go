@@ -8,6 +8,7 @@ import (
 	"crypto/md5"
 	"encoding/json"
 	"errors"
+	"github.com/objstore/objstore/s3api/checksum"
 	"io"
 	"math"
 	"strings"
@@ -21,15 +22,22 @@ func TestRunPipeline(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  PipelineConfig
+		sums []string // the checksum stages and chains after the fixed ones
 	}{
-		{"default-geometry", PipelineConfig{Time: 50 * time.Millisecond, Cores: 2}},
+		{"default-geometry", PipelineConfig{Time: 50 * time.Millisecond, Cores: 2}, []string{"crc32c", "crc64nvme"}},
 		{"8+4-odd-sizes", PipelineConfig{DataShards: 8, ParityShards: 4, BlockSize: 100_000, ObjectSize: 1_000_003,
-			PackageSize: 1000, Time: 20 * time.Millisecond, Cores: 4}},
+			PackageSize: 1000, Time: 20 * time.Millisecond, Cores: 4}, []string{"crc32c", "crc64nvme"}},
+		{"requested-checksums", PipelineConfig{Time: 20 * time.Millisecond, Cores: 2,
+			Checksums: []checksum.Algorithm{checksum.CRC32, checksum.SHA1, checksum.SHA256, checksum.CRC32}}, []string{"crc32", "sha1"}},
+		{"no-checksums", PipelineConfig{Time: 20 * time.Millisecond, Cores: 2, Checksums: []checksum.Algorithm{}}, nil},
 	}
-	stageIDs := []string{"memcpy", "rs-encode", "encode", "decode", "decode-lost", "xxh3",
-		"aes-seal", "aes-open", "chacha-seal", "chacha-open", "md5", "sha256", "crc32c", "crc64nvme"}
-	chainIDs := []string{"put", "put-signed", "get", "get-lost"}
 	for _, tc := range tests {
+		stageIDs := append([]string{"memcpy", "rs-encode", "encode", "decode", "decode-lost", "xxh3",
+			"aes-seal", "aes-open", "chacha-seal", "chacha-open", "md5", "sha256"}, tc.sums...)
+		chainIDs := []string{"put", "put-signed", "get", "get-lost"}
+		for _, id := range tc.sums {
+			chainIDs = append(chainIDs, "put-"+id)
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := RunPipeline(context.Background(), tc.cfg)
 			if err != nil {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -18,11 +19,14 @@ type run struct {
 	client  *minio.Client
 	core    minio.Core
 	bucket  string
-	created bool   // this run created the bucket, so it removes it
-	base    string // key prefix of everything this run writes
-	seed    uint64
-	payload payload
-	objects []string // pre-created keys, all of cfg.Size bytes
+	created bool // this run created the bucket, so it removes it
+	// createdNamed: the bucket named in the config was missing and this
+	// run created it (it stays: a named bucket is never removed).
+	createdNamed bool
+	base         string // key prefix of everything this run writes
+	seed         uint64
+	payload      payload
+	objects      []string // pre-created keys, all of cfg.Size bytes
 
 	tickets atomic.Int64  // operations started, against cfg.Ops
 	newSeq  atomic.Uint64 // numbers the keys of new objects
@@ -86,6 +90,7 @@ func (r *run) openBucket(ctx context.Context, runID string) error {
 		if err := r.client.MakeBucket(ctx, r.bucket, minio.MakeBucketOptions{Region: r.cfg.Region}); err != nil {
 			return fmt.Errorf("bench: create bucket %s: %w", r.bucket, err)
 		}
+		r.createdNamed = true
 	}
 	return nil
 }
@@ -186,6 +191,10 @@ func (r *run) prepare(ctx context.Context) (*OpStats, error) {
 	return st, nil
 }
 
+// errOverrun fails the operations still running well after the
+// measured phase ended (overrunGrace).
+var errOverrun = errors.New("bench: still running long after the measured phase ended (server stalled?); cancelled")
+
 // next reports whether a client may start another operation.
 func (r *run) next(ctx context.Context) bool {
 	if r.stop.Load() || ctx.Err() != nil {
@@ -227,13 +236,17 @@ func (r *run) measure(ctx context.Context) ([]OpStats, float64) {
 	}
 	prog := r.startProgress(ctx, string(r.cfg.Workload), names, lives, r.cfg.Ops)
 	start := time.Now()
-	if r.cfg.Duration > 0 {
-		timer := time.AfterFunc(r.cfg.Duration, func() { r.stop.Store(true) })
+	opCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if d := r.cfg.Duration; d > 0 {
+		timer := time.AfterFunc(d, func() { r.stop.Store(true) })
 		defer timer.Stop()
+		overrun := time.AfterFunc(d+overrunGrace(d), func() { cancel(errOverrun) })
+		defer overrun.Stop()
 	}
 	var wg sync.WaitGroup
 	for _, c := range clients {
-		wg.Go(func() { c.loop(ctx) })
+		wg.Go(func() { c.loop(opCtx) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)

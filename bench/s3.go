@@ -103,7 +103,9 @@ type S3Config struct {
 	Prefix string
 	// Keep leaves the objects (and a created bucket) in place.
 	Keep bool
-	// PartSize of multipart uploads; default 5 MiB (S3's minimum).
+	// PartSize of multipart uploads; default 5 MiB, S3's minimum for every
+	// part but the last (smaller ones are refused: no upload would
+	// complete).
 	PartSize int64
 	// Objects is how many objects get, mixed and list pre-create; default
 	// 100 (list: 1,000). The delete workload pre-creates Ops objects when
@@ -133,7 +135,23 @@ type S3Config struct {
 	Progress io.Writer
 	// ProgressInterval between status lines; default 250 ms.
 	ProgressInterval time.Duration
+	// Started, when not nil, is called once the bucket is open with the
+	// bucket and the key prefix the run writes under: what is left if
+	// the process dies before its clean-up.
+	Started func(bucket, prefix string)
 }
+
+// MinPartSize is S3's minimum size of every part of a multipart upload
+// but the last.
+const MinPartSize = 5 << 20
+
+// overrunGrace is how long operations may still run once the measured
+// phase is over before they are cancelled (and counted as failed): a
+// stalled server must not stretch a --duration run without bound.
+func overrunGrace(d time.Duration) time.Duration { return max(minOverrunGrace, d) }
+
+// minOverrunGrace is overrunGrace's floor (a variable for tests).
+var minOverrunGrace = 10 * time.Second
 
 // withDefaults returns c with every zero field set to its default.
 func (c S3Config) withDefaults() S3Config {
@@ -210,8 +228,8 @@ func (c S3Config) Validate() error {
 		return bad("Duration", "negative")
 	case c.Ops < 0:
 		return bad("Ops", "negative")
-	case c.PartSize < 1:
-		return bad("PartSize", "must be positive")
+	case c.PartSize < MinPartSize:
+		return bad("PartSize", "%d bytes: S3 wants at least 5 MiB in every part but the last", c.PartSize)
 	case c.Workload == WorkloadMultipart && (c.Size+c.PartSize-1)/c.PartSize > 10_000:
 		return bad("PartSize", "%d-byte objects in %d-byte parts need more than 10,000 parts", c.Size, c.PartSize)
 	case c.Objects < 1 || c.Objects > 100_000_000:
@@ -248,6 +266,9 @@ func parseEndpoint(ep string, useTLS bool) (host string, secure bool, err error)
 		return "", false, fmt.Errorf("%w: Endpoint %q: scheme must be http or https", ErrConfig, ep)
 	case u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil:
 		return "", false, fmt.Errorf("%w: Endpoint %q: want scheme://host:port with no path", ErrConfig, ep)
+	}
+	if u.Scheme == "http" && useTLS {
+		return "", false, fmt.Errorf("%w: Endpoint %q: an http:// endpoint with TLS set; use https://", ErrConfig, ep)
 	}
 	return u.Host, u.Scheme == "https" || useTLS, nil
 }
@@ -341,7 +362,10 @@ func RunS3(ctx context.Context, cfg S3Config) (*S3Result, error) {
 	if err := r.openBucket(ctx, runID); err != nil {
 		return nil, err
 	}
-	res.Bucket = r.bucket
+	res.Bucket, res.BucketCreated = r.bucket, r.created || r.createdNamed
+	if cfg.Started != nil {
+		cfg.Started(r.bucket, r.base)
+	}
 	defer func() {
 		res.Cleanup = r.cleanup(ctx)
 	}()

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/zeebo/xxh3"
 
@@ -51,7 +53,7 @@ func (f *fixture) stages() []stage {
 		return s
 	}
 	pkg := FormatSize(int64(len(f.pkg)))
-	return []stage{
+	stages := []stage{
 		{id: "memcpy", name: "memory copy, " + FormatSize(int64(len(src))), bytes: int64(len(src)),
 			op: func() error { copy(dst, src); return nil }},
 		{id: "rs-encode", name: "Reed-Solomon encode " + geo + " (raw)", bytes: int64(cfg.BlockSize),
@@ -85,10 +87,27 @@ func (f *fixture) stages() []stage {
 		aead("chacha-open", "ChaCha20-Poly1305 open, "+pkg+" packages", f.chacha, true, f.sealedCC),
 		hashStage("md5", "MD5 (ETag)", "crypto/md5, one stream", md5.New()),
 		hashStage("sha256", "SHA-256", "checksum.SHA256.New(): signed payloads and x-amz-checksum-sha256", checksum.SHA256.New()),
-		hashStage("crc32c", "CRC32C", "checksum.CRC32C.New()", checksum.CRC32C.New()),
-		hashStage("crc64nvme", "CRC64NVME", "checksum.CRC64NVME.New()", checksum.CRC64NVME.New()),
 	}
+	for _, a := range extraChecksums(cfg.Checksums) {
+		stages = append(stages, hashStage(checksumStageID(a), a.String(), "checksum."+a.String()+".New(): x-amz-checksum-"+strings.ToLower(a.String()), a.New()))
+	}
+	return stages
 }
+
+// extraChecksums are the requested checksums that need stages of their
+// own: MD5 and SHA-256 always have one.
+func extraChecksums(as []checksum.Algorithm) []checksum.Algorithm {
+	var out []checksum.Algorithm
+	for _, a := range as {
+		if a != checksum.MD5 && a != checksum.SHA256 && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// checksumStageID names a checksum's stage row.
+func checksumStageID(a checksum.Algorithm) string { return strings.ToLower(a.String()) }
 
 // chain is a chained benchmark and the stage IDs its model adds up.
 type chain struct {
@@ -135,7 +154,7 @@ func (f *fixture) chains() []chain {
 			return nil
 		}
 	}
-	return []chain{
+	chains := []chain{
 		{stage{id: "put", name: "PUT: MD5 + AES-256-GCM seal + erasure encode", bytes: obj, op: put(nil),
 			note: "one pass over the body; the encode includes the xxh3 bitrot checksums"},
 			[]string{"md5", "aes-seal", "encode"}},
@@ -149,6 +168,15 @@ func (f *fixture) chains() []chain {
 			note: "bitrot verify, Reed-Solomon reconstruction of every block"},
 			[]string{"decode-lost", "aes-open"}},
 	}
+	// A PUT whose client sends a checksum (or, for CRC64NVME, sends none:
+	// the server computes that one for every object).
+	for _, a := range extraChecksums(cfg.Checksums) {
+		id := checksumStageID(a)
+		chains = append(chains, chain{stage{id: "put-" + id, name: "PUT + " + a.String() + " checksum", bytes: obj, op: put(a.New()),
+			note: "the PUT chain with x-amz-checksum-" + id + " computed in the same pass"},
+			[]string{"md5", id, "aes-seal", "encode"}})
+	}
+	return chains
 }
 
 // packageNonce is the nonce of package seq: its sequence number and whether

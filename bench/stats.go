@@ -123,15 +123,18 @@ type Cleanup struct {
 // S3Result is the outcome of RunS3; WriteS3Table prints it for people and
 // encoding/json for programs.
 type S3Result struct {
-	Workload    Workload `json:"workload"`
-	Endpoint    string   `json:"endpoint"`
-	Bucket      string   `json:"bucket"`
-	Prefix      string   `json:"prefix"`
-	Size        int64    `json:"size"`
-	PartSize    int64    `json:"part_size,omitempty"`
-	Mix         string   `json:"mix,omitempty"`
-	Concurrency int      `json:"concurrency"`
-	Seed        uint64   `json:"seed"`
+	Workload Workload `json:"workload"`
+	Endpoint string   `json:"endpoint"`
+	Bucket   string   `json:"bucket"`
+	// BucketCreated: the run created the bucket (a named one, when it
+	// was missing, stays after the run).
+	BucketCreated bool   `json:"bucket_created,omitempty"`
+	Prefix        string `json:"prefix"`
+	Size          int64  `json:"size"`
+	PartSize      int64  `json:"part_size,omitempty"`
+	Mix           string `json:"mix,omitempty"`
+	Concurrency   int    `json:"concurrency"`
+	Seed          uint64 `json:"seed"`
 	// Objects is how many objects were pre-created.
 	Objects int `json:"objects,omitempty"`
 	// Seconds is the length of the measured phase.
@@ -146,6 +149,15 @@ type S3Result struct {
 	// Ops holds one row per operation of the workload.
 	Ops     []OpStats `json:"operations"`
 	Cleanup Cleanup   `json:"cleanup"`
+}
+
+// Failed is the number of operations that failed, over every row.
+func (r *S3Result) Failed() int64 {
+	var n int64
+	for _, o := range r.Ops {
+		n += o.Errors
+	}
+	return n
 }
 
 // Row returns the row of operation op, or nil.

@@ -10,10 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/objstore/objstore/bench"
+	"github.com/objstore/objstore/s3api/checksum"
 )
 
 const benchUsage = `Usage:
@@ -107,20 +110,28 @@ func firstEnv(names ...string) string {
 
 // interruptContext is cancelled by the first SIGINT or SIGTERM; after it,
 // the default action is restored, so a second ^C ends the process at once
-// (skipping the clean-up in progress).
-func interruptContext(stderr io.Writer, what string) (context.Context, func()) {
+// (skipping the clean-up in progress). what() says, at that moment, what
+// the process is doing.
+func interruptContext(stderr io.Writer, what func() string) (context.Context, func()) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		select {
 		case <-ctx.Done():
 			stop()
-			fmt.Fprintf(stderr, "\nobjstore bench: interrupted; %s (interrupt again to quit at once)\n", what)
+			fmt.Fprintf(stderr, "\nobjstore bench: interrupted; %s\n", what())
 		case <-done:
 		}
 	}()
-	return ctx, func() { close(done); stop() }
+	// The watcher is gone before stop cancels ctx: a run that ends on its
+	// own must not be reported as interrupted.
+	return ctx, func() { close(done); <-exited; stop() }
 }
+
+// errInterrupted ends a run stopped by a signal with a failure status:
+// its figures are partial.
+var errInterrupted = errors.New("bench: interrupted")
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -146,7 +157,7 @@ func runBenchS3(args []string, stdout, stderr io.Writer) error {
 	region := fs.String("region", "us-east-1", "region to sign requests for")
 	workload := fs.String("workload", "put", "put, get, mixed, list, delete or multipart")
 	size := &sizeFlag{n: 1 << 20}
-	fs.Var(size, "size", "object size, e.g. 4KiB, 64MiB, 100")
+	fs.Var(size, "size", "object size, e.g. 4KiB, 64MiB, 100 (a fraction of a unit rounds down to whole bytes)")
 	concurrency := fs.Int("concurrency", 4, "concurrent clients")
 	duration := fs.Duration("duration", 0, "how long to measure (default 10s unless --ops is given)")
 	ops := fs.Int64("ops", 0, "stop after this many operations (with --duration: whichever comes first)")
@@ -206,11 +217,27 @@ func runBenchS3(args []string, stdout, stderr io.Writer) error {
 		UnsignedPayload:    *unsigned,
 		Seed:               *seed,
 	}
+	if *concurrency < 1 {
+		return fmt.Errorf("bench s3: --concurrency %d: want at least 1", *concurrency)
+	}
+	if *pageSize < 1 {
+		return fmt.Errorf("bench s3: --page-size %d: want 1 to 1000", *pageSize)
+	}
 	if isTerminal(stderr) {
 		cfg.Progress = stderr
 	}
 	defer tuneGC(cfg.Workload, os.Getenv("GOGC") != "")()
-	ctx, stop := interruptContext(stderr, "cleaning up")
+	var where atomic.Pointer[string]
+	cfg.Started = func(bucket, prefix string) {
+		w := fmt.Sprintf("bucket %s, keys under %s", bucket, prefix)
+		where.Store(&w)
+	}
+	ctx, stop := interruptContext(stderr, func() string {
+		if w := where.Load(); w != nil && !*keep {
+			return "cleaning up " + *w + " (interrupt again to quit at once and leave them)"
+		}
+		return "stopping (interrupt again to quit at once)"
+	})
 	defer stop()
 	res, runErr := bench.RunS3(ctx, cfg)
 	if res != nil {
@@ -229,6 +256,13 @@ func runBenchS3(args []string, stdout, stderr io.Writer) error {
 	}
 	if res.Cleanup.Error != "" {
 		return fmt.Errorf("bench s3: clean-up failed: %s", res.Cleanup.Error)
+	}
+	if res.Interrupted {
+		return errInterrupted
+	}
+	if n := res.Failed(); n > 0 {
+		// The table shows them; the status tells scripts.
+		return fmt.Errorf("bench s3: %d operations failed", n)
 	}
 	return nil
 }
@@ -250,6 +284,7 @@ func runBenchPipeline(args []string, stdout, stderr io.Writer) error {
 	perStage := fs.Duration("time", time.Second, "measuring time per stage (after a warm-up of a quarter of it)")
 	cores := fs.Int("cores", 0, "cores the ceiling estimates assume (default: this machine's)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	sums := fs.String("checksums", "crc32c,crc64nvme,sha256", "x-amz-checksum algorithms to measure alone and in a PUT chain each, comma-separated (crc32, crc32c, crc64nvme, sha1, sha256, sha512, xxhash64, xxhash3, xxhash128), or none; MD5 and SHA-256 are always measured")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -259,12 +294,25 @@ func runBenchPipeline(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench pipeline: unexpected argument %q", fs.Arg(0))
 	}
+	checksums := []checksum.Algorithm{}
+	if *sums != "none" {
+		for name := range strings.SplitSeq(*sums, ",") {
+			a, err := checksum.ParseAlgorithm(strings.TrimSpace(name))
+			if err != nil || a == checksum.None {
+				return fmt.Errorf("bench pipeline: --checksums: %q is not a checksum algorithm", name)
+			}
+			checksums = append(checksums, a)
+		}
+	}
 	k, m, err := parseErasure(*erasure)
 	if err != nil {
 		return err
 	}
 	if blockSize.n > 1<<30 || objectSize.n > 1<<30 || packageSize.n > 1<<30 {
 		return errors.New("bench pipeline: sizes above 1GiB are not supported")
+	}
+	if blockSize.n < 1 || objectSize.n < 1 || packageSize.n < 1 {
+		return errors.New("bench pipeline: --block-size, --object-size and --package-size must be at least 1 byte")
 	}
 	if *perStage <= 0 {
 		return errors.New("bench pipeline: --time must be positive")
@@ -277,11 +325,12 @@ func runBenchPipeline(args []string, stdout, stderr io.Writer) error {
 		PackageSize:  int(packageSize.n),
 		Time:         *perStage,
 		Cores:        *cores,
+		Checksums:    checksums,
 	}
 	if isTerminal(stderr) {
 		cfg.Progress = stderr
 	}
-	ctx, stop := interruptContext(stderr, "stopping")
+	ctx, stop := interruptContext(stderr, func() string { return "stopping" })
 	defer stop()
 	res, err := bench.RunPipeline(ctx, cfg)
 	if err != nil {

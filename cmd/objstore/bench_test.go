@@ -30,6 +30,12 @@ func TestRunBenchDispatch(t *testing.T) {
 		{"s3-bad-mix", []string{"s3", "--mix", "1:2"}, false},
 		{"pipeline-bad-erasure", []string{"pipeline", "--erasure", "4"}, false},
 		{"pipeline-bad-time", []string{"pipeline", "--time", "0s"}, false},
+		{"s3-zero-concurrency", []string{"s3", "--concurrency", "0"}, false},
+		{"s3-zero-page-size", []string{"s3", "--page-size", "0"}, false},
+		{"s3-small-parts", []string{"s3", "--workload", "multipart", "--part-size", "1KiB"}, false},
+		{"s3-http-with-tls", []string{"s3", "--endpoint", "http://127.0.0.1:1", "--tls"}, false},
+		{"pipeline-zero-block", []string{"pipeline", "--block-size", "0"}, false},
+		{"pipeline-bad-checksum", []string{"pipeline", "--checksums", "crc32,md4"}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,7 +59,8 @@ func TestBenchPipelineCommand(t *testing.T) {
 		"erasure decode 4+2, 2 shards lost", "xxh3-64", "AES-256-GCM seal", "AES-256-GCM open",
 		"ChaCha20-Poly1305 seal", "ChaCha20-Poly1305 open", "MD5", "SHA-256", "CRC32C", "CRC64NVME",
 		"PUT: MD5 + AES-256-GCM seal + erasure encode", "PUT, signed payload", "GET: erasure decode",
-		"GET, 2 shards lost", "serial, 1 core: 1 / (", "one stream, stages pipelined", "streams, one per core"}
+		"GET, 2 shards lost", "PUT + CRC32C checksum", "PUT + CRC64NVME checksum",
+		"serial, 1 core: 1 / (", "one stream, stages pipelined", "streams, one per core"}
 	for _, r := range rows {
 		if !strings.Contains(out.String(), r) {
 			t.Errorf("output lacks %q:\n%s", r, out.String())
@@ -61,14 +68,14 @@ func TestBenchPipelineCommand(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := runBench([]string{"pipeline", "--time", "20ms", "--object-size", "2MiB", "--erasure", "2+1", "--json"}, &out, &errOut); err != nil {
+	if err := runBench([]string{"pipeline", "--time", "20ms", "--object-size", "2MiB", "--erasure", "2+1", "--checksums", "CRC32", "--json"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	var res bench.PipelineResult
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	if res.Geometry != "2+1" || len(res.Stages) != 14 || len(res.Chains) != 4 {
+	if res.Geometry != "2+1" || len(res.Stages) != 13 || len(res.Chains) != 5 || res.Stage("crc32") == nil {
 		t.Fatalf("json: %s, %d stages, %d chains", res.Geometry, len(res.Stages), len(res.Chains))
 	}
 }
@@ -130,10 +137,23 @@ func TestBenchS3Command(t *testing.T) {
 		}
 	}
 
+	// A run whose operations fail ends with a failure status, after its
+	// table: here every PUT is over the server's 5 GiB limit.
+	out.Reset()
+	errOut.Reset()
+	err := runBench([]string{"s3", "--endpoint", srv.Addr(), "--size", "6GiB", "--ops", "2", "--concurrency", "1"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "2 operations failed") || !strings.Contains(out.String(), "first put error") {
+		t.Fatalf("failed operations: %v\n%s", err, out.String())
+	}
+	// A run that ends by itself is never reported as interrupted.
+	if strings.Contains(errOut.String(), "interrupted") {
+		t.Fatalf("stray interruption message: %s", errOut.String())
+	}
+
 	// A wrong secret fails before measuring, without printing it.
 	out.Reset()
 	errOut.Reset()
-	err := runBench([]string{"s3", "--endpoint", srv.Addr(), "--secret-key", "wrong-secret-x", "--ops", "1"}, &out, &errOut)
+	err = runBench([]string{"s3", "--endpoint", srv.Addr(), "--secret-key", "wrong-secret-x", "--ops", "1"}, &out, &errOut)
 	if err == nil || strings.Contains(err.Error()+out.String()+errOut.String(), "wrong-secret-x") {
 		t.Fatalf("wrong secret: %v", err)
 	}
