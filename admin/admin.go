@@ -20,6 +20,7 @@ import (
 
 	"github.com/objstore/objstore/audit"
 	"github.com/objstore/objstore/iam"
+	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/storage"
 )
 
@@ -439,6 +440,11 @@ func errorFor(err error) *Error {
 		return e(400, "InvalidRequest")
 	case errors.Is(err, storage.ErrWriteQuorum), errors.Is(err, storage.ErrReadQuorum):
 		return e(503, "Unavailable")
+	case errors.Is(err, kms.ErrKeyDisabled):
+		return e(409, "KeyDisabled")
+	case errors.Is(err, kms.ErrBackend):
+		// The KMS unreachable or failing: worth a retry, not a bug.
+		return e(503, "KMSUnavailable")
 	}
 	return &Error{Status: 500, Code: "InternalError", Message: "internal error; see the server log"}
 }

@@ -142,6 +142,10 @@ var (
 	// ErrBackend means the backend is unreachable, misconfigured or
 	// failing; the error wraps the cause.
 	ErrBackend = errors.New("kms: backend failed")
+	// ErrKeyDisabled means the backend refuses to use the key: disabled,
+	// revoked, deactivated or not permitted to this client. Unlike
+	// ErrBackend it does not pass with a retry.
+	ErrKeyDisabled = errors.New("kms: key disabled or not permitted")
 )
 
 // Error is the error every KMS method returns: what was attempted, on which

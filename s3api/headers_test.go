@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/storage"
 )
 
@@ -511,6 +512,11 @@ func TestErrorTable(t *testing.T) {
 		{storage.ErrWriteQuorum, "ServiceUnavailable", 503},
 		{fmt.Errorf("%w: %w", storage.ErrStorageFull, storage.ErrWriteQuorum), "InsufficientStorage", 507},
 		{errMissingContentLength, "MissingContentLength", 411},
+		{errSlowDown, "SlowDown", 503},
+		// A key the KMS will not use is no passing trouble; one it
+		// cannot reach is.
+		{fmt.Errorf("%w: %w", kms.ErrKeyDisabled, errors.New("kmip: Encrypt failed: Permission Denied")), "KMS.DisabledException", 400},
+		{fmt.Errorf("%w: %w", kms.ErrBackend, errors.New("dial tcp: connection refused")), "ServiceUnavailable", 503},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {

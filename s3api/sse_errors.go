@@ -25,6 +25,8 @@ var (
 //     KMS.KMSInvalidStateException, what AWS answers for an object whose
 //     KMS key is disabled or pending deletion, with a message that says
 //     the key was destroyed;
+//   - a KMS key the KMS will not use (disabled, revoked): 400
+//     KMS.DisabledException, not retryable;
 //   - the KMS unreachable: 503 ServiceUnavailable (retryable);
 //   - ciphertext or a sealed key that fails authentication with the
 //     right keys: 500, like any data corrupt beyond repair.
@@ -40,6 +42,8 @@ func sseAPIError(err error) (apiError, bool) {
 		return apiError{"KMS.KMSInvalidStateException", http.StatusBadRequest, "The encryption key of this object was destroyed (crypto-shredded); it can no longer be read."}, true
 	case errors.Is(err, encryption.ErrInvalidConfig):
 		return apiError{"InvalidArgument", http.StatusBadRequest, "The server side encryption configuration is not valid."}, true
+	case errors.Is(err, kms.ErrKeyDisabled):
+		return apiError{"KMS.DisabledException", http.StatusBadRequest, "The KMS key is disabled, revoked or not permitted for this use."}, true
 	case errors.Is(err, kms.ErrKeyNotFound), errors.Is(err, kms.ErrInvalidKeyID):
 		return apiError{"KMS.NotFoundException", http.StatusBadRequest, "Invalid keyId: the KMS key does not exist."}, true
 	case errors.Is(err, kms.ErrBackend), errors.Is(err, errNoKeys):

@@ -158,12 +158,16 @@ func (s *server) parseName(name string) (kms.KeyID, int, bool) {
 }
 
 // classify turns client errors into the kms sentinels: an unknown object
-// is ErrKeyNotFound; anything else from the server or the network is
-// ErrBackend.
+// is ErrKeyNotFound; a key the server will not use (not Active, revoked,
+// archived, not permitted) ErrKeyDisabled; anything else from the server
+// or the network ErrBackend.
 func classify(err error) error {
 	var re *ResultError
-	if errors.As(err, &re) && re.Reason == reasonItemNotFound {
+	switch {
+	case errors.As(err, &re) && re.Reason == reasonItemNotFound:
 		return fmt.Errorf("%w: %w", kms.ErrKeyNotFound, err)
+	case errors.As(err, &re) && (re.Reason == reasonPermissionDenied || re.Reason == reasonObjectArchived):
+		return fmt.Errorf("%w: %w", kms.ErrKeyDisabled, err)
 	}
 	return fmt.Errorf("%w: %w", kms.ErrBackend, err)
 }

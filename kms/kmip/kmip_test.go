@@ -119,3 +119,26 @@ func BenchmarkKMIP(b *testing.B) {
 	srv := sharedPyKMIP(b)
 	kmstest.Bench(b, func(tb testing.TB) kms.KMS { return openKMIP(tb, srv.cfg) })
 }
+
+// TestClassify: the server's reasons map to the kms sentinels; a key the
+// server will not use (PyKMIP answers Permission Denied for a revoked or
+// deactivated key) is ErrKeyDisabled, which clients must not retry.
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		reason uint32
+		want   error
+	}{
+		{reasonItemNotFound, kms.ErrKeyNotFound},
+		{reasonPermissionDenied, kms.ErrKeyDisabled},
+		{reasonObjectArchived, kms.ErrKeyDisabled},
+		{reasonGeneralFailure, kms.ErrBackend},
+	} {
+		err := classify(&ResultError{Operation: "Encrypt", Status: statusOperationFailed, Reason: tc.reason})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("reason %#x: %v, want %v", tc.reason, err, tc.want)
+		}
+	}
+	if err := classify(errors.New("connection refused")); !errors.Is(err, kms.ErrBackend) {
+		t.Errorf("network error: %v", err)
+	}
+}

@@ -97,6 +97,8 @@ const (
 
 	reasonItemNotFound        = 0x01
 	reasonCryptographicFailed = 0x0A
+	reasonPermissionDenied    = 0x0C // PyKMIP: a key not in the Active state, among others
+	reasonObjectArchived      = 0x0D
 	reasonGeneralFailure      = 0x100
 )
 
