@@ -210,31 +210,34 @@ func (k *Keys) BucketKey(ctx context.Context, bucket string, master kms.KeyID) (
 	if err := master.Validate(); err != nil {
 		return BucketKey{}, fmt.Errorf("encryption: master key: %w: %w", ErrKeyNotFound, err)
 	}
-	// Create it under the bucket's lock; a writer that got there first
-	// left its entry, which wins.
-	var entry string
-	var fresh []byte
+	// The data key comes from the KMS before the bucket's lock is taken:
+	// a KMS call holds the request for up to its timeout, and under the
+	// lock every other first write to the bucket would queue behind it,
+	// deaf to its own client going away. The entry is stored under the
+	// lock; a writer that got there first left its entry, which wins,
+	// and this key is dropped.
+	dk, err := k.kms.GenerateDataKey(ctx, master, associated(bucket))
+	if err != nil {
+		return BucketKey{}, fmt.Errorf("encryption: create bucket key of %s under %s: %w", bucket, master, err)
+	}
+	var idb [8]byte
+	if _, err := rand.Read(idb[:]); err != nil {
+		dk.Wipe()
+		return BucketKey{}, err
+	}
+	fresh := dk.Plaintext
+	entry := hex.EncodeToString(idb[:]) + " " + base64.StdEncoding.EncodeToString(dk.Sealed)
 	_, err = k.store.UpdateBucketMetadata(ctx, bucket, func(md map[string]string) error {
 		if v, ok := md[mdKeyPrefix+string(master)]; ok {
 			entry = v
 			return errExists
 		}
-		dk, err := k.kms.GenerateDataKey(ctx, master, associated(bucket))
-		if err != nil {
-			return err
-		}
-		var idb [8]byte
-		if _, err := rand.Read(idb[:]); err != nil {
-			dk.Wipe()
-			return err
-		}
-		entry = hex.EncodeToString(idb[:]) + " " + base64.StdEncoding.EncodeToString(dk.Sealed)
-		fresh = dk.Plaintext
 		md[mdKeyPrefix+string(master)] = entry
 		return nil
 	})
 	switch {
 	case errors.Is(err, errExists):
+		kms.Wipe(fresh)
 		b, err := k.unseal(ctx, bucket, master, entry)
 		if err != nil {
 			return BucketKey{}, err

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/storage"
@@ -209,4 +212,62 @@ func TestBucketKeys(t *testing.T) {
 			t.Fatal("config after delete")
 		}
 	})
+}
+
+// slowKMS is a KMS whose GenerateDataKey takes delay, or fails after it
+// (down), as a KMS that answers slowly or times out does.
+type slowKMS struct {
+	kms.KMS
+	delay time.Duration
+	down  bool
+	calls atomic.Int32
+}
+
+func (s *slowKMS) GenerateDataKey(ctx context.Context, id kms.KeyID, aad []byte) (kms.DataKey, error) {
+	s.calls.Add(1)
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return kms.DataKey{}, ctx.Err()
+	}
+	if s.down {
+		return kms.DataKey{}, fmt.Errorf("%w: timed out", kms.ErrBackend)
+	}
+	return s.KMS.GenerateDataKey(ctx, id, aad)
+}
+
+// TestFirstWritesDoNotQueue: the first writes to a bucket create its key
+// at once, each asking the KMS in parallel (not one after another under
+// the bucket's lock), agree on one key, and a KMS that fails them fails
+// each in its own time.
+func TestFirstWritesDoNotQueue(t *testing.T) {
+	_, st, k := newTestKeys(t)
+	const delay, writers = 300 * time.Millisecond, 4
+	for _, down := range []bool{false, true} {
+		slow := &slowKMS{KMS: k, delay: delay, down: down}
+		keys, err := New(slow, st, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bucket := map[bool]string{false: "a", true: "b"}[down]
+		start := time.Now()
+		got := make([]BucketKey, writers)
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() { got[i], errs[i] = keys.BucketKey(context.Background(), bucket, "") })
+		}
+		wg.Wait()
+		if took := time.Since(start); took > 2*delay {
+			t.Fatalf("down=%v: %d first writes took %v with a %v KMS: they queued", down, writers, took, delay)
+		}
+		for i := range writers {
+			switch {
+			case down && !errors.Is(errs[i], kms.ErrBackend):
+				t.Fatalf("KMS down: writer %d: %v", i, errs[i])
+			case !down && (errs[i] != nil || got[i].ID != got[0].ID || !bytes.Equal(got[i].Key, got[0].Key)):
+				t.Fatalf("writer %d: %v, key %s vs %s", i, errs[i], got[i].ID, got[0].ID)
+			}
+		}
+	}
 }
