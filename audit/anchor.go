@@ -278,6 +278,31 @@ func (l *Log) Anchor(ctx context.Context) (SignedAnchor, error) {
 	return l.writeAnchor()
 }
 
+// RekeyAnchor takes a new data key from Options.AnchorKeys and anchors
+// the head under it now: after a rotation of the master key, so that the
+// anchor no longer needs the old version to be checked at the next start.
+func (l *Log) RekeyAnchor(ctx context.Context) error {
+	if l.opts.AnchorKeys == nil {
+		return ErrNoAnchorKeys
+	}
+	key, sealed, err := l.opts.AnchorKeys.GenerateDataKey(ctx, anchorAssociated)
+	if err != nil {
+		return fmt.Errorf("audit: anchor data key: %w", err)
+	}
+	if err := l.Sync(ctx); err != nil {
+		clear(key)
+		return err
+	}
+	l.anchorMu.Lock()
+	old := l.anchorKey
+	l.anchorKey, l.anchorSealed = key, sealed
+	l.anchored = SignedAnchor{} // write even if the head did not move
+	l.anchorMu.Unlock()
+	clear(old)
+	_, err = l.writeAnchor()
+	return err
+}
+
 // ErrNoAnchorKeys: the log was opened without Options.AnchorKeys.
 var ErrNoAnchorKeys = errors.New("audit: no anchor keys")
 

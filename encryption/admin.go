@@ -116,6 +116,8 @@ type RotateReport struct {
 	Rewrapped []string `json:"rewrapped"`
 	// Failed maps buckets whose rewrap failed to the error; their keys
 	// still open under the old version. Run the rotation again to retry.
+	// The server adds "iam.json" and "audit anchor" when it could not
+	// re-seal those under the new version.
 	Failed map[string]string `json:"failed,omitempty"`
 }
 

@@ -234,6 +234,13 @@ func decodeStore(st *state, path string, b []byte) (*state, error) {
 	return st, nil
 }
 
+// Reseal writes the store again unchanged, sealed under a fresh data key
+// from the current version of its master key: after a rotation, so that
+// the old version may be retired. Without Keys it rewrites the file.
+func (s *Store) Reseal(ctx context.Context) error {
+	return s.update(ctx, func(*state, time.Time) error { return nil })
+}
+
 // update applies fn to a copy of the current snapshot, writes it and
 // publishes it. fn must replace records, never modify them: the current
 // snapshot is being read concurrently.

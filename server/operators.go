@@ -11,7 +11,9 @@ import (
 
 	"github.com/objstore/objstore/admin"
 	"github.com/objstore/objstore/audit"
+	"github.com/objstore/objstore/encryption"
 	"github.com/objstore/objstore/iam"
+	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/metrics"
 	"github.com/objstore/objstore/s3api"
 )
@@ -169,5 +171,37 @@ func (s *Server) keysForAdmin() admin.KeyManager {
 	if s.keys == nil {
 		return nil
 	}
-	return s.keys
+	return operatorRotation{Keys: s.keys, s: s}
+}
+
+// operatorRotation is the admin API's key manager: a rotation of the
+// master key that seals iam.json and the audit anchor also re-seals them
+// under the new version, so that the old one may be retired in the KMS
+// (else the next start could not open them).
+type operatorRotation struct {
+	*encryption.Keys
+	s *Server
+}
+
+// RotateMasterKey rotates id and rewraps what it seals.
+func (o operatorRotation) RotateMasterKey(ctx context.Context, id kms.KeyID) (encryption.RotateReport, error) {
+	rep, err := o.Keys.RotateMasterKey(ctx, id)
+	src := o.s.operatorKeySource()
+	if err != nil || src == nil || id != src.Key || o.s.ops == nil {
+		return rep, err
+	}
+	fail := func(what string, err error) {
+		if rep.Failed == nil {
+			rep.Failed = map[string]string{}
+		}
+		rep.Failed[what] = err.Error()
+		o.s.log.Warn("server: re-seal after a key rotation failed; rotate again before retiring the old version", "what", what, "err", err)
+	}
+	if err := o.s.ops.iam.Reseal(ctx); err != nil {
+		fail("iam.json", err)
+	}
+	if err := o.s.ops.audit.RekeyAnchor(ctx); err != nil {
+		fail("audit anchor", err)
+	}
+	return rep, nil
 }
