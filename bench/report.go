@@ -51,7 +51,7 @@ func formatRate(v float64) string {
 // first error of each failing row, and what the clean-up did.
 func WriteS3Table(w io.Writer, res *S3Result) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "objstore bench s3: %s, %s objects", res.Workload, FormatSize(res.Size))
+	fmt.Fprintf(&b, "objstore bench s3: %s, objects of %s", res.Workload, FormatSize(res.Size))
 	if res.PartSize > 0 {
 		fmt.Fprintf(&b, " in %s parts", FormatSize(res.PartSize))
 	}

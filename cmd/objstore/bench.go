@@ -157,7 +157,7 @@ func runBenchS3(args []string, stdout, stderr io.Writer) error {
 	region := fs.String("region", "us-east-1", "region to sign requests for")
 	workload := fs.String("workload", "put", "put, get, mixed, list, delete or multipart")
 	size := &sizeFlag{n: 1 << 20}
-	fs.Var(size, "size", "object size, e.g. 4KiB, 64MiB, 100 (a fraction of a unit rounds down to whole bytes)")
+	fs.Var(size, "size", "object size, e.g. 4KiB, 64MiB, 100 (a fraction of a unit rounds down to whole bytes); default 1MiB, 1KiB for list")
 	concurrency := fs.Int("concurrency", 4, "concurrent clients")
 	duration := fs.Duration("duration", 0, "how long to measure (default 10s unless --ops is given)")
 	ops := fs.Int64("ops", 0, "stop after this many operations (with --duration: whichever comes first)")
@@ -182,6 +182,13 @@ func runBenchS3(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench s3: unexpected argument %q", fs.Arg(0))
+	}
+	sizeSet := false
+	fs.Visit(func(f *flag.Flag) { sizeSet = sizeSet || f.Name == "size" })
+	if !sizeSet && *workload == string(bench.WorkloadList) {
+		// What a listing measures does not depend on the objects' size;
+		// 1,000 objects of 1 MiB would pre-create a GiB for nothing.
+		size.n = 1 << 10
 	}
 	m, err := bench.ParseMix(*mix)
 	if err != nil {

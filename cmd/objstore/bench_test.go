@@ -150,6 +150,16 @@ func TestBenchS3Command(t *testing.T) {
 		t.Fatalf("stray interruption message: %s", errOut.String())
 	}
 
+	// A listing's objects are 1 KiB unless told otherwise.
+	out.Reset()
+	if err := runBench([]string{"s3", "--endpoint", srv.Addr(), "--workload", "list", "--objects", "3", "--ops", "1", "--json"}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var lres bench.S3Result
+	if err := json.Unmarshal(out.Bytes(), &lres); err != nil || lres.Size != 1024 {
+		t.Fatalf("list default size: %d, %v", lres.Size, err)
+	}
+
 	// A wrong secret fails before measuring, without printing it.
 	out.Reset()
 	errOut.Reset()
