@@ -232,8 +232,17 @@ func (l *Log) checkPreviousAnchor(ctx context.Context) {
 func (l *Log) writeAnchor() (SignedAnchor, error) {
 	l.anchorMu.Lock()
 	defer l.anchorMu.Unlock()
+	return l.writeAnchorLocked(false)
+}
+
+// writeAnchorLocked is writeAnchor with anchorMu held; force writes even
+// an unchanged head (under a new key).
+func (l *Log) writeAnchorLocked(force bool) (SignedAnchor, error) {
+	if l.anchorClosed {
+		return SignedAnchor{}, ErrClosed
+	}
 	seq, hash := l.Head()
-	if l.anchored.Seq == seq && l.anchored.Hash == hash && !l.anchored.Time.IsZero() {
+	if !force && l.anchored.Seq == seq && l.anchored.Hash == hash && !l.anchored.Time.IsZero() {
 		return l.anchored, nil
 	}
 	sa := SignedAnchor{Anchor: Anchor{Seq: seq, Hash: hash}, Time: l.opts.Now().UTC(), sealedKey: l.anchorSealed}
@@ -294,12 +303,15 @@ func (l *Log) RekeyAnchor(ctx context.Context) error {
 		return err
 	}
 	l.anchorMu.Lock()
+	defer l.anchorMu.Unlock()
+	if l.anchorClosed {
+		clear(key)
+		return ErrClosed
+	}
 	old := l.anchorKey
 	l.anchorKey, l.anchorSealed = key, sealed
-	l.anchored = SignedAnchor{} // write even if the head did not move
-	l.anchorMu.Unlock()
 	clear(old)
-	_, err = l.writeAnchor()
+	_, err = l.writeAnchorLocked(true)
 	return err
 }
 

@@ -115,6 +115,7 @@ type Log struct {
 	anchorSealed []byte // its sealed form, stored in each anchor
 	anchorMu     sync.Mutex
 	anchored     SignedAnchor // the last anchor written, under anchorMu
+	anchorClosed bool         // Close wrote the last anchor, under anchorMu
 	anchorStop   chan struct{}
 	anchorDone   chan struct{}
 }
@@ -371,7 +372,10 @@ func (l *Log) Close() error {
 		if _, aerr := l.writeAnchor(); err == nil && aerr != nil {
 			err = aerr
 		}
+		l.anchorMu.Lock()
+		l.anchorClosed = true // a RekeyAnchor racing Close writes nothing more
 		clear(l.anchorKey)
+		l.anchorMu.Unlock()
 	}
 	l.lock.Close()
 	return err

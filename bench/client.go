@@ -197,9 +197,9 @@ func (c *client) doMultipart(ctx context.Context) bool {
 		if err != nil {
 			err = fmt.Errorf("multipart %s: part %d: %w", key, p+1, err)
 			c.abort(ctx, key, id)
-			if c.finish(ctx, opPart, tp, 0, 0, err) {
-				return true
-			}
+			c.finish(ctx, opPart, tp, 0, 0, err)
+			// The upload fails with its part (or, interrupted, counts as
+			// neither): finish on its own row decides which.
 			return c.finish(ctx, opMultipart, t0, 0, 0, err)
 		}
 		c.finish(ctx, opPart, tp, n, 0, nil)

@@ -110,7 +110,7 @@ func WriteS3Table(w io.Writer, res *S3Result) error {
 			fmt.Fprintf(&b, " and bucket %s", res.Bucket)
 		}
 		b.WriteString("\n")
-		if res.BucketCreated && !c.BucketRemoved {
+		if res.BucketCreated {
 			fmt.Fprintf(&b, "bucket %s was created by this run and stays (it was named with --bucket)\n", res.Bucket)
 		}
 		if c.Error != "" {

@@ -362,7 +362,7 @@ func RunS3(ctx context.Context, cfg S3Config) (*S3Result, error) {
 	if err := r.openBucket(ctx, runID); err != nil {
 		return nil, err
 	}
-	res.Bucket, res.BucketCreated = r.bucket, r.created || r.createdNamed
+	res.Bucket, res.BucketCreated = r.bucket, r.createdNamed
 	if cfg.Started != nil {
 		cfg.Started(r.bucket, r.base)
 	}

@@ -126,8 +126,8 @@ type S3Result struct {
 	Workload Workload `json:"workload"`
 	Endpoint string   `json:"endpoint"`
 	Bucket   string   `json:"bucket"`
-	// BucketCreated: the run created the bucket (a named one, when it
-	// was missing, stays after the run).
+	// BucketCreated: the run created the bucket named with Bucket, which
+	// was missing; it stays after the run.
 	BucketCreated bool   `json:"bucket_created,omitempty"`
 	Prefix        string `json:"prefix"`
 	Size          int64  `json:"size"`
@@ -151,13 +151,21 @@ type S3Result struct {
 	Cleanup Cleanup   `json:"cleanup"`
 }
 
-// Failed is the number of operations that failed, over every row.
+// Failed is the number of the workload's operations that failed: the
+// first row's (a multipart upload's failed part also fails its upload,
+// and is not counted twice).
 func (r *S3Result) Failed() int64 {
-	var n int64
-	for _, o := range r.Ops {
-		n += o.Errors
+	if r.Workload == WorkloadMixed {
+		var n int64
+		for _, o := range r.Ops {
+			n += o.Errors
+		}
+		return n
 	}
-	return n
+	if len(r.Ops) == 0 {
+		return 0
+	}
+	return r.Ops[0].Errors
 }
 
 // Row returns the row of operation op, or nil.

@@ -131,6 +131,11 @@ func (k *Keys) RotateMasterKey(ctx context.Context, id kms.KeyID) (RotateReport,
 	if err := k.kms.RotateKey(ctx, id); err != nil {
 		return rep, fmt.Errorf("encryption: rotate %s: %w", id, err)
 	}
+	// A bucket key being created now may have been sealed under the old
+	// version: BucketKey rewraps it when it sees the count move, and the
+	// loop below visits every bucket under its lock, so one stored just
+	// before is rewrapped here.
+	k.rotations.Add(1)
 	st, err := k.kms.Status(ctx, id)
 	if err != nil {
 		return rep, fmt.Errorf("encryption: rotate %s: %w", id, err)
@@ -141,9 +146,6 @@ func (k *Keys) RotateMasterKey(ctx context.Context, id kms.KeyID) (RotateReport,
 		return rep, fmt.Errorf("encryption: rotate %s: list buckets: %w", id, err)
 	}
 	for _, b := range buckets {
-		if _, ok := b.Metadata[mdKeyPrefix+string(id)]; !ok {
-			continue
-		}
 		var changed bool
 		_, err := k.store.UpdateBucketMetadata(ctx, b.Name, func(md map[string]string) error {
 			v, ok := md[mdKeyPrefix+string(id)]

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/storage"
@@ -69,6 +70,10 @@ type Keys struct {
 
 	mu    sync.Mutex
 	cache map[cacheKey]BucketKey
+
+	// rotations counts master key rotations (RotateMasterKey), so that a
+	// bucket key sealed before one and stored after it is rewrapped.
+	rotations atomic.Uint64
 }
 
 type cacheKey struct {
@@ -216,6 +221,7 @@ func (k *Keys) BucketKey(ctx context.Context, bucket string, master kms.KeyID) (
 	// deaf to its own client going away. The entry is stored under the
 	// lock; a writer that got there first left its entry, which wins,
 	// and this key is dropped.
+	rotations := k.rotations.Load()
 	dk, err := k.kms.GenerateDataKey(ctx, master, associated(bucket))
 	if err != nil {
 		return BucketKey{}, fmt.Errorf("encryption: create bucket key of %s under %s: %w", bucket, master, err)
@@ -231,6 +237,15 @@ func (k *Keys) BucketKey(ctx context.Context, bucket string, master kms.KeyID) (
 		if v, ok := md[mdKeyPrefix+string(master)]; ok {
 			entry = v
 			return errExists
+		}
+		if k.rotations.Load() != rotations {
+			// A rotation ran since the key was sealed and may have
+			// passed this bucket already: seal it under the new version.
+			out, err := k.kms.Rewrap(ctx, dk.Sealed, associated(bucket))
+			if err != nil {
+				return err
+			}
+			entry = hex.EncodeToString(idb[:]) + " " + base64.StdEncoding.EncodeToString(out)
 		}
 		md[mdKeyPrefix+string(master)] = entry
 		return nil

@@ -72,7 +72,7 @@ func (m *Manager) fail(op string, id KeyID, version int, err error) error {
 }
 
 func isClassified(err error) bool {
-	for _, s := range []error{ErrInvalidKeyID, ErrKeyNotFound, ErrKeyExists, ErrSealed, ErrBackend} {
+	for _, s := range []error{ErrInvalidKeyID, ErrKeyNotFound, ErrKeyExists, ErrSealed, ErrBackend, ErrKeyDisabled} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -471,7 +471,7 @@ func (e *objectEncryption) finish(f func() (string, map[string]string, error)) f
 func plainSize(n int64) int64 {
 	p, err := sse.PlaintextSize(n)
 	if err != nil {
-		return n // not a stream: stored before encryption
+		return n // not a stream: a handler without keys stored it
 	}
 	return p
 }

@@ -43,7 +43,10 @@ func sseAPIError(err error) (apiError, bool) {
 	case errors.Is(err, encryption.ErrInvalidConfig):
 		return apiError{"InvalidArgument", http.StatusBadRequest, "The server side encryption configuration is not valid."}, true
 	case errors.Is(err, kms.ErrKeyDisabled):
-		return apiError{"KMS.DisabledException", http.StatusBadRequest, "The KMS key is disabled, revoked or not permitted for this use."}, true
+		// KMIP's Permission Denied also covers a server not permitted to
+		// use the key; either way a retry does not help, and the message
+		// says both.
+		return apiError{"KMS.DisabledException", http.StatusBadRequest, "The KMS refused to use the key: it is disabled or revoked, or this server is not permitted to use it."}, true
 	case errors.Is(err, kms.ErrKeyNotFound), errors.Is(err, kms.ErrInvalidKeyID):
 		return apiError{"KMS.NotFoundException", http.StatusBadRequest, "Invalid keyId: the KMS key does not exist."}, true
 	case errors.Is(err, kms.ErrBackend), errors.Is(err, errNoKeys):

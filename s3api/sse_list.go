@@ -8,11 +8,10 @@ import (
 )
 
 // listedPlainSize is the plaintext size of a listed object: storage
-// reports the stored (ciphertext) size of each part. A listing cannot
-// tell an encrypted object from one stored before encryption without
-// reading its metadata, so a server with keys treats every object as
-// encrypted; plainSize leaves sizes that are no ciphertext size as they
-// are.
+// reports the stored (ciphertext) size of each part. A server with keys
+// encrypts every object it stores (and refuses a record without an
+// envelope), so it treats every listed object as encrypted; plainSize
+// leaves sizes that are no ciphertext size as they are.
 func listedPlainSize(o storage.ObjectInfo) int64 {
 	if len(o.Parts) == 0 {
 		return plainSize(o.Size)

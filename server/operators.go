@@ -187,15 +187,18 @@ type operatorRotation struct {
 func (o operatorRotation) RotateMasterKey(ctx context.Context, id kms.KeyID) (encryption.RotateReport, error) {
 	rep, err := o.Keys.RotateMasterKey(ctx, id)
 	src := o.s.operatorKeySource()
-	if err != nil || src == nil || id != src.Key || o.s.ops == nil {
-		return rep, err
+	if rep.Version == 0 || src == nil || id != src.Key || o.s.ops == nil {
+		return rep, err // not rotated, or not the key that seals them
 	}
+	// Rotated (some buckets' rewraps may have failed): re-seal anyway.
+	errs := []error{err}
 	fail := func(what string, err error) {
 		if rep.Failed == nil {
 			rep.Failed = map[string]string{}
 		}
 		rep.Failed[what] = err.Error()
 		o.s.log.Warn("server: re-seal after a key rotation failed; rotate again before retiring the old version", "what", what, "err", err)
+		errs = append(errs, fmt.Errorf("server: re-seal %s under %s v%d: %w", what, id, rep.Version, err))
 	}
 	if err := o.s.ops.iam.Reseal(ctx); err != nil {
 		fail("iam.json", err)
@@ -203,5 +206,5 @@ func (o operatorRotation) RotateMasterKey(ctx context.Context, id kms.KeyID) (en
 	if err := o.s.ops.audit.RekeyAnchor(ctx); err != nil {
 		fail("audit anchor", err)
 	}
-	return rep, nil
+	return rep, errors.Join(errs...)
 }

@@ -441,7 +441,10 @@ func (s *Store) CompletedUpload(ctx context.Context, bucket, key, uploadID strin
 	case err != nil:
 		return ObjectInfo{}, err
 	}
-	if v.DataID != uploadID || len(v.Parts) != len(list) {
+	// A completed upload's version has its data id and a multipart ETag
+	// ("<md5 of md5s>-N"); a single PUT's data id is never an upload id,
+	// but is not checked for being guessed either.
+	if v.DataID != uploadID || len(v.Parts) != len(list) || !strings.HasSuffix(v.ETag, fmt.Sprintf("-%d", len(list))) {
 		return ObjectInfo{}, fmt.Errorf("%w: %s", ErrUploadNotFound, uploadID)
 	}
 	for i, cp := range list {

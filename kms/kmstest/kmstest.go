@@ -56,7 +56,7 @@ func expectKind(t testing.TB, err error, want error, id kms.KeyID, backend strin
 		t.Errorf("error names backend %q, want %q: %v", kerr.Backend, backend, err)
 	}
 	n := 0
-	for _, s := range []error{kms.ErrInvalidKeyID, kms.ErrKeyNotFound, kms.ErrKeyExists, kms.ErrSealed, kms.ErrBackend} {
+	for _, s := range []error{kms.ErrInvalidKeyID, kms.ErrKeyNotFound, kms.ErrKeyExists, kms.ErrSealed, kms.ErrBackend, kms.ErrKeyDisabled} {
 		if errors.Is(err, s) {
 			n++
 		}
