@@ -143,6 +143,8 @@ func (c *client) doMixed(ctx context.Context) bool {
 		return c.doGet(ctx, c.owned[c.rng.IntN(len(c.owned))])
 	case x >= m.Get+m.Put && len(c.owned) > 0:
 		return c.doDelete(ctx)
+	case x < m.Get || x >= m.Get+m.Put:
+		c.run.standIns.Add(1) // reported: the mix is not what was asked
 	}
 	return c.doPut(ctx)
 }

@@ -92,6 +92,12 @@ func WriteS3Table(w io.Writer, res *S3Result) error {
 			fmt.Fprintf(&b, "%s: %d objects listed, %s objects/s\n", o.Op, o.Objects, formatRate(o.ObjectsPerSec))
 		}
 	}
+	if res.StandInPuts > 0 {
+		fmt.Fprintf(&b, "%d PUTs stood in for GETs and DELETEs whose client had no object left (raise --objects)\n", res.StandInPuts)
+	}
+	if res.RanOut {
+		fmt.Fprintf(&b, "the pre-created objects ran out after %.1fs, before --duration (raise --objects)\n", res.Seconds)
+	}
 	for _, o := range res.Ops {
 		if o.FirstError != "" {
 			fmt.Fprintf(&b, "first %s error: %s\n", o.Op, o.FirstError)

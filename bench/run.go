@@ -31,6 +31,9 @@ type run struct {
 	tickets atomic.Int64  // operations started, against cfg.Ops
 	newSeq  atomic.Uint64 // numbers the keys of new objects
 	stop    atomic.Bool   // the measured phase is over
+	// standIns counts the mixed workload's PUTs drawn as a GET or DELETE
+	// by a client that had no object left.
+	standIns atomic.Int64
 }
 
 // Operation names, the rows of the report.

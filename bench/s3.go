@@ -394,5 +394,9 @@ func RunS3(ctx context.Context, cfg S3Config) (*S3Result, error) {
 	}
 	res.Ops, res.Seconds = r.measure(ctx)
 	res.Interrupted = ctx.Err() != nil
+	res.StandInPuts = r.standIns.Load()
+	// A delete run ends when its objects do; say so when that came
+	// before the asked duration.
+	res.RanOut = cfg.Workload == WorkloadDelete && cfg.Duration > 0 && cfg.Ops == 0 && !r.stop.Load() && !res.Interrupted
 	return res, nil
 }

@@ -173,10 +173,33 @@ func TestRunS3Workloads(t *testing.T) {
 				t.Fatalf("list row %+v (first error %q)", row, row.FirstError)
 			}
 		}},
+		{"mixed-runs-dry", func(s S3Config) S3Config {
+			// Every draw is a DELETE, so after the 2 objects only PUTs
+			// (and DELETEs of what they wrote) are left: said, not hidden.
+			s.Workload, s.Size, s.Concurrency, s.Ops, s.Objects = WorkloadMixed, 100, 1, 10, 2
+			s.Mix = Mix{Delete: 1}
+			return s
+		}, func(t *testing.T, res *S3Result) {
+			p, d := res.Row(opPut), res.Row(opDelete)
+			if p.Ops == 0 || res.StandInPuts != p.Ops || p.Ops+d.Ops != 10 {
+				t.Fatalf("put %+v delete %+v, stand-ins %d", p, d, res.StandInPuts)
+			}
+		}},
+		{"delete-runs-out", func(s S3Config) S3Config {
+			s.Workload, s.Size, s.Concurrency, s.Duration, s.Objects = WorkloadDelete, 10, 2, time.Minute, 6
+			return s
+		}, func(t *testing.T, res *S3Result) {
+			if row := res.Row(opDelete); row.Ops != 6 || !res.RanOut || res.Seconds > 30 {
+				t.Fatalf("delete row %+v, ran out %v after %.1fs", row, res.RanOut, res.Seconds)
+			}
+		}},
 		{"delete", func(s S3Config) S3Config {
 			s.Workload, s.Size, s.Concurrency, s.Ops = WorkloadDelete, 1000, 3, 15
 			return s
 		}, func(t *testing.T, res *S3Result) {
+			if res.RanOut {
+				t.Fatal("a delete run bounded by --ops reported running out")
+			}
 			if res.Objects != 15 {
 				t.Fatalf("pre-created %d, want 15", res.Objects)
 			}

@@ -144,6 +144,12 @@ type S3Result struct {
 	Settled float64 `json:"settled_seconds,omitempty"`
 	// Interrupted is true when the context was cancelled (SIGINT).
 	Interrupted bool `json:"interrupted,omitempty"`
+	// StandInPuts counts the mixed workload's operations drawn as a GET
+	// or DELETE that were PUTs, their client having no object left.
+	StandInPuts int64 `json:"stand_in_puts,omitempty"`
+	// RanOut: a delete run ended when its objects were gone, before its
+	// Duration.
+	RanOut bool `json:"ran_out,omitempty"`
 	// Prepare is the pre-creation phase, when the workload has one.
 	Prepare *OpStats `json:"prepare,omitempty"`
 	// Ops holds one row per operation of the workload.
