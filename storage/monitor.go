@@ -50,6 +50,15 @@ func (s *Store) checkDrives(ctx context.Context) int {
 			path := d.Info().Path
 			if _, offline := d.(offlineDrive); !offline {
 				err := d.Check(ctx)
+				if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+					// The process (or the system) is out of file
+					// descriptors: no fault of this drive, and counting
+					// it failed would start a heal pass over every object
+					// once descriptors are back. Writes it missed
+					// meanwhile are queued for repair one by one.
+					s.log.Warn("storage: drive check could not open a file: out of file descriptors (raise ulimit -n)", "path", path, "err", err)
+					continue
+				}
 				if err == nil && s.down[path] {
 					// Usable again; but is it the same drive? (Another
 					// folder moved in could look like it to the checks.)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -196,5 +197,30 @@ func TestOfflineReasonKept(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // five more checks
 	if !refused() {
 		t.Fatalf("reason lost: %q", s.DriveStates(ctx)[0][0].Reason)
+	}
+}
+
+// TestFDShortageIsNotADriveFault: a drive check that fails because the
+// process is out of file descriptors does not count the drive as failed,
+// so descriptors coming back do not start a heal pass over everything.
+func TestFDShortageIsNotADriveFault(t *testing.T) {
+	dirs := driveDirs(t.TempDir())
+	s := openWatched(t, dirs, &logBuffer{})
+	defer s.Close()
+	before := s.HealStatus().Pass
+	fd := newFaultDrive(s.sets[0].drives()[2])
+	fd.set(func(f *faultDrive) {
+		f.fail["check"] = &os.PathError{Op: "open", Path: dirs[2], Err: syscall.EMFILE}
+	})
+	s.sets[0].replace(2, fd)
+	waitFor(t, "checks to see the shortage", func() bool {
+		fd.mu.Lock()
+		defer fd.mu.Unlock()
+		return fd.calls["check"] >= 3
+	})
+	fd.clear()
+	time.Sleep(200 * time.Millisecond) // ten more checks
+	if st := s.HealStatus(); st.Pass != before || st.Running {
+		t.Fatalf("a heal pass ran after a descriptor shortage: pass %d, was %d", st.Pass, before)
 	}
 }
