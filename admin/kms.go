@@ -97,11 +97,17 @@ func (h *Handler) rotateKMSKey(c *call) error {
 		return badRequest("invalid key id %q: %v", id, err)
 	}
 	rep, err := km.RotateMasterKey(c.ctx, id)
-	if err != nil {
+	if err != nil && rep.Version == 0 {
 		if errors.Is(err, kms.ErrKeyNotFound) || errors.Is(err, encryption.ErrKeyNotFound) {
 			return &Error{Status: http.StatusNotFound, Code: "NoSuchKey", Message: fmt.Sprintf("no KMS key %q", id)}
 		}
 		return fmt.Errorf("admin: rotate KMS key: %w", err)
+	}
+	// The key rotated: the report says what was rewrapped and re-sealed,
+	// and names what failed (Failed), for the operator to rotate again
+	// before retiring the old version.
+	if err != nil {
+		h.cfg.Logger.Warn("admin: key rotation left failures", "key", id, "version", rep.Version, "err", err)
 	}
 	return c.writeJSON(http.StatusOK, rep)
 }

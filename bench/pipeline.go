@@ -7,7 +7,6 @@ import (
 	"crypto/cipher"
 	"crypto/md5"
 	"fmt"
-	"github.com/objstore/objstore/s3api/checksum"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/objstore/objstore/erasure"
+	"github.com/objstore/objstore/s3api/checksum"
 )
 
 // PipelineConfig describes a run of the data-path stage benchmarks. Zero

@@ -8,12 +8,13 @@ import (
 	"crypto/md5"
 	"encoding/json"
 	"errors"
-	"github.com/objstore/objstore/s3api/checksum"
 	"io"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/objstore/objstore/s3api/checksum"
 )
 
 // TestRunPipeline runs every stage and chain briefly and checks that each

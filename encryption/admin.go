@@ -165,7 +165,7 @@ func (k *Keys) RotateMasterKey(ctx context.Context, id kms.KeyID) (RotateReport,
 			return nil
 		})
 		switch {
-		case errors.Is(err, errNothing):
+		case errors.Is(err, errNothing), errors.Is(err, storage.ErrBucketNotFound): // no key, or deleted since the listing
 		case err != nil:
 			if rep.Failed == nil {
 				rep.Failed = map[string]string{}

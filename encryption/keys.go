@@ -229,7 +229,7 @@ func (k *Keys) BucketKey(ctx context.Context, bucket string, master kms.KeyID) (
 	var idb [8]byte
 	if _, err := rand.Read(idb[:]); err != nil {
 		dk.Wipe()
-		return BucketKey{}, err
+		return BucketKey{}, fmt.Errorf("encryption: create bucket key of %s under %s: %w", bucket, master, err)
 	}
 	fresh := dk.Plaintext
 	entry := hex.EncodeToString(idb[:]) + " " + base64.StdEncoding.EncodeToString(dk.Sealed)

@@ -79,8 +79,11 @@ func (s *Server) closeKMS() error {
 }
 
 // Keys is the server's key management: bucket keys, crypto-shredding
-// (ShredBucket) and master key rotation (RotateMasterKey), for the admin
-// layer and operator tools.
+// (ShredBucket) and master key rotation, for operator tools. A rotation
+// of the default key through Keys().RotateMasterKey leaves iam.json and
+// the audit anchor under the old version; the admin API's rotation
+// (keysForAdmin) re-seals them too, so that the old version may be
+// retired.
 func (s *Server) Keys() *encryption.Keys { return s.keys }
 
 // sealedDataExists reports whether anything sealed under the KMS's keys

@@ -10,7 +10,9 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/objstore/objstore/admin"
 	"github.com/objstore/objstore/audit"
+	"github.com/objstore/objstore/encryption"
 	"github.com/objstore/objstore/kms"
 )
 
@@ -71,5 +73,42 @@ func TestRotateThenRetire(t *testing.T) {
 	// The anchor the first run left checked out: no mismatch kept.
 	if kept, _ := filepath.Glob(filepath.Join(data, auditDir, audit.AnchorFile+".mismatch-*")); len(kept) > 0 {
 		t.Fatalf("the anchor did not check after retiring version 1: %v", kept)
+	}
+}
+
+// rewrapFailingKMS fails every Rewrap, as a KMS that errs during a
+// rotation's rewraps does.
+type rewrapFailingKMS struct{ kms.KMS }
+
+func (r rewrapFailingKMS) Rewrap(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("%w: injected", kms.ErrBackend)
+}
+
+// TestRotatePartialFailureReported: a rotation that happened but left a
+// bucket key under the old version answers its report, naming the
+// bucket, so that the operator knows the old version is still needed;
+// iam.json and the anchor are re-sealed all the same.
+func TestRotatePartialFailureReported(t *testing.T) {
+	ctx := context.Background()
+	ring, err := kms.NewKeyring(ctx, kms.KeyringConfig{Path: filepath.Join(t.TempDir(), "ring"), RawKey: bytes.Repeat([]byte{4}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+	srv, c := startServerWith(t, Config{KMS: rewrapFailingKMS{ring}})
+	if err := c.MakeBucket(ctx, "stuck", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, "stuck", "o", bytes.NewReader([]byte("x")), 1, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	user, secret := srv.Credentials()
+	root := &admin.Client{URL: "http://" + srv.Addr(), RootUser: user, RootSecret: secret}
+	var rep encryption.RotateReport
+	if err := root.Do(ctx, "POST", "/kms/keys/default/rotate", nil, &rep); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	if rep.Version != 2 || rep.Failed["stuck"] == "" || rep.Failed["iam.json"] != "" || rep.Failed["audit anchor"] != "" {
+		t.Fatalf("report %+v", rep)
 	}
 }

@@ -110,9 +110,8 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 	// time (the offline drive may have been replaced since), in the log
 	// once per reason (err, which may hold changing figures, aside).
 	refuse := func(reason string, err error, args ...any) {
-		why := reason
+		why := refusal(reason, err)
 		if err != nil {
-			why += ": " + err.Error()
 			args = append(args, "err", err)
 		}
 		if o, ok := st.drives()[p].(offlineDrive); ok && o.why != why {
@@ -148,7 +147,7 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 			return false
 		}
 		if held := s.holdersBesides(st, p); held < s.cfg.DataShards {
-			refuse("empty drive folder not formatted: too few of the set's other drives hold its data to rebuild it (a disk that is not mounted shows as an empty folder); it stays offline until the set's disks are back", nil,
+			refuse(errTooFewHolders+"; it stays offline until the set's disks are back", nil,
 				"holding", held, "needed", s.cfg.DataShards)
 			return false
 		}
@@ -172,15 +171,15 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 	opts.NoCreate = true
 	nd, err := s.reopen(path, want, opts)
 	if err != nil {
-		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}})
+		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}, why: refusal("drive refused; it stays offline", err)})
 		refuse("drive refused; it stays offline", err)
 		return false
 	}
 	checkErr := nd.Check(ctx)
-	full := errors.Is(checkErr, drive.ErrDiskFull)
+	full := errors.Is(checkErr, drive.ErrDiskFull) && !errors.Is(checkErr, drive.ErrMetadataFailed)
 	if checkErr != nil && !full {
 		nd.Close()
-		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}})
+		st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}, why: refusal("reopened drive is not usable; it stays offline", checkErr)})
 		refuse("reopened drive is not usable; it stays offline", checkErr)
 		return false
 	}
@@ -207,6 +206,14 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 	s.log.Warn(fmt.Sprintf("storage: %s; healing it", what), "path", path, "set", want.Set, "position", want.Position, "drive_id", nd.Info().Format.DriveID)
 	s.checkZones(want.Set, st.drives())
 	return true
+}
+
+// refusal is the reason DriveStates shows for a drive kept offline.
+func refusal(reason string, err error) string {
+	if err != nil {
+		return reason + ": " + err.Error()
+	}
+	return reason
 }
 
 // holdersBesides counts the drives of st, other than position p, that

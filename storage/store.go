@@ -263,7 +263,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			cfg.Logger.Error("storage: drive folder missing; treating it as offline", "path", dc.Path)
 			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: "drive folder missing"}
 		} else if formats[i] == nil && !fresh && held[i/n] < cfg.DataShards {
-			cfg.Logger.Error("storage: empty drive folder not formatted: too few of the set's drives hold its data to rebuild it (a disk that is not mounted shows as an empty folder); treating it as offline",
+			cfg.Logger.Error("storage: "+errTooFewHolders+"; treating it as offline",
 				"path", dc.Path, "set", want.Set, "position", want.Position, "holding", held[i/n], "needed", cfg.DataShards)
 			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: errTooFewHolders}
 		} else {
@@ -490,7 +490,7 @@ const (
 )
 
 // errTooFewHolders is why an empty folder is left offline.
-const errTooFewHolders = "empty folder not formatted: too few of the set's other drives hold its data to rebuild it (an unmounted disk shows as an empty folder)"
+const errTooFewHolders = "empty drive folder not formatted: too few of the set's other drives hold its data to rebuild it (a disk that is not mounted shows as an empty folder)"
 
 // DriveState is one drive as the store counts it now.
 type DriveState struct {

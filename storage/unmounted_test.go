@@ -71,7 +71,8 @@ func TestUnmountedDisksNotFormatted(t *testing.T) {
 	remount := unmount(t, dirs, 3, 4, 5)
 	waitFor(t, "the empty folders to be seen", func() bool {
 		l := log.String()
-		return strings.Count(l, "empty drive folder not formatted")+strings.Count(l, "formatted in place of a failed drive") >= 3
+		// Log lines (msg=), not the reasons other errors quote.
+		return strings.Count(l, `msg="storage: empty drive folder not formatted`)+strings.Count(l, "formatted in place of a failed drive") >= 3
 	})
 	if _, err := s.Heal(ctx, HealOptions{}); err == nil {
 		t.Log("heal pass without errors")
@@ -113,7 +114,7 @@ func TestUnmountedDisksNotFormatted(t *testing.T) {
 	s = openWatched(t, dirs, &logBuffer{})
 	defer s.Close()
 	checkAll(s)
-	if n := strings.Count(log.String(), "empty drive folder not formatted"); n != 3 {
+	if n := strings.Count(log.String(), `msg="storage: empty drive folder not formatted`); n != 3 {
 		t.Fatalf("%d empty folders refused at start, want 3:\n%s", n, log.String())
 	}
 
@@ -149,7 +150,7 @@ func TestRebuildingDrivesHoldNothing(t *testing.T) {
 	remount := unmount(t, dirs, 5)
 	log := &logBuffer{}
 	s = openWatched(t, dirs, log)
-	if !strings.Contains(log.String(), "empty drive folder not formatted") {
+	if !strings.Contains(log.String(), `msg="storage: empty drive folder not formatted`) {
 		t.Fatalf("an empty folder formatted with two drives still being rebuilt:\n%s", log.String())
 	}
 	if err := s.Close(); err != nil {

@@ -908,8 +908,18 @@ func (c *adminCLI) kms(ctx context.Context, sub string, args []string) error {
 		if err := c.client.Do(ctx, "POST", "/kms/keys/"+url.PathEscape(args[0])+"/rotate", nil, &rep); err != nil {
 			return err
 		}
-		return c.fields(rep, "rotated KMS key", string(rep.Key), "version", strconv.Itoa(rep.Version),
-			"bucket keys rewrapped", strconv.Itoa(len(rep.Rewrapped)), "failed", strconv.Itoa(len(rep.Failed)))
+		if err := c.fields(rep, "rotated KMS key", string(rep.Key), "version", strconv.Itoa(rep.Version),
+			"bucket keys rewrapped", strconv.Itoa(len(rep.Rewrapped)), "failed", strconv.Itoa(len(rep.Failed))); err != nil {
+			return err
+		}
+		if len(rep.Failed) > 0 {
+			// Named, and a failure status: the old version is still needed.
+			for what, why := range rep.Failed {
+				fmt.Fprintf(c.stderr, "not rewrapped: %s: %s\n", admin.Printable(what), admin.Printable(why))
+			}
+			return fmt.Errorf("admin: the rotation left %d failures; rotate again before retiring the old version", len(rep.Failed))
+		}
+		return nil
 	}
 	return errors.New("admin: usage: kms ls|create|rotate")
 }

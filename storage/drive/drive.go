@@ -128,7 +128,8 @@ type Drive struct {
 	// fatal holds the first fatal pebble error. pebble assumes Fatalf never
 	// returns; ours does, so from then on the database is in an undefined
 	// state and every operation fails with this error (it wraps
-	// ErrOffline) until the drive is closed and opened again.
+	// ErrOffline and ErrMetadataFailed) until the drive is closed and
+	// opened again.
 	fatal atomic.Pointer[error]
 
 	// inflight counts calls that are using db; Close waits for them. A
