@@ -11,13 +11,7 @@ import (
 // TestRekeyAnchorVerifies: an anchor written by RekeyAnchor verifies
 // offline and at the next Open.
 func TestRekeyAnchorVerifies(t *testing.T) {
-	k := newFakeKMS(t)
-	dir := t.TempDir()
-	l, err := Open(dir, Options{AnchorKeys: k, Now: (&clock{t: t0}).Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	appendN(t, l, 0, 5)
+	l, dir, k := openAnchored(t, 5)
 	if err := l.RekeyAnchor(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -37,18 +31,12 @@ func TestRekeyAnchorVerifies(t *testing.T) {
 // TestRekeyAnchorAfterClose: RekeyAnchor on a closed log must fail, not
 // write an anchor after Close released the directory.
 func TestRekeyAnchorAfterClose(t *testing.T) {
-	k := newFakeKMS(t)
-	dir := t.TempDir()
-	l, err := Open(dir, Options{AnchorKeys: k, Now: (&clock{t: t0}).Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	appendN(t, l, 0, 3)
+	l, dir, _ := openAnchored(t, 3)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, AnchorFile))
-	err = l.RekeyAnchor(context.Background())
+	err := l.RekeyAnchor(context.Background())
 	after, _ := os.ReadFile(filepath.Join(dir, AnchorFile))
 	if err == nil || string(before) != string(after) {
 		t.Fatalf("RekeyAnchor after Close: err %v, anchor rewritten %v", err, string(before) != string(after))
@@ -59,13 +47,7 @@ func TestRekeyAnchorAfterClose(t *testing.T) {
 // checks at the next Open (and, run with -race, does not race on the key).
 func TestRekeyAnchorDuringClose(t *testing.T) {
 	for range 20 {
-		k := newFakeKMS(t)
-		dir := t.TempDir()
-		l, err := Open(dir, Options{AnchorKeys: k, Now: (&clock{t: t0}).Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		appendN(t, l, 0, 3)
+		l, dir, k := openAnchored(t, 3)
 		var wg sync.WaitGroup
 		wg.Go(func() { l.RekeyAnchor(context.Background()) })
 		wg.Go(func() { l.Close() })
@@ -77,4 +59,18 @@ func TestRekeyAnchorDuringClose(t *testing.T) {
 			t.Fatalf("the anchor left by a rekey racing Close does not check: %v", kept)
 		}
 	}
+}
+
+// openAnchored opens a log with anchor keys in a new folder and appends
+// n records, leaving it open (anchoredLog closes it).
+func openAnchored(t *testing.T, n int) (*Log, string, *fakeKMS) {
+	t.Helper()
+	k := newFakeKMS(t)
+	dir := t.TempDir()
+	l, err := Open(dir, Options{AnchorKeys: k, Now: (&clock{t: t0}).Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 0, n)
+	return l, dir, k
 }
