@@ -64,6 +64,11 @@ type pacer interface {
 // record changed, the shards of its versions.
 func (s *Store) healObject(ctx context.Context, st *set, bucket, key string, deep bool, pc pacer) (HealResult, error) {
 	var res HealResult
+	unlock, err := s.healLock(ctx, bucket, key)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	rec, holds, changed, err := s.healRecords(ctx, st, bucket, key, &res)
 	res.Versions = len(rec.Versions)
 	if err != nil {
@@ -636,6 +641,9 @@ func (s *Store) healShards(ctx context.Context, st *set, ss shardSet, res *HealR
 		}
 		return fmt.Errorf("storage: heal: reconstruct: %w", err)
 	}
+	if s.healHook != nil {
+		s.healHook("shards-rebuilt")
+	}
 	unlock := s.lock(ss.bucket, ss.key)
 	defer unlock()
 	holds := ss.holders(ctx)
@@ -656,6 +664,9 @@ func (s *Store) healShards(ctx context.Context, st *set, ss shardSet, res *HealR
 			if ss.single {
 				err = ds[p].RemoveData(ctx, ss.dataID)
 				s.crash.at("heal-swap")
+				if s.healHook != nil {
+					s.healHook("shard-removed")
+				}
 			}
 			if err == nil {
 				err = stage[p].Commit(ctx, ss.dataID, ss.file)

@@ -135,6 +135,9 @@ type Store struct {
 	sets []*set
 
 	locks [256]sync.Mutex // per-key commit locks, striped
+	// healLocks make the heals of one key (the queue's, a pass's, an
+	// admin's) run one after another, end to end, striped like locks.
+	healLocks [256]chan struct{}
 
 	codecMu sync.Mutex
 	codecs  map[[3]int]*erasure.Codec
@@ -152,6 +155,10 @@ type Store struct {
 	healq *healQueue
 	scan  scanState
 	crash crashPoints // test builds only (tag crashpoints); empty otherwise
+	// healHook, when set (tests only), is called at named points of a
+	// heal: "shards-rebuilt" before the commit lock, "shard-removed"
+	// between a single-file shard's removal and its replacement's commit.
+	healHook func(point string)
 
 	// Drive replacement, for a Store made by Open: the cluster's id and
 	// each drive's expected identity, by set and position.
@@ -319,6 +326,9 @@ func newStore(cfg Config, sets [][]Drive, clusterID string, load *writeLoad) (*S
 	s := &Store{cfg: cfg, log: cfg.Logger, codecs: map[[3]int]*erasure.Codec{}, buckets: map[string]bucketRecord{}, tracked: map[string]bool{},
 		healq: newHealQueue(cfg.HealQueueSize), crash: newCrashPoints(cfg.Logger), clusterID: clusterID, load: load, refused: map[string]string{}, down: map[string]bool{}, empty: map[string]os.FileInfo{}}
 	s.scan.trigger = make(chan passRequest, 1)
+	for i := range s.healLocks {
+		s.healLocks[i] = make(chan struct{}, 1)
+	}
 	s.reopen = openDrive
 	for i, ds := range sets {
 		if len(ds) != n {
@@ -466,6 +476,24 @@ func (s *Store) lock(bucket, key string) func() {
 	mu := &s.locks[h.Sum32()%uint32(len(s.locks))]
 	mu.Lock()
 	return mu.Unlock
+}
+
+// healLock takes the heal lock of one object key, or returns ctx's error.
+// A heal rebuilds shards outside the commit lock: without it, a second
+// heal could commit the shards the first rebuilt already, and in doing so
+// remove a good one it found missing before the first committed.
+func (s *Store) healLock(ctx context.Context, bucket, key string) (func(), error) {
+	h := fnv.New32a()
+	h.Write([]byte(bucket))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	c := s.healLocks[h.Sum32()%uint32(len(s.healLocks))]
+	select {
+	case c <- struct{}{}:
+		return func() { <-c }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Sets returns, per erasure set, the drives' info (for health and
