@@ -134,10 +134,10 @@ type Store struct {
 	log  *slog.Logger
 	sets []*set
 
-	locks [256]sync.Mutex // per-key commit locks, striped
+	locks [lockStripes]sync.Mutex // per-key commit locks, striped (lockStripe)
 	// healLocks make the heals of one key (the queue's, a pass's, an
 	// admin's) run one after another, end to end, striped like locks.
-	healLocks [256]chan struct{}
+	healLocks [lockStripes]chan struct{}
 
 	codecMu sync.Mutex
 	codecs  map[[3]int]*erasure.Codec
@@ -467,13 +467,22 @@ func (s *Store) setFor(bucket, key string) *set {
 	return s.sets[h.Sum64()%uint64(len(s.sets))]
 }
 
-// lock takes the commit lock of one object key.
-func (s *Store) lock(bucket, key string) func() {
+// lockStripes is how many locks of each kind (commit, heal) the object
+// keys share.
+const lockStripes = 256
+
+// lockStripe is the stripe of an object key's locks.
+func lockStripe(bucket, key string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(bucket))
 	h.Write([]byte{0})
 	h.Write([]byte(key))
-	mu := &s.locks[h.Sum32()%uint32(len(s.locks))]
+	return h.Sum32() % lockStripes
+}
+
+// lock takes the commit lock of one object key.
+func (s *Store) lock(bucket, key string) func() {
+	mu := &s.locks[lockStripe(bucket, key)]
 	mu.Lock()
 	return mu.Unlock
 }
@@ -483,11 +492,7 @@ func (s *Store) lock(bucket, key string) func() {
 // heal could commit the shards the first rebuilt already, and in doing so
 // remove a good one it found missing before the first committed.
 func (s *Store) healLock(ctx context.Context, bucket, key string) (func(), error) {
-	h := fnv.New32a()
-	h.Write([]byte(bucket))
-	h.Write([]byte{0})
-	h.Write([]byte(key))
-	c := s.healLocks[h.Sum32()%uint32(len(s.healLocks))]
+	c := s.healLocks[lockStripe(bucket, key)]
 	select {
 	case c <- struct{}{}:
 		return func() { <-c }, nil
