@@ -28,14 +28,13 @@ func (s *gatedStore) PutObject(ctx context.Context, bucket, key string, body io.
 	return s.fakeStore.PutObject(ctx, bucket, key, body, opts)
 }
 
-func TestAdmission(t *testing.T) {
-	store := &gatedStore{fakeStore: newFakeStore(), entered: make(chan struct{}, 1), release: make(chan struct{})}
-	const wait = 300 * time.Millisecond
+// admissionEnv serves store with one request slot, waiting up to wait
+// for it, on a loopback port, with bucket "adm" made in fake.
+func admissionEnv(t *testing.T, store ObjectLayer, fake *fakeStore, wait time.Duration) (*Handler, *testEnv) {
+	t.Helper()
 	h, err := New(Config{
-		Store: store,
-		Credentials: func(ak string) (string, bool) {
-			return testSecretKey, ak == testAccessKey
-		},
+		Store:       store,
+		Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
 		Logger:      slog.New(slog.DiscardHandler),
 		MaxRequests: 1,
 		RequestWait: wait,
@@ -45,10 +44,16 @@ func TestAdmission(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	e := &testEnv{t: t, store: store.fakeStore, srv: srv}
-	if err := store.MakeBucket(context.Background(), "adm", ""); err != nil {
+	if err := fake.MakeBucket(context.Background(), "adm", ""); err != nil {
 		t.Fatal(err)
 	}
+	return h, &testEnv{t: t, store: fake, srv: srv}
+}
+
+func TestAdmission(t *testing.T) {
+	store := &gatedStore{fakeStore: newFakeStore(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	const wait = 300 * time.Millisecond
+	h, e := admissionEnv(t, store, store.fakeStore, wait)
 	if got := h.Admission(); got != (AdmissionStats{Limit: 1}) {
 		t.Fatalf("idle: %+v", got)
 	}
@@ -133,23 +138,8 @@ func TestAdmissionClientGone(t *testing.T) {
 // holds none.
 func TestAdmissionUnsignedPost(t *testing.T) {
 	store := newFakeStore()
-	h, err := New(Config{
-		Store:       store,
-		Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
-		Logger:      slog.New(slog.DiscardHandler),
-		MaxRequests: 1,
-		RequestWait: 300 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e := &testEnv{t: t, store: store, srv: srv}
-	if err := store.MakeBucket(context.Background(), "adm", ""); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	h, e := admissionEnv(t, store, store, 300*time.Millisecond)
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
