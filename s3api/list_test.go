@@ -141,7 +141,7 @@ func TestListing(t *testing.T) {
 		}
 		resp, body = e.do(rawRequest{method: "GET", path: "/list?list-type=2&prefix=tab"})
 		res = listBucketResultV2{}
-		if err := xml.Unmarshal(body, &res); err != nil || len(res.Contents) != 1 || res.Contents[0].Key != "tab\tkey" {
+		if err := xml.Unmarshal(body, &res); err != nil || resp.StatusCode != 200 || len(res.Contents) != 1 || res.Contents[0].Key != "tab\tkey" {
 			t.Fatalf("unencoded result %s: %v", body, err)
 		}
 		if res.Contents[0].Owner != nil {
@@ -156,7 +156,7 @@ func TestListing(t *testing.T) {
 		}
 		resp, body = e.do(rawRequest{method: "GET", path: "/list?max-keys=5000"})
 		res = listBucketResultV1{}
-		if err := xml.Unmarshal(body, &res); err != nil || res.MaxKeys != 1000 || len(res.Contents) != len(keys) {
+		if err := xml.Unmarshal(body, &res); err != nil || resp.StatusCode != 200 || res.MaxKeys != 1000 || len(res.Contents) != len(keys) {
 			t.Fatalf("max-keys=5000: %d keys, MaxKeys %d", len(res.Contents), res.MaxKeys)
 		}
 		for _, bad := range []string{"-1", "ten"} {

@@ -211,7 +211,7 @@ func TestListMultipartUploads(t *testing.T) {
 	if err != nil || len(res.Prefixes) != 1 || res.Prefixes[0] != "x/" || len(res.Uploads) != 2 {
 		t.Fatalf("delimiter: %+v %v", res, err)
 	}
-	var seen []string
+	var seen, seenIDs []string
 	opts := ListUploadsOptions{MaxUploads: 1}
 	for {
 		res, err := s.ListMultipartUploads(ctx, "b", opts)
@@ -220,6 +220,7 @@ func TestListMultipartUploads(t *testing.T) {
 		}
 		for _, u := range res.Uploads {
 			seen = append(seen, u.Key)
+			seenIDs = append(seenIDs, u.UploadID)
 		}
 		if !res.IsTruncated {
 			break
@@ -228,6 +229,12 @@ func TestListMultipartUploads(t *testing.T) {
 	}
 	if !slices.Equal(seen, []string{"x/1", "x/2", "y", "y"}) {
 		t.Fatalf("paged uploads: %q", seen)
+	}
+	// Every upload once, the two of "y" each under its own id.
+	slices.Sort(ids)
+	slices.Sort(seenIDs)
+	if !slices.Equal(seenIDs, ids) {
+		t.Fatalf("paged upload ids %q, created %q", seenIDs, ids)
 	}
 	res, _ = s.ListMultipartUploads(ctx, "b", ListUploadsOptions{KeyMarker: "x/2"})
 	if len(res.Uploads) != 2 || res.Uploads[0].Key != "y" {
