@@ -17,7 +17,7 @@ import (
 
 // maxCopySize is the largest source CopyObject accepts (AWS: 5 GiB);
 // larger objects are copied with UploadPartCopy.
-const maxCopySize = storage.MaxPartSize
+const maxCopySize = maxPartSize
 
 // copySource is a parsed x-amz-copy-source header.
 type copySource struct {

@@ -110,7 +110,7 @@ func (h *Handler) uploadPart(rq *request) error {
 	if err != nil {
 		return err
 	}
-	if size > storage.MaxPartSize {
+	if size > maxPartSize {
 		return fmt.Errorf("%w: part of %d bytes", errEntityTooLarge, size)
 	}
 	requested, err := requestedAlgorithm(rq.r.Header)
@@ -227,7 +227,7 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 			return err
 		}
 	}
-	if length > storage.MaxPartSize {
+	if length > maxPartSize {
 		return fmt.Errorf("%w: part of %d bytes", errEntityTooLarge, length)
 	}
 	pr, wait := streamRange(rq.ctx, rd, offset, length)

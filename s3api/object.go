@@ -22,10 +22,13 @@ import (
 
 // Limits of single requests, as AWS documents them.
 const (
-	maxDeleteObjects   = 1000
-	maxDeleteBody      = 2 << 20 // 1000 keys of up to 1024 bytes, XML-escaped
-	deleteConcurrency  = 8
-	maxSinglePutSize   = storage.MaxPartSize // 5 GiB
+	maxDeleteObjects  = 1000
+	maxDeleteBody     = 2 << 20 // 1000 keys of up to 1024 bytes, XML-escaped
+	deleteConcurrency = 8
+	maxSinglePutSize  = maxPartSize
+	// maxPartSize bounds a part, a single PUT and a CopyObject source, in
+	// the client's bytes (storage's limit is on the larger ciphertext).
+	maxPartSize        = 5 << 30 // 5 GiB
 	checksumModeHeader = "x-amz-checksum-mode"
 )
 

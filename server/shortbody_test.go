@@ -18,7 +18,7 @@ import (
 
 // TestBodyCutShort: a client whose connection ends before the body it
 // declared gets 400 IncompleteBody from the real store, for a PUT and
-// for a part, and nothing is stored (before: 500 from the erasure
+// for a part (one of 5 GiB too), and nothing is stored (before: 500 from the erasure
 // reader, and 503 "write quorum" for a part, the drives having seen the
 // request cancelled).
 func TestBodyCutShort(t *testing.T) {
@@ -73,6 +73,16 @@ func TestBodyCutShort(t *testing.T) {
 		if resp.StatusCode != 400 || !strings.Contains(body, "<Code>IncompleteBody</Code>") {
 			t.Fatalf("%s cut short: %d %s", path, resp.StatusCode, body)
 		}
+	}
+	// A part of exactly 5 GiB, AWS's largest, is taken (its ciphertext
+	// is larger: storage refused it as too large before reading a byte),
+	// and one byte more is refused before the body.
+	partPath := fmt.Sprintf("/cut/parts?partNumber=2&uploadId=%s", uploadID)
+	if resp, body := send(partPath, 5<<30, half); resp.StatusCode != 400 || !strings.Contains(body, "<Code>IncompleteBody</Code>") {
+		t.Fatalf("part of 5 GiB cut short: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := send(partPath, 5<<30+1, nil); resp.StatusCode != 400 || !strings.Contains(body, "<Code>EntityTooLarge</Code>") {
+		t.Fatalf("part of 5 GiB + 1: %d %s", resp.StatusCode, body)
 	}
 	if _, err := c.StatObject(ctx, "cut", "object", minio.StatObjectOptions{}); err == nil {
 		t.Fatal("a PUT cut short stored an object")

@@ -36,15 +36,19 @@ var (
 	ErrStorageShuttingDown = errors.New("storage: shutting down")
 )
 
-// Limits the object layer enforces, as AWS S3 documents them.
+// Limits the object layer enforces, as AWS S3 documents them. The two
+// size limits are on the bytes stored, which a caller may make larger than
+// its client's (ciphertext carries a tag per package, 1/4096 more): they
+// leave 1/256 above AWS's 5 GiB part and 5 TiB object, and the client's
+// limits are the caller's to enforce.
 const (
-	MaxObjectKeyLen = 1024    // bytes of UTF-8
-	MaxPartSize     = 5 << 30 // 5 GiB
-	MinPartSize     = 5 << 20 // 5 MiB, all parts but the last
-	MaxPartNumber   = 10000   // parts per upload
-	MaxObjectSize   = 5 << 40 // 5 TiB
-	MaxMetadataSize = 8 << 10 // user metadata bytes, as PUT headers allow
-	NullVersionID   = "null"  // the version id while versioning is off
+	MaxObjectKeyLen = 1024              // bytes of UTF-8
+	MaxPartSize     = 5<<30 + 5<<30/256 // 5 GiB and room for an encoding
+	MinPartSize     = 5 << 20           // 5 MiB, all parts but the last
+	MaxPartNumber   = 10000             // parts per upload
+	MaxObjectSize   = 5<<40 + 5<<40/256 // 5 TiB and room for an encoding
+	MaxMetadataSize = 8 << 10           // user metadata bytes, as PUT headers allow
+	NullVersionID   = "null"            // the version id while versioning is off
 )
 
 // BucketInfo describes a bucket.
