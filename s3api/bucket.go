@@ -43,7 +43,7 @@ func (h *Handler) listBuckets(rq *request) error {
 			return err
 		}
 	}
-	res := listAllMyBucketsResult{Owner: rq.owner(), Buckets: []bucketItem{}, Prefix: prefix}
+	res := listAllMyBucketsResult{Owner: h.owner, Buckets: []bucketItem{}, Prefix: prefix}
 	for _, b := range buckets {
 		if b.Name <= after || !strings.HasPrefix(b.Name, prefix) || !h.mayListBucket(rq, b.Name) {
 			continue

@@ -108,6 +108,11 @@ type Config struct {
 	// RequestWait is how long a request waits for a slot under
 	// MaxRequests. Default 10 s.
 	RequestWait time.Duration
+	// Account names the one account that owns every bucket and object
+	// (the server passes its cluster's id); responses report it as the
+	// Owner ID, the same to every caller, as AWS reports the owning
+	// account. Default "".
+	Account string
 }
 
 // defaultRequestWait is Config.RequestWait's default: long enough to
@@ -145,6 +150,7 @@ type Handler struct {
 	bodyBlocks bodyBlocks // blocks for hashing large PUT bodies (object.go)
 	listBufs   sync.Pool  // *[]byte listing documents, reused (list.go)
 	admit      *admission // Config.MaxRequests; nil: unbounded
+	owner      owner      // Config.Account's Owner element
 }
 
 // New checks cfg, fills in its defaults and returns a Handler.
@@ -185,6 +191,7 @@ func New(cfg Config) (*Handler, error) {
 		onRequest:  cfg.OnRequest,
 		stall:      cfg.StallTimeout,
 		admit:      newAdmission(cfg.MaxRequests, cfg.RequestWait),
+		owner:      accountOwner(cfg.Account),
 	}
 	h.keys, h.insecureSSEC = cfg.Keys, cfg.InsecureSSEC
 	h.noSigV2 = cfg.DisableSigV2
@@ -719,17 +726,15 @@ func decodeXML(b []byte, v any) error {
 	return nil
 }
 
-// owner is the Owner of everything: the authenticated identity. The ID
-// is derived from the access key so that it is stable and says nothing
-// about the secret. There is no DisplayName: AWS stopped returning it
-// on 21 November 2025, and ours was the access key id, which a listing
-// with fetch-owner need not show.
-func (rq *request) owner() owner {
-	ak := ""
-	if rq.auth != nil {
-		ak = rq.auth.AccessKey
-	}
-	sum := sha256.Sum256([]byte("objstore-owner:" + ak))
+// accountOwner is the Owner element of everything the account holds.
+// The ID is derived from the account's name (a cluster id says nothing
+// secret, but it need not be shown either) and is the same for every
+// caller, root or IAM user, and across changes of credentials: before, it
+// was derived from the caller's access key, so two users saw two owners
+// of one bucket. There is no DisplayName: AWS stopped returning it on
+// 21 November 2025.
+func accountOwner(account string) owner {
+	sum := sha256.Sum256([]byte("objstore-owner:" + account))
 	return owner{ID: hex.EncodeToString(sum[:])}
 }
 

@@ -248,7 +248,7 @@ func (h *Handler) listObjectsV1(rq *request) error {
 	if err != nil {
 		return err
 	}
-	own := rq.owner()
+	own := h.owner
 	res := listBucketResultV1{
 		Name:           rq.bucket,
 		Prefix:         e.enc(prefix),
@@ -296,7 +296,7 @@ func (h *Handler) listObjectsV2(rq *request) error {
 	}
 	var own *owner
 	if q.Get("fetch-owner") == "true" {
-		o := rq.owner()
+		o := h.owner
 		own = &o
 	}
 	withMetadata := q.Get("metadata") == "true"
@@ -397,7 +397,7 @@ func (h *Handler) listObjectVersions(rq *request) error {
 	if err != nil {
 		return err
 	}
-	own := rq.owner()
+	own := h.owner
 	res := listVersionsResult{
 		Name:            rq.bucket,
 		Prefix:          e.enc(prefix),
@@ -467,7 +467,7 @@ func (h *Handler) listMultipartUploads(rq *request) error {
 	} else if lr, err = h.store.ListMultipartUploads(rq.ctx, rq.bucket, opts); err != nil {
 		return fmt.Errorf("s3api: list uploads %q: %w", rq.bucket, err)
 	}
-	own := rq.owner()
+	own := h.owner
 	res.IsTruncated = lr.IsTruncated
 	res.NextKeyMarker = e.enc(lr.NextKeyMarker)
 	res.NextUploadIDMarker = lr.NextUploadIDMarker

@@ -211,6 +211,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		InsecureSSEC: cfg.InsecureSSEC,
 		DisableSigV2: cfg.DisableSigV2,
 		MaxRequests:  maxRequests,
+		Account:      store.ClusterID(),
 	})
 	if err != nil {
 		store.Close()

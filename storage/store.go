@@ -411,6 +411,11 @@ func (s *Store) checkZones(index int, ds []Drive) {
 	}
 }
 
+// ClusterID returns the random id the drives' format.json files share,
+// "" for a Store not made by Open. It is stable for the cluster's life,
+// so names derived from it (the S3 owner id) do not change.
+func (s *Store) ClusterID() string { return s.clusterID }
+
 // Close stops background work, then closes the drives. In-flight calls
 // must have returned before Close is called.
 func (s *Store) Close() error {
