@@ -248,6 +248,8 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("AuthorizationQueryParametersError", 400, "The query-string authentication parameters are malformed.")
 	case errors.Is(err, sigv4.ErrInvalidExpires):
 		return e("AuthorizationQueryParametersError", 400, "X-Amz-Expires must be a number of seconds between 1 and 604800.")
+	case errors.Is(err, sigv4.ErrInvalidContentSHA256):
+		return e("InvalidArgument", 400, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.")
 	case errors.Is(err, sigv4.ErrContentSHA256Mismatch):
 		return e("XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 	case errors.Is(err, sigv4.ErrMalformedChunk):

@@ -21,6 +21,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/objstore/objstore/s3api/sigv4"
 )
@@ -552,6 +553,27 @@ func TestAuthentication(t *testing.T) {
 		wantError(t, resp, body, 400, "XAmzContentSHA256Mismatch")
 		if _, ok := e.store.buckets["auth"].objects["tampered"]; ok {
 			t.Fatal("object stored despite a payload hash mismatch")
+		}
+	})
+	t.Run("payload hash that is no hash", func(t *testing.T) {
+		// AWS: 400 InvalidArgument naming the values it takes, not a
+		// mismatch, for both a read and a write.
+		for _, method := range []string{"PUT", "GET"} {
+			req, _ := http.NewRequest(method, e.srv.URL+"/auth/garbage", strings.NewReader("body"))
+			// Our signer refuses such a value; minio-go's signs what the
+			// header says.
+			req.Header.Set("X-Amz-Content-Sha256", "GIBBERISH")
+			req = signer.SignV4(*req, testAccessKey, testSecretKey, "", testRegion)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			wantError(t, resp, body, 400, "InvalidArgument")
+			if !strings.Contains(string(body), "x-amz-content-sha256 must be UNSIGNED-PAYLOAD") {
+				t.Fatalf("%s: %s", method, body)
+			}
 		}
 	})
 	t.Run("no secrets in logs", func(t *testing.T) {

@@ -92,10 +92,10 @@ func (a *Auth) Body(r *http.Request) (*Body, error) {
 	}
 	b := &Body{mode: modeSHA256, src: src, decoded: decoded, sha: sha256.New()}
 	if len(mode) != 64 {
-		return nil, wrapf(ErrContentSHA256Mismatch, "x-amz-content-sha256 is not a SHA-256")
+		return nil, wrapf(ErrInvalidContentSHA256, "%q", truncate(mode))
 	}
 	if _, err := hex.Decode(b.want[:], []byte(mode)); err != nil {
-		return nil, wrapf(ErrContentSHA256Mismatch, "x-amz-content-sha256 is not a SHA-256")
+		return nil, wrapf(ErrInvalidContentSHA256, "%q", truncate(mode))
 	}
 	return b, nil
 }

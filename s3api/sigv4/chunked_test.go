@@ -482,7 +482,7 @@ func TestAnonymousBody(t *testing.T) {
 		{"unsigned trailer", StreamingUnsignedTrailer, nil},
 		{"signed streaming", StreamingPayload, ErrMissingAuth},
 		{"signed trailer", StreamingPayloadTrailer, ErrMissingAuth},
-		{"garbage", "xyz", ErrContentSHA256Mismatch},
+		{"garbage", "xyz", ErrInvalidContentSHA256},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

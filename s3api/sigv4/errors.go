@@ -23,9 +23,11 @@ var (
 	ErrExpiredPresign = errors.New("sigv4: presigned request has expired")
 	// ErrMalformedPresign: a presigned query is missing or has a malformed parameter.
 	ErrMalformedPresign = errors.New("sigv4: malformed presigned query")
-	// ErrContentSHA256Mismatch: the payload does not hash to x-amz-content-sha256,
-	// or that header holds a value that is neither a SHA-256 nor a known mode.
+	// ErrContentSHA256Mismatch: the payload does not hash to x-amz-content-sha256.
 	ErrContentSHA256Mismatch = errors.New("sigv4: x-amz-content-sha256 does not match the payload")
+	// ErrInvalidContentSHA256: x-amz-content-sha256 is neither a hex SHA-256
+	// nor a payload mode (S3 answers InvalidArgument, not a mismatch).
+	ErrInvalidContentSHA256 = errors.New("sigv4: x-amz-content-sha256 is neither a SHA-256 nor a payload mode")
 	// ErrMalformedChunk: the aws-chunked framing or its trailers are malformed,
 	// or the body holds more data than x-amz-decoded-content-length.
 	ErrMalformedChunk = errors.New("sigv4: malformed aws-chunked body")

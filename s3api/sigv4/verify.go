@@ -359,7 +359,7 @@ func checkPayloadHash(p string, presigned bool) error {
 			return nil
 		}
 	}
-	return wrapf(ErrContentSHA256Mismatch, "x-amz-content-sha256 %q is neither a SHA-256 nor a known mode", truncate(p))
+	return wrapf(ErrInvalidContentSHA256, "%q", truncate(p))
 }
 
 // presignParams are the query parameters of a presigned request.

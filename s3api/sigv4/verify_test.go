@@ -275,7 +275,7 @@ func TestVerifyAuthKinds(t *testing.T) {
 			r := signedRequest(t, now)
 			r.Header.Set("X-Amz-Content-Sha256", "not-a-hash")
 			return r
-		}, ErrContentSHA256Mismatch},
+		}, ErrInvalidContentSHA256},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
