@@ -160,8 +160,17 @@ func (h *Handler) getBucketVersioning(rq *request) error {
 }
 
 // checkBucketACL refuses the ACL headers of CreateBucket that would grant
-// anything beyond the owner's full control.
+// anything beyond the owner's full control, and object ownership other
+// than BucketOwnerEnforced (the others turn ACLs on, which a bucket here
+// does not have; silently keeping it enforced would mislead).
 func checkBucketACL(h http.Header) error {
+	switch h.Get("x-amz-object-ownership") {
+	case "", "BucketOwnerEnforced":
+	case "BucketOwnerPreferred", "ObjectWriter":
+		return withMessage(errNotImplemented, "Only BucketOwnerEnforced object ownership is implemented.")
+	default:
+		return withMessage(errInvalidArgument, "Invalid x-amz-object-ownership header.")
+	}
 	for _, k := range [...]string{
 		"x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control",
 	} {

@@ -181,9 +181,20 @@ func TestPutGetObject(t *testing.T) {
 	t.Run("bucket ACLs", func(t *testing.T) {
 		// A bucket is private to its owner: an ACL granting more is
 		// refused, never accepted and ignored.
-		for h, v := range map[string]string{"x-amz-acl": "public-read", "x-amz-grant-read": "uri=http://acs.amazonaws.com/groups/global/AllUsers"} {
-			resp, body := e.do(rawRequest{method: "PUT", path: "/acl-refused", header: map[string]string{h: v}})
-			wantError(t, resp, body, 501, "NotImplemented")
+		for _, tt := range []struct {
+			h, v   string
+			status int
+			code   string
+		}{
+			{"x-amz-acl", "public-read", 501, "NotImplemented"},
+			{"x-amz-grant-read", "uri=http://acs.amazonaws.com/groups/global/AllUsers", 501, "NotImplemented"},
+			// Ownership that turns ACLs on, and one that does not exist.
+			{"x-amz-object-ownership", "ObjectWriter", 501, "NotImplemented"},
+			{"x-amz-object-ownership", "BucketOwnerPreferred", 501, "NotImplemented"},
+			{"x-amz-object-ownership", "bucketownerenforced", 400, "InvalidArgument"},
+		} {
+			resp, body := e.do(rawRequest{method: "PUT", path: "/acl-refused", header: map[string]string{tt.h: tt.v}})
+			wantError(t, resp, body, tt.status, tt.code)
 		}
 		if _, err := e.client.BucketExists(ctx, "acl-refused"); err != nil {
 			t.Fatal(err)
@@ -191,9 +202,9 @@ func TestPutGetObject(t *testing.T) {
 		if ok, _ := e.client.BucketExists(ctx, "acl-refused"); ok {
 			t.Fatal("a bucket was created despite the refused ACL")
 		}
-		resp, _ := e.do(rawRequest{method: "PUT", path: "/acl-private", header: map[string]string{"x-amz-acl": "private"}})
+		resp, _ := e.do(rawRequest{method: "PUT", path: "/acl-private", header: map[string]string{"x-amz-acl": "private", "x-amz-object-ownership": "BucketOwnerEnforced"}})
 		if resp.StatusCode != 200 {
-			t.Fatalf("CreateBucket with x-amz-acl: private: %d", resp.StatusCode)
+			t.Fatalf("CreateBucket with x-amz-acl: private, BucketOwnerEnforced: %d", resp.StatusCode)
 		}
 	})
 	t.Run("delete", func(t *testing.T) {
