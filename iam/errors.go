@@ -62,8 +62,9 @@ var (
 	ErrUnknownOperation = errors.New("iam: unknown S3 operation")
 )
 
-// PolicyError is the error of ParsePolicy and ParseBucketPolicy: Path
-// names the element at fault the way a person finds it in the document
+// PolicyError is the error of ParsePolicy, ParseBucketPolicy and
+// ParseBucketPolicyStrict: Path names the element at fault the way a
+// person finds it in the document
 // ("Statement[2].Condition.StringLike.s3:prefix"), Msg says what is wrong.
 // It matches ErrMalformedPolicy with errors.Is.
 type PolicyError struct {

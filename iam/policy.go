@@ -34,9 +34,10 @@ const s3ARNPrefix = "arn:aws:s3:::"
 
 // Policy is a parsed, validated policy document, identity or bucket
 // policy. It is immutable, safe for concurrent use, and obtained only from
-// ParsePolicy, ParseBucketPolicy or json.Unmarshal (which calls
-// ParsePolicy); its JSON form (MarshalJSON) is normalised: every list is
-// a list, condition values are strings, keys are canonically spelled.
+// ParsePolicy, ParseBucketPolicy, ParseBucketPolicyStrict or
+// json.Unmarshal (which calls ParsePolicy); its JSON form (MarshalJSON)
+// is normalised: every list is a list, condition values are strings,
+// keys are canonically spelled.
 type Policy struct {
 	version    string
 	id         string
@@ -260,7 +261,8 @@ func ParsePolicy(b []byte) (*Policy, error) {
 // ParseBucketPolicy parses a bucket policy for bucket: on top of
 // ParsePolicy's rules, every statement names a Principal, and every
 // Resource (or NotResource) is the bucket itself or objects in it, as S3
-// requires.
+// requires. It is the parser for stored policies; a policy being written
+// goes through ParseBucketPolicyStrict, which checks more.
 func ParseBucketPolicy(b []byte, bucket string) (*Policy, error) {
 	p, err := ParsePolicy(b)
 	if err != nil {
@@ -278,6 +280,93 @@ func ParseBucketPolicy(b []byte, bucket string) (*Policy, error) {
 		}
 	}
 	return p, nil
+}
+
+// ParseBucketPolicyStrict parses a bucket policy for bucket that is being
+// written (PutBucketPolicy). On top of ParseBucketPolicy's rules it
+// applies the checks AWS S3 makes when a policy is submitted, each
+// refused with a *PolicyError whose message begins with AWS's words:
+//
+//   - every Action and NotAction value names an S3 action (case
+//     insensitively), or is a wildcard matching at least one ("Policy
+//     has invalid action"): a typo in a Deny would otherwise protect
+//     nothing, and one in an Allow grant nothing, silently;
+//   - every Action value applies to a Resource of its statement: an
+//     action on buckets (s3:ListBucket) to the bucket's ARN, an action on
+//     objects (s3:GetObject) to an object ARN, a wildcard when any action
+//     it matches does ("Action does not apply to any resource(s) in
+//     statement"). NotAction and NotResource statements are not checked:
+//     they reach what they do not name;
+//   - no two statements have the same non-empty Sid, as the S3 and IAM
+//     documentation require.
+//
+// These rules are not applied where stored policies are read
+// (ParseBucketPolicy), so a policy an older build accepted keeps loading
+// and deciding as it did until it is written again.
+func ParseBucketPolicyStrict(b []byte, bucket string) (*Policy, error) {
+	p, err := ParseBucketPolicy(b, bucket)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkSubmitted(bucket); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkSubmitted applies ParseBucketPolicyStrict's rules to p, a policy
+// of bucket.
+func (p *Policy) checkSubmitted(bucket string) error {
+	sids := make(map[string]int, len(p.statements))
+	for i := range p.statements {
+		s := &p.statements[i]
+		path := fmt.Sprintf("Statement[%d]", i)
+		if s.sid != "" {
+			if first, dup := sids[s.sid]; dup {
+				return policyErr(path+".Sid", "Statement IDs (SID) in a single policy must be unique: %q is also the Sid of Statement[%d]", s.sid, first)
+			}
+			sids[s.sid] = i
+		}
+		elem := path + ".Action"
+		if s.notAction {
+			elem = path + ".NotAction"
+		}
+		var stmtOn actionResources
+		for _, r := range s.resources {
+			stmtOn |= resourceKinds(r.src)
+		}
+		for k := range s.actions {
+			a := &s.actions[k]
+			on, ok := s3ActionResources(a)
+			if !ok {
+				what := "is not an S3 action"
+				if strings.ContainsAny(a.src, "*?") {
+					what = "matches no S3 action"
+				}
+				return policyErr(elem, "Policy has invalid action: %q %s", a.src, what)
+			}
+			if !s.notAction && !s.notResource && on&stmtOn == 0 {
+				return policyErr(elem, "Action does not apply to any resource(s) in statement: %q applies to %s, which no Resource of the statement names", a.src, describeResources(on, bucket))
+			}
+		}
+	}
+	return nil
+}
+
+// describeResources names the resource kinds in on, in a policy of
+// bucket, for an error message.
+func describeResources(on actionResources, bucket string) string {
+	var kinds []string
+	if on&onBucket != 0 {
+		kinds = append(kinds, "the bucket ("+s3ARNPrefix+bucket+")")
+	}
+	if on&onObject != 0 {
+		kinds = append(kinds, "objects ("+s3ARNPrefix+bucket+"/key)")
+	}
+	if on&onOther != 0 {
+		kinds = append(kinds, `resources other than buckets and objects (or "*")`)
+	}
+	return strings.Join(kinds, " or ")
 }
 
 // checkIdentityPolicy enforces the identity policy rule: no Principal.
