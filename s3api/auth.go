@@ -546,6 +546,9 @@ func (c *policyCache) get(rq *request, store ObjectLayer, bucket string) (*iam.P
 	if ok && e.doc == doc && e.bound == bound {
 		return e.policy, nil
 	}
+	// Lenient on purpose: PutBucketPolicy's stricter checks
+	// (iam.ParseBucketPolicyStrict) are for new documents; a policy an
+	// older build stored must keep applying.
 	p, err := iam.ParseBucketPolicy([]byte(doc), bucket)
 	if err != nil {
 		return nil, fmt.Errorf("s3api: stored policy of %s: %w", bucket, err)

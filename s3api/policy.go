@@ -54,9 +54,13 @@ func (h *Handler) registerPolicyOps() {
 }
 
 // putBucketPolicy answers PUT /<bucket>?policy: the document is
-// validated strictly (iam.ParseBucketPolicy), stored as written
+// validated strictly (iam.ParseBucketPolicyStrict: unknown actions,
+// actions that apply to none of their statement's resources and
+// duplicate Sids are MalformedPolicy, as in AWS), stored as written
 // (compacted) in the bucket's metadata, and applies from the next
-// request on.
+// request on. Stored policies are read with the lenient
+// iam.ParseBucketPolicy, so one written before a check existed still
+// applies.
 func (h *Handler) putBucketPolicy(rq *request) error {
 	up, ok := h.store.(bucketMetadataUpdater)
 	if !ok {
@@ -69,7 +73,7 @@ func (h *Handler) putBucketPolicy(rq *request) error {
 	if err := verifyOptionalDigest(rq, b, false); err != nil {
 		return err
 	}
-	pol, err := iam.ParseBucketPolicy(b, rq.bucket)
+	pol, err := iam.ParseBucketPolicyStrict(b, rq.bucket)
 	if err != nil {
 		var pe *iam.PolicyError
 		if errors.As(err, &pe) {
