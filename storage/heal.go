@@ -30,6 +30,31 @@ type HealResult struct {
 	// Degraded reports that full redundancy could not be restored now: a
 	// drive was offline or refused a write. A later heal retries.
 	Degraded bool
+	// short holds the positions (in the set) of the drives left without
+	// a record or shard they should hold: the heal pass does not end the
+	// rebuild of such a drive, while drives healed in full may end
+	// theirs though others stay short.
+	short map[int]bool
+}
+
+// leftShort records that the drive at position p was left without what it
+// should hold.
+func (r *HealResult) leftShort(p int) {
+	r.Degraded = true
+	if r.short == nil {
+		r.short = map[int]bool{}
+	}
+	r.short[p] = true
+}
+
+// leftShortOn records as left short every position whose error in errs
+// is not nil.
+func (r *HealResult) leftShortOn(errs []error) {
+	for p, err := range errs {
+		if err != nil {
+			r.leftShort(p)
+		}
+	}
 }
 
 // Healed reports whether the heal changed anything.
@@ -209,9 +234,9 @@ func (s *Store) healRecords(ctx context.Context, st *set, bucket, key string, re
 		}
 		return rec, nil, false, nil
 	}
-	for _, e := range errs {
+	for p, e := range errs {
 		if e != nil && !errors.Is(e, drive.ErrNotFound) {
-			res.Degraded = true // a drive that does not answer cannot be healed now
+			res.leftShort(p) // a drive that does not answer cannot be healed now
 		}
 	}
 	plan, err := s.planRecords(raw, errs)
@@ -246,7 +271,7 @@ func (s *Store) healRecords(ctx context.Context, st *set, bucket, key string, re
 			ids = nil // did not answer
 		case !plan.fix[p]:
 		case e != nil:
-			res.Degraded = true
+			res.leftShort(p)
 			s.log.Warn("storage: heal record", "bucket", bucket, "key", key, "drive", ds[p].Info().Path, "err", e)
 		default:
 			changed = true
@@ -402,9 +427,7 @@ func (s *Store) restoreUpload(ctx context.Context, st *set, bucket, key, uploadI
 		}
 		return d.Apply(ctx, ops)
 	})
-	if countNil(werrs) < len(werrs) {
-		res.Degraded = true
-	}
+	res.leftShortOn(werrs)
 	s.log.Info("storage: restored the upload of a rolled back completion", "bucket", bucket, "key", key, "upload", uploadID)
 }
 
@@ -430,9 +453,7 @@ func (s *Store) dropUploadLeftovers(ctx context.Context, st *set, bucket, key, u
 			res.RecordsHealed++
 		}
 	}
-	if countNil(werrs) < len(werrs) {
-		res.Degraded = true
-	}
+	res.leftShortOn(werrs)
 }
 
 // mostCommon returns the value most drives hold (ties: the smallest), or
@@ -557,7 +578,7 @@ func (s *Store) healShards(ctx context.Context, st *set, ss shardSet, res *HealR
 		shard := shardOf(p, ss.rotation, n)
 		if ss.expected != nil && !ss.expected[p] {
 			skipped++ // its record is missing or stale: repaired first
-			res.Degraded = true
+			res.leftShort(p)
 			continue
 		}
 		if pc != nil {
@@ -575,7 +596,7 @@ func (s *Store) healShards(ctx context.Context, st *set, ss shardSet, res *HealR
 				bad = append(bad, p)
 			} else {
 				skipped++
-				res.Degraded = true
+				res.leftShort(p)
 			}
 			continue
 		}
@@ -622,7 +643,7 @@ func (s *Store) healShards(ctx context.Context, st *set, ss shardSet, res *HealR
 		}
 		f, err := ds[p].CreateStaging(ctx)
 		if err != nil {
-			res.Degraded = true
+			res.leftShort(p)
 			s.log.Warn("storage: heal: cannot stage a shard", "drive", ds[p].Info().Path, "err", err)
 			continue
 		}
@@ -674,7 +695,7 @@ func (s *Store) healShards(ctx context.Context, st *set, ss shardSet, res *HealR
 			stage[p].Abort()
 		}
 		if err != nil {
-			res.Degraded = true
+			res.leftShort(p)
 			s.log.Warn("storage: heal: cannot write a rebuilt shard", "bucket", ss.bucket, "key", ss.key, "drive", ds[p].Info().Path, "err", err)
 			continue
 		}

@@ -85,6 +85,9 @@ type scanState struct {
 	// ones that no finished pass has filled yet, each with the number
 	// of the pass running (or last finished) when it was formatted.
 	rebuilding map[string]int
+	// short holds the paths of drives the running pass left without
+	// something they should hold (noteShort): their rebuild goes on.
+	short map[string]bool
 }
 
 type passRequest struct {
@@ -129,6 +132,7 @@ func (s *Store) claimPass(parent context.Context) (context.Context, context.Canc
 	cancelAll := func() { stop(); cancel() }
 	s.scan.cancel = cancelAll
 	s.scan.status = HealStatus{Running: true, Pass: s.scan.status.Pass + 1, Started: s.cfg.Now()}
+	s.scan.short = nil
 	return ctx, cancelAll, nil
 }
 
@@ -199,8 +203,13 @@ func (s *Store) finishPass(err error) {
 	if err == nil {
 		for path, pass := range s.scan.rebuilding {
 			// The pass started after its format (or its last time
-			// offline) and left nothing unhealed: it holds the data.
-			if pass < st.Pass && st.ObjectsFailed == 0 && st.ObjectsDegraded == 0 {
+			// offline) and gave it everything it should hold: it holds
+			// the data, though other drives may still be short (one
+			// offline, or a second replacement) or objects lost for
+			// good. Waiting for a pass with nothing degraded anywhere
+			// kept a replacement "rebuilding" while another drive was
+			// dead, and the set could then refill neither.
+			if pass < st.Pass && !s.scan.short[path] {
 				s.rebuilt(path)
 			}
 		}
@@ -474,6 +483,7 @@ func (s *Store) scanObjects(ctx context.Context, st *set, pc *ratePacer) error {
 		}
 		s.scan.mu.Lock()
 		defer s.scan.mu.Unlock()
+		s.noteShort(st, res.short, err)
 		ss := &s.scan.status
 		ss.ObjectsScanned++
 		ss.BytesScanned += res.BytesChecked
@@ -492,6 +502,26 @@ func (s *Store) scanObjects(ctx context.Context, st *set, pc *ratePacer) error {
 		}
 		return nil
 	})
+}
+
+// noteShort records, for the running pass, the drives of st a heal left
+// without something they should hold: those at the positions in short,
+// and every drive of the set when the heal failed (err) for a reason other
+// than data beyond repair, which no drive can be given. Called with
+// s.scan.mu held.
+func (s *Store) noteShort(st *set, short map[int]bool, err error) {
+	all := err != nil && (!errors.Is(err, ErrDataCorrupt) || errors.Is(err, ErrReadQuorum))
+	if !all && len(short) == 0 {
+		return
+	}
+	if s.scan.short == nil {
+		s.scan.short = map[string]bool{}
+	}
+	for p, d := range st.drives() {
+		if all || short[p] {
+			s.scan.short[d.Info().Path] = true
+		}
+	}
 }
 
 // ratePacer bounds a pass in objects and bytes per second.

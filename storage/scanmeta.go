@@ -106,6 +106,11 @@ func (s *Store) healBucket(ctx context.Context, name string) error {
 				errs = append(errs, fmt.Errorf("set %d drive %d: %w", i, p, e))
 			}
 		}
+		var short HealResult
+		short.leftShortOn(werrs)
+		s.scan.mu.Lock()
+		s.noteShort(st, short.short, nil) // a drive without the bucket is not rebuilt
+		s.scan.mu.Unlock()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("storage: heal bucket %s: %w", name, err)
@@ -144,6 +149,9 @@ func (s *Store) scanUploads(ctx context.Context, st *set, pc *ratePacer) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			s.scan.mu.Lock()
+			s.noteShort(st, nil, err)
+			s.scan.mu.Unlock()
 			s.passFailure(err)
 			s.log.Warn("storage: heal upload", "bucket", bucket, "key", key, "upload", uploadID, "err", err)
 		}
@@ -259,6 +267,13 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 		return d.Apply(ctx, ops)
 	})
 	unlock()
+	var short HealResult // drives left without records or part shards
+	short.leftShortOn(werrs)
+	defer func() {
+		s.scan.mu.Lock()
+		s.noteShort(st, short.short, nil)
+		s.scan.mu.Unlock()
+	}()
 	var errsOut []error
 	if err := quorumError(ErrWriteQuorum, werrs, n); err != nil {
 		errsOut = append(errsOut, err)
@@ -277,6 +292,9 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 		ss := s.uploadPartShards(st, bucket, key, uploadID, part, keepParts[num])
 		if err := s.healShards(ctx, st, ss, &res, pc); err != nil {
 			errsOut = append(errsOut, fmt.Errorf("part %d: %w", num, err))
+		}
+		for p := range res.short {
+			short.leftShort(p)
 		}
 		s.scan.mu.Lock()
 		s.scan.status.BytesScanned += res.BytesChecked

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // unmount empties the drive folders of positions ps as an unmounted disk
@@ -170,8 +171,8 @@ func TestRebuildingDrivesHoldNothing(t *testing.T) {
 }
 
 // TestRebuildEndsWithACleanLaterPass: the rebuild of a drive ends with a
-// pass that started after its format (or its last time offline) and
-// left nothing failed or degraded.
+// pass that started after its format (or its last time offline) and left
+// that drive short of nothing, whatever it left on other drives.
 func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
 	dirs := driveDirs(t.TempDir())
 	s := openWatched(t, dirs, &logBuffer{})
@@ -182,7 +183,7 @@ func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
 		_, ok := s.scan.rebuilding[dirs[0]]
 		return ok
 	}
-	pass := func(failed int64) {
+	pass := func(shortOn int) {
 		t.Helper()
 		_, cancel, err := s.claimPass(context.Background())
 		if err != nil {
@@ -190,7 +191,8 @@ func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
 		}
 		defer cancel()
 		s.scan.mu.Lock()
-		s.scan.status.ObjectsFailed = failed
+		s.noteShort(s.sets[0], map[int]bool{shortOn: true}, nil)
+		s.scan.status.ObjectsDegraded = 1
 		s.scan.mu.Unlock()
 		s.finishPass(nil)
 	}
@@ -204,9 +206,9 @@ func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
 	if !rebuilding() {
 		t.Fatal("a pass that began before the format ended the rebuild")
 	}
-	pass(1)
+	pass(0)
 	if !rebuilding() {
-		t.Fatal("a pass with a failed object ended the rebuild")
+		t.Fatal("a pass that left the drive short ended its rebuild")
 	}
 	_, cancel, err = s.claimPass(context.Background())
 	if err != nil {
@@ -218,9 +220,98 @@ func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
 	if !rebuilding() {
 		t.Fatal("a pass during which the drive went offline ended the rebuild")
 	}
-	pass(0)
+	pass(1) // another drive left short: offline, say
 	if rebuilding() || isRebuilding(dirs[0]) {
-		t.Fatal("a clean later pass did not end the rebuild")
+		t.Fatal("a later pass that gave the drive everything did not end the rebuild")
+	}
+}
+
+// TestRebuildBesideADeadDrive: a drive replaced while another of its set
+// is dead is rebuilt by a pass that leaves the set degraded (the dead
+// drive gets nothing), and once the second drive is replaced too, the set
+// is whole again. Before, a rebuild ended only with a pass that degraded
+// nothing: the replacement stayed "rebuilding", so with a third drive
+// lost only three counted as holding data, and neither empty folder was
+// formatted although four drives held every shard.
+func TestRebuildBesideADeadDrive(t *testing.T) {
+	ctx := context.Background()
+	dirs := driveDirs(t.TempDir())
+	s := openWatched(t, dirs, &logBuffer{})
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	bodies := map[string][]byte{}
+	for i := range 4 {
+		key := fmt.Sprintf("k%d", i)
+		bodies[key] = randBytes(uint64(i), 100+i*70_000) // inline and not
+		put(t, s, "b", key, bodies[key])
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Drive 4 dies (its folder gone), drive 5 is replaced by an empty one.
+	if err := os.Rename(dirs[4], dirs[4]+".dead"); err != nil {
+		t.Fatal(err)
+	}
+	unmount(t, dirs, 5)
+	// heal runs a pass of its own once the one a start requests is over.
+	heal := func(s *Store) HealStatus {
+		t.Helper()
+		for {
+			st, err := s.Heal(ctx, HealOptions{})
+			if errors.Is(err, ErrHealRunning) {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			if err != nil {
+				t.Fatalf("heal pass: %v", err)
+			}
+			return st
+		}
+	}
+	s = openWatched(t, dirs, &logBuffer{})
+	if _, err := os.Stat(filepath.Join(dirs[5], "format.json")); err != nil {
+		t.Fatalf("the replacement of drive 5 was not formatted: %v", err)
+	}
+	if st := heal(s); st.ObjectsDegraded == 0 {
+		t.Fatal("a pass with a dead drive reported nothing degraded")
+	}
+	if s.beingRebuilt(dirs[5]) || isRebuilding(dirs[5]) {
+		t.Fatal("drive 5 still rebuilding after a pass that gave it every shard")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Drive 3 dies too; both dead drives get empty replacements.
+	if err := os.Rename(dirs[3], dirs[3]+".dead"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []int{3, 4} {
+		if err := os.Mkdir(dirs[p], 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = openWatched(t, dirs, &logBuffer{})
+	defer s.Close()
+	for _, p := range []int{3, 4} {
+		if _, err := os.Stat(filepath.Join(dirs[p], "format.json")); err != nil {
+			t.Fatalf("the replacement of drive %d was not formatted: %v", p, err)
+		}
+	}
+	if st := heal(s); st.ObjectsDegraded != 0 || st.ObjectsFailed != 0 {
+		t.Fatalf("heal pass over the replacements: %+v", st)
+	}
+	for _, p := range []int{3, 4} {
+		if s.beingRebuilt(dirs[p]) {
+			t.Fatalf("drive %d still rebuilding", p)
+		}
+	}
+	// Every object reads back from the drives that were replaced.
+	for key, want := range bodies {
+		got, err := get(t, s, "b", key, 0, -1)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s: %d bytes, %v", key, len(got), err)
+		}
 	}
 }
 
@@ -261,5 +352,33 @@ func TestFullDrivesAreStorageFull(t *testing.T) {
 	_, err = s.PutObject(ctx, "b", "k", bytes.NewReader(randBytes(1, 300_000)), PutOptions{Size: 300_000})
 	if !errors.Is(err, ErrWriteQuorum) || errors.Is(err, ErrStorageFull) {
 		t.Fatalf("PUT with three drives offline and one full: %v, want ErrWriteQuorum only", err)
+	}
+}
+
+// TestRebuildGoesOnWhileTheDriveIsShort: a pass that could not give a
+// drive being rebuilt what it lacks (here its rebuilt shard's write fails)
+// does not end the rebuild, though the pass ends without error.
+func TestRebuildGoesOnWhileTheDriveIsShort(t *testing.T) {
+	ctx := context.Background()
+	s, fds, dirs := faultStore(t, nil)
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "b", "k", randBytes(3, 300_000))
+	s.markRebuilding(dirs[0])
+	fds[0].set(func(f *faultDrive) { f.corrupt, f.full = true, true })
+	st, err := s.Heal(ctx, HealOptions{})
+	if err != nil || st.ObjectsDegraded == 0 {
+		t.Fatalf("pass with drive 0 unwritable: %+v, %v", st, err)
+	}
+	if !s.beingRebuilt(dirs[0]) || !isRebuilding(dirs[0]) {
+		t.Fatal("the rebuild ended though drive 0 did not get its shard")
+	}
+	fds[0].set(func(f *faultDrive) { f.corrupt, f.full = false, false })
+	if _, err := s.Heal(ctx, HealOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if s.beingRebuilt(dirs[0]) {
+		t.Fatal("the rebuild did not end once drive 0 took its shard")
 	}
 }
