@@ -59,7 +59,7 @@
 // which also refuses, as AWS S3 does, an action that is not in AWS's
 // list of S3 actions (s3actions.go; a wildcard must match one), an action
 // that applies to none of its statement's resources (s3:ListBucket on
-// objects), and a Sid given twice. Stored bucket policies are read with
+// objects). Stored bucket policies are read with
 // ParseBucketPolicy, without those checks, so that a policy an older
 // build accepted keeps applying. Identity policies are not checked
 // against the list either: AWS IAM accepts unknown actions in them too.

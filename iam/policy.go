@@ -297,8 +297,9 @@ func ParseBucketPolicy(b []byte, bucket string) (*Policy, error) {
 //     it matches does ("Action does not apply to any resource(s) in
 //     statement"). NotAction and NotResource statements are not checked:
 //     they reach what they do not name;
-//   - no two statements have the same non-empty Sid, as the S3 and IAM
-//     documentation require.
+//   - nothing else: S3 takes a Sid given twice (its documentation asks
+//     for unique ones, but stored policies with repeated Sids exist, and
+//     tools that append statements make them)
 //
 // These rules are not applied where stored policies are read
 // (ParseBucketPolicy), so a policy an older build accepted keeps loading
@@ -317,16 +318,9 @@ func ParseBucketPolicyStrict(b []byte, bucket string) (*Policy, error) {
 // checkSubmitted applies ParseBucketPolicyStrict's rules to p, a policy
 // of bucket.
 func (p *Policy) checkSubmitted(bucket string) error {
-	sids := make(map[string]int, len(p.statements))
 	for i := range p.statements {
 		s := &p.statements[i]
 		path := fmt.Sprintf("Statement[%d]", i)
-		if s.sid != "" {
-			if first, dup := sids[s.sid]; dup {
-				return policyErr(path+".Sid", "Statement IDs (SID) in a single policy must be unique: %q is also the Sid of Statement[%d]", s.sid, first)
-			}
-			sids[s.sid] = i
-		}
 		elem := path + ".Action"
 		if s.notAction {
 			elem = path + ".NotAction"
@@ -364,7 +358,7 @@ func describeResources(on actionResources, bucket string) string {
 		kinds = append(kinds, "objects ("+s3ARNPrefix+bucket+"/key)")
 	}
 	if on&onOther != 0 {
-		kinds = append(kinds, `resources other than buckets and objects (or "*")`)
+		kinds = append(kinds, "resources other than buckets and objects")
 	}
 	return strings.Join(kinds, " or ")
 }

@@ -35,10 +35,6 @@ func TestPutBucketPolicyStrict(t *testing.T) {
 		{"bucket action on objects only", `{"Version":"2012-10-17","Statement":[
 		  {"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::strict/*"}]}`,
 			"Action does not apply to any resource(s) in statement"},
-		{"duplicate Sid", `{"Version":"2012-10-17","Statement":[
-		  {"Sid":"Read","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::strict/*"},
-		  {"Sid":"Read","Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::strict"}]}`,
-			"Statement IDs (SID) in a single policy must be unique"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
