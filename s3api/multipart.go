@@ -96,6 +96,20 @@ func partParams(q url.Values) (uploadID string, partNumber int, err error) {
 	return uploadID, partNumber, nil
 }
 
+// checkObjectSize refuses a completion whose parts (in the client's bytes)
+// add up to more than AWS's largest object: 10,000 parts of 5 GiB would
+// otherwise make a 48 TiB object.
+func checkObjectSize(parts []storage.PartInfo) error {
+	var total int64
+	for _, p := range parts {
+		total += p.Size
+	}
+	if total > maxObjectSize {
+		return fmt.Errorf("%w: the parts add up to %d bytes", errEntityTooLarge, total)
+	}
+	return nil
+}
+
 // uploadPart answers PUT /<bucket>/<key>?partNumber=N&uploadId=ID.
 func (h *Handler) uploadPart(rq *request) error {
 	uploadID, pn, err := partParams(rq.query)
@@ -335,9 +349,15 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 
 	finish := func(chosen []storage.PartInfo) (map[string]string, error) {
 		if enc == nil {
+			if err := checkObjectSize(chosen); err != nil {
+				return nil, err
+			}
 			return objectChecksum(alg, ctype, clientSum, given, chosen)
 		}
 		return encryptedCompletion(chosen, func(plain []storage.PartInfo) (map[string]string, error) {
+			if err := checkObjectSize(plain); err != nil {
+				return nil, err
+			}
 			return objectChecksum(alg, ctype, clientSum, given, plain)
 		})
 	}

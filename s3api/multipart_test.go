@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/objstore/objstore/storage"
 )
 
 // multipartETag is the S3 ETag of a multipart object.
@@ -550,4 +553,32 @@ func TestMultipartChecksumRules(t *testing.T) {
 			header: map[string]string{"x-amz-checksum-crc32": minio.ChecksumCRC32.EncodeToString([]byte("other"))}})
 		wantErrorMessage(t, resp, out, 400, "BadDigest", "The CRC32 you specified did not match the calculated checksum.")
 	})
+}
+
+// TestCheckObjectSize: a completion is refused, as AWS refuses it, when its
+// parts add up to more than 5 TiB of the client's bytes; before, 10,000
+// parts of 5 GiB made a 48 TiB object.
+func TestCheckObjectSize(t *testing.T) {
+	parts := func(sizes ...int64) []storage.PartInfo {
+		var ps []storage.PartInfo
+		for i, s := range sizes {
+			ps = append(ps, storage.PartInfo{Number: i + 1, Size: s})
+		}
+		return ps
+	}
+	for _, tt := range []struct {
+		name  string
+		parts []storage.PartInfo
+		ok    bool
+	}{
+		{"one part", parts(5 << 20), true},
+		{"exactly 5 TiB", parts(5<<40-5<<30, 5<<30), true},
+		{"one byte more", parts(5<<40-5<<30, 5<<30+1), false},
+		{"two parts of 3 TiB", parts(3<<40, 3<<40), false},
+	} {
+		err := checkObjectSize(tt.parts)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, errEntityTooLarge)) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
 }

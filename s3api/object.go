@@ -28,7 +28,9 @@ const (
 	maxSinglePutSize  = maxPartSize
 	// maxPartSize bounds a part, a single PUT and a CopyObject source, in
 	// the client's bytes (storage's limit is on the larger ciphertext).
-	maxPartSize        = 5 << 30 // 5 GiB
+	maxPartSize = 5 << 30 // 5 GiB
+	// maxObjectSize bounds a multipart object in the client's bytes.
+	maxObjectSize      = 5 << 40 // 5 TiB
 	checksumModeHeader = "x-amz-checksum-mode"
 )
 
@@ -259,7 +261,6 @@ func checkWriteHeaders(h http.Header) error {
 	for _, k := range [...]string{
 		"x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
 		"x-amz-object-lock-legal-hold", "x-amz-tagging",
-		"x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control",
 		// Website hosting is not served, so a redirect would be stored
 		// for nothing: refused rather than silently dropped.
 		"x-amz-website-redirect-location",
@@ -268,10 +269,17 @@ func checkWriteHeaders(h http.Header) error {
 			return withMessage(errNotImplemented, "The "+k+" header is not implemented.")
 		}
 	}
+	// Buckets are BucketOwnerEnforced: ACLs that grant the owner what it
+	// has are taken, others refused as AWS refuses them then.
+	for _, k := range [...]string{"x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"} {
+		if h.Get(k) != "" {
+			return errACLNotSupported
+		}
+	}
 	switch acl := h.Get("x-amz-acl"); acl {
 	case "", "private", "bucket-owner-full-control", "bucket-owner-read":
 	default:
-		return withMessage(errNotImplemented, "Only private ACLs are implemented.")
+		return errACLNotSupported
 	}
 	switch sc := h.Get("x-amz-storage-class"); sc {
 	case "", "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",

@@ -271,7 +271,7 @@ func (v *Verifier) verifyHeader(r *http.Request, h string, query []queryPair) (*
 			return nil, wrapf(ErrAuthorizationHeaderMalformed, "x-amz-content-sha256 is present but not signed")
 		}
 		if len(vals) != 1 {
-			return nil, wrapf(ErrContentSHA256Mismatch, "x-amz-content-sha256 given %d times", len(vals))
+			return nil, wrapf(ErrInvalidContentSHA256, "x-amz-content-sha256 given %d times", len(vals))
 		}
 		payload = vals[0]
 	}
