@@ -115,11 +115,34 @@ func (r *objectReader) decodePart(ctx context.Context, codec *erasure.Codec, w i
 	}
 	if err != nil {
 		if errors.Is(err, erasure.ErrReadQuorum) {
+			if total-countDamaged(res.Errs) < codec.DataShards() {
+				// Drives answered with shards missing or failing their
+				// checksums: no drive coming back makes this readable,
+				// and "retry" (a quorum error's 503) would mislead.
+				return fmt.Errorf("%w: %s/%s part %d: %w", ErrDataCorrupt, r.bucket, r.key, part.Number, err)
+			}
 			return fmt.Errorf("%w: %s/%s part %d: %w", ErrReadQuorum, r.bucket, r.key, part.Number, err)
 		}
 		return fmt.Errorf("storage: read %s/%s part %d: %w", r.bucket, r.key, part.Number, err)
 	}
 	return nil
+}
+
+// countDamaged counts the shard errors of a read that say the shard is
+// damaged or gone on a drive that answered, not that a drive is away or
+// slow: those a returning drive could not mend.
+func countDamaged(errs []error) int {
+	n := 0
+	for _, e := range errs {
+		switch {
+		case e == nil:
+		case errors.Is(e, erasure.ErrChecksum), errors.Is(e, erasure.ErrShortShard),
+			errors.Is(e, erasure.ErrHeader), errors.Is(e, erasure.ErrTrailingData),
+			errors.Is(e, erasure.ErrShardMissing), errors.Is(e, drive.ErrNotFound):
+			n++
+		}
+	}
+	return n
 }
 
 // shardReader opens a drive's shard of one part on first use, so a
