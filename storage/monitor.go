@@ -38,17 +38,58 @@ func (s *Store) watchDrives(ctx context.Context) {
 	}
 }
 
+// A drive that fails again soon after coming back (a metadata store
+// corrupt in a place only some reads reach, say) would come back at every
+// check, each time starting a heal pass over everything and logging its
+// failure. Within flapWindow of its last return, each failure doubles the
+// wait before the drive is tried again, from flapBase up to flapMaxWait.
+const (
+	flapWindow  = 10 * time.Minute
+	flapBase    = 5 * time.Second
+	flapMaxWait = 10 * time.Minute
+)
+
+// flapState is what the watcher knows of a drive that came back.
+type flapState struct {
+	back     time.Time // when it last came back
+	failures int       // failures soon after a return, in a row
+	next     time.Time // not tried again before
+}
+
+// flapped records a failure of the drive at path: one soon after its
+// last return makes the watcher wait before trying it again.
+func (s *Store) flapped(path string, now time.Time, err error) {
+	f := s.flaps[path]
+	if f == nil {
+		return // never came back: nothing to hold off
+	}
+	if now.Sub(f.back) > flapWindow {
+		delete(s.flaps, path)
+		return
+	}
+	f.failures++
+	wait := min(flapBase<<min(f.failures-1, 16), flapMaxWait)
+	f.next = now.Add(wait)
+	s.log.Warn("storage: drive failed again soon after coming back; trying it less often", "path", path,
+		"failures", f.failures, "next_try_in", wait, "err", err)
+}
+
 // checkDrives tries to bring back every offline drive and returns how
 // many came back.
 func (s *Store) checkDrives(ctx context.Context) int {
 	back := 0
+	now := s.cfg.Now()
 	for i, st := range s.sets {
 		for p, d := range st.drives() {
 			if ctx.Err() != nil {
 				return back
 			}
 			path := d.Info().Path
-			if _, offline := d.(offlineDrive); !offline {
+			_, offline := d.(offlineDrive)
+			if f := s.flaps[path]; f != nil && (offline || s.down[path]) && now.Before(f.next) {
+				continue // failed soon after its last return: wait
+			}
+			if !offline {
 				err := d.Check(ctx)
 				if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
 					// The process (or the system) is out of file
@@ -72,6 +113,7 @@ func (s *Store) checkDrives(ctx context.Context) int {
 						// same file system): it missed writes meanwhile.
 						delete(s.down, path)
 						delete(s.refused, path)
+						s.cameBack(path, now)
 						s.log.Warn("storage: drive back online; healing it", "path", path, "set", i, "position", p)
 						back++
 					}
@@ -81,6 +123,10 @@ func (s *Store) checkDrives(ctx context.Context) int {
 					s.down[path] = true
 					s.rebuildAgain(path)
 					s.log.Warn("storage: drive failed its check", "path", path, "set", i, "position", p, "err", err)
+					s.flapped(path, now, err)
+					if f := s.flaps[path]; f != nil && now.Before(f.next) {
+						continue // no reopen either until then
+					}
 				}
 				if !errors.Is(err, drive.ErrMetadataFailed) && (!errors.Is(err, drive.ErrOffline) || errors.Is(err, drive.ErrDiskFull) ||
 					errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO)) {
@@ -203,6 +249,7 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 	if fresh {
 		what = "empty folder formatted in place of a failed drive"
 	}
+	s.cameBack(path, s.cfg.Now())
 	s.log.Warn(fmt.Sprintf("storage: %s; healing it", what), "path", path, "set", want.Set, "position", want.Position, "drive_id", nd.Info().Format.DriveID)
 	s.checkZones(want.Set, st.drives())
 	return true
@@ -341,4 +388,14 @@ func emptyFolder(path string) (os.FileInfo, bool) {
 		}
 	}
 	return fi, true
+}
+
+// cameBack notes that the drive at path came back at now.
+func (s *Store) cameBack(path string, now time.Time) {
+	f := s.flaps[path]
+	if f == nil {
+		f = &flapState{}
+		s.flaps[path] = f
+	}
+	f.back = now
 }

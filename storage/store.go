@@ -171,6 +171,7 @@ type Store struct {
 	reopen func(path string, want drive.Format, opts drive.Options) (Drive, error)
 	down   map[string]bool        // paths of open drives that failed their last check
 	empty  map[string]os.FileInfo // empty folders seen at the last check
+	flaps  map[string]*flapState  // drives that failed soon after coming back
 
 	load *writeLoad // client writes in progress: the drives' sync delay and sync-ahead
 
@@ -324,7 +325,7 @@ func newStore(cfg Config, sets [][]Drive, clusterID string, load *writeLoad) (*S
 		return nil, fmt.Errorf("storage: invalid layout %d+%d over %d sets", cfg.DataShards, cfg.ParityShards, len(sets))
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger, codecs: map[[3]int]*erasure.Codec{}, buckets: map[string]bucketRecord{}, tracked: map[string]bool{},
-		healq: newHealQueue(cfg.HealQueueSize), crash: newCrashPoints(cfg.Logger), clusterID: clusterID, load: load, refused: map[string]string{}, down: map[string]bool{}, empty: map[string]os.FileInfo{}}
+		healq: newHealQueue(cfg.HealQueueSize), crash: newCrashPoints(cfg.Logger), clusterID: clusterID, load: load, refused: map[string]string{}, down: map[string]bool{}, empty: map[string]os.FileInfo{}, flaps: map[string]*flapState{}}
 	s.scan.trigger = make(chan passRequest, 1)
 	for i := range s.healLocks {
 		s.healLocks[i] = make(chan struct{}, 1)
