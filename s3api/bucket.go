@@ -162,8 +162,8 @@ func (h *Handler) getBucketVersioning(rq *request) error {
 // checkBucketACL refuses object ownership other than BucketOwnerEnforced
 // on CreateBucket (the others turn ACLs on, which a bucket here does not
 // have; silently keeping it enforced would mislead), then ACL headers
-// that would grant anything beyond the owner's full control, as AWS
-// refuses them with BucketOwnerEnforced.
+// that would grant anything beyond the owner's full control: ACLs are not
+// implemented (NotImplemented, as on object writes).
 func checkBucketACL(h http.Header) error {
 	switch h.Get("x-amz-object-ownership") {
 	case "", "BucketOwnerEnforced":
@@ -172,18 +172,16 @@ func checkBucketACL(h http.Header) error {
 	default:
 		return withMessage(errInvalidArgument, "Invalid x-amz-object-ownership header.")
 	}
-	// BucketOwnerEnforced, the one ownership here, takes no ACL but the
-	// owner's own.
 	for _, k := range [...]string{
 		"x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control",
 	} {
 		if h.Get(k) != "" {
-			return errBucketACLWithOwnership
+			return withMessage(errNotImplemented, "The "+k+" header is not implemented.")
 		}
 	}
 	switch h.Get("x-amz-acl") {
 	case "", "private":
 		return nil
 	}
-	return errBucketACLWithOwnership
+	return withMessage(errNotImplemented, "Only private ACLs are implemented.")
 }

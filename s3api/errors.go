@@ -16,21 +16,16 @@ import (
 // Errors raised by s3api itself. Each maps to one S3 code in apiErrorFor;
 // wrap them with %w (or with detail, see withMessage) to add context.
 var (
-	errInvalidBucketName    = errors.New("s3api: invalid bucket name")
-	errKeyTooLong           = errors.New("s3api: object key too long")
-	errInvalidURI           = errors.New("s3api: invalid URI")
-	errNotImplemented       = errors.New("s3api: not implemented")
-	errSlowDown             = errors.New("s3api: too many requests at once")
-	errMethodNotAllowed     = errors.New("s3api: method not allowed")
-	errIncompleteBody       = errors.New("s3api: the connection ended before the declared body")
-	errRequestTimeout       = errors.New("s3api: the client sent nothing for too long")
-	errMissingContentLength = errors.New("s3api: missing content length")
-	errEntityTooLarge       = errors.New("s3api: entity too large")
-	// errACLNotSupported: an object write with an ACL granting more than
-	// the owner has (buckets are BucketOwnerEnforced).
-	errACLNotSupported = errors.New("s3api: the bucket does not allow ACLs")
-	// errBucketACLWithOwnership: the same on CreateBucket.
-	errBucketACLWithOwnership  = errors.New("s3api: ACLs with BucketOwnerEnforced")
+	errInvalidBucketName       = errors.New("s3api: invalid bucket name")
+	errKeyTooLong              = errors.New("s3api: object key too long")
+	errInvalidURI              = errors.New("s3api: invalid URI")
+	errNotImplemented          = errors.New("s3api: not implemented")
+	errSlowDown                = errors.New("s3api: too many requests at once")
+	errMethodNotAllowed        = errors.New("s3api: method not allowed")
+	errIncompleteBody          = errors.New("s3api: the connection ended before the declared body")
+	errRequestTimeout          = errors.New("s3api: the client sent nothing for too long")
+	errMissingContentLength    = errors.New("s3api: missing content length")
+	errEntityTooLarge          = errors.New("s3api: entity too large")
 	errInvalidDigest           = errors.New("s3api: invalid Content-MD5")
 	errBadDigest               = errors.New("s3api: Content-MD5 mismatch")
 	errMalformedXML            = errors.New("s3api: malformed XML")
@@ -157,10 +152,6 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.")
 	case errors.Is(err, errMissingContentLength):
 		return e("MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
-	case errors.Is(err, errACLNotSupported):
-		return e("AccessControlListNotSupported", 400, "The bucket does not allow ACLs")
-	case errors.Is(err, errBucketACLWithOwnership):
-		return e("InvalidBucketAclWithObjectOwnership", 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 	case errors.Is(err, errEntityTooLarge):
 		return e("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size.")
 	case errors.Is(err, errInvalidDigest):

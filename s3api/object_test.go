@@ -165,16 +165,10 @@ func TestPutGetObject(t *testing.T) {
 		wantCode(t, err, "MetadataTooLarge")
 	})
 	t.Run("unsupported write headers", func(t *testing.T) {
-		for h, v := range map[string]string{"x-amz-tagging": "a=b",
+		for h, v := range map[string]string{"x-amz-tagging": "a=b", "x-amz-acl": "public-read", "x-amz-grant-read": "id=someone",
 			"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-website-redirect-location": "/elsewhere"} {
 			resp, body := e.do(rawRequest{method: "PUT", path: "/objs/h", body: []byte("x"), header: map[string]string{h: v}})
 			wantError(t, resp, body, 501, "NotImplemented")
-		}
-		// ACLs beyond the owner's, as AWS answers them on a
-		// BucketOwnerEnforced bucket.
-		for h, v := range map[string]string{"x-amz-acl": "public-read", "x-amz-grant-read": "id=someone"} {
-			resp, body := e.do(rawRequest{method: "PUT", path: "/objs/h", body: []byte("x"), header: map[string]string{h: v}})
-			wantError(t, resp, body, 400, "AccessControlListNotSupported")
 		}
 		resp, body := e.do(rawRequest{method: "PUT", path: "/objs/h", body: []byte("x"), header: map[string]string{"x-amz-storage-class": "BOGUS"}})
 		wantError(t, resp, body, 400, "InvalidStorageClass")
@@ -192,8 +186,8 @@ func TestPutGetObject(t *testing.T) {
 			status int
 			code   string
 		}{
-			{"x-amz-acl", "public-read", 400, "InvalidBucketAclWithObjectOwnership"},
-			{"x-amz-grant-read", "uri=http://acs.amazonaws.com/groups/global/AllUsers", 400, "InvalidBucketAclWithObjectOwnership"},
+			{"x-amz-acl", "public-read", 501, "NotImplemented"},
+			{"x-amz-grant-read", "uri=http://acs.amazonaws.com/groups/global/AllUsers", 501, "NotImplemented"},
 			// Ownership that turns ACLs on, and one that does not exist.
 			{"x-amz-object-ownership", "ObjectWriter", 501, "NotImplemented"},
 			{"x-amz-object-ownership", "BucketOwnerPreferred", 501, "NotImplemented"},
