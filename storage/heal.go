@@ -243,6 +243,13 @@ func (s *Store) healRecords(ctx context.Context, st *set, bucket, key string, re
 	if err != nil {
 		return objectRecord{}, nil, false, fmt.Errorf("storage: heal %s/%s: %w", bucket, key, err)
 	}
+	if len(plan.ambiguous) > 0 {
+		// Versions silent drives may hold are left where they are and
+		// given to no other drive: none of them is whole yet.
+		for p := range raw {
+			res.leftShort(p)
+		}
+	}
 	ds := st.drives()
 	werrs := st.each(ctx, func(p int, d Drive) error {
 		if !plan.fix[p] {
@@ -397,6 +404,7 @@ func (s *Store) uploadRecords(ctx context.Context, st *set, bucket, key, uploadI
 // was rolled back.
 func (s *Store) restoreUpload(ctx context.Context, st *set, bucket, key, uploadID string, res *HealResult) {
 	ups, parts, errs := s.uploadRecords(ctx, st, bucket, key, uploadID)
+	res.leftShortOn(errs) // not read, so not restored
 	up := mostCommon(ups, errs)
 	if up == nil {
 		return // no drive has it: the part data become orphans
@@ -435,6 +443,7 @@ func (s *Store) restoreUpload(ctx context.Context, st *set, bucket, key, uploadI
 // drives the completion's batch did not reach.
 func (s *Store) dropUploadLeftovers(ctx context.Context, st *set, bucket, key, uploadID string, res *HealResult) {
 	ups, parts, errs := s.uploadRecords(ctx, st, bucket, key, uploadID)
+	res.leftShortOn(errs) // not read, so not cleaned
 	ukey := uploadKey(bucket, key, uploadID)
 	touched := make([]bool, len(ups))
 	werrs := st.each(ctx, func(p int, d Drive) error {
@@ -497,7 +506,7 @@ type shardSet struct {
 	// holders reports, called under the object's lock, which drive
 	// positions still name this stream in their metadata; all false once
 	// the version or part is gone.
-	holders func(ctx context.Context) []bool
+	holders func(ctx context.Context) ([]bool, []error)
 }
 
 // versionShards describes one part of a version.
@@ -514,8 +523,8 @@ func (s *Store) versionShards(st *set, bucket, key string, v versionRecord, part
 		k: v.DataShards, m: v.ParityShards, block: v.BlockSize,
 		rotation: v.Rotation, inline: v.Inline,
 		dataID: dataID, file: part.File, size: part.Size, single: single,
-		holders: func(ctx context.Context) []bool {
-			raw, _ := st.readAll(ctx, objectKey(bucket, key))
+		holders: func(ctx context.Context) ([]bool, []error) {
+			raw, errs := st.readAll(ctx, objectKey(bucket, key))
 			out := make([]bool, len(raw))
 			for p, b := range raw {
 				if b == nil {
@@ -531,7 +540,7 @@ func (s *Store) versionShards(st *set, bucket, key string, v versionRecord, part
 					}
 				}
 			}
-			return out
+			return out, errs
 		},
 	}
 }
@@ -667,10 +676,13 @@ func (s *Store) healShards(ctx context.Context, st *set, ss shardSet, res *HealR
 	}
 	unlock := s.lock(ss.bucket, ss.key)
 	defer unlock()
-	holds := ss.holders(ctx)
+	holds, herrs := ss.holders(ctx)
 	for _, p := range bad {
 		if ws[shardOf(p, ss.rotation, n)] == nil {
 			continue
+		}
+		if herrs[p] != nil && !errors.Is(herrs[p], drive.ErrNotFound) {
+			res.leftShort(p) // its record unread: its shard waits
 		}
 		if !holds[p] {
 			if stage[p] != nil {

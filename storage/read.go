@@ -115,7 +115,8 @@ func (r *objectReader) decodePart(ctx context.Context, codec *erasure.Codec, w i
 	}
 	if err != nil {
 		if errors.Is(err, erasure.ErrReadQuorum) {
-			if total-countDamaged(res.Errs) < codec.DataShards() {
+			var qe *erasure.ReadQuorumError
+			if errors.As(err, &qe) && total-countDamaged(qe.Errs) < codec.DataShards() {
 				// Drives answered with shards missing or failing their
 				// checksums: no drive coming back makes this readable,
 				// and "retry" (a quorum error's 503) would mislead.
@@ -128,9 +129,11 @@ func (r *objectReader) decodePart(ctx context.Context, codec *erasure.Codec, w i
 	return nil
 }
 
-// countDamaged counts the shard errors of a read that say the shard is
-// damaged or gone on a drive that answered, not that a drive is away or
-// slow: those a returning drive could not mend.
+// countDamaged counts the shard errors of the block a read failed at that
+// say the shard is damaged or gone on a drive that answered, not that a
+// drive is away or slow: those a returning drive could not mend. (The
+// read's own error list holds each shard's first fault anywhere in the
+// object, which may be in another block.)
 func countDamaged(errs []error) int {
 	n := 0
 	for _, e := range errs {

@@ -205,10 +205,11 @@ func (s *Store) finishPass(err error) {
 			// The pass started after its format (or its last time
 			// offline) and gave it everything it should hold: it holds
 			// the data, though other drives may still be short (one
-			// offline, or a second replacement) or objects lost for
-			// good. Waiting for a pass with nothing degraded anywhere
-			// kept a replacement "rebuilding" while another drive was
-			// dead, and the set could then refill neither.
+			// offline, or a second replacement). Waiting for a pass with
+			// nothing degraded anywhere kept a replacement "rebuilding"
+			// while another drive was dead, and the set could then
+			// refill neither. A heal that failed, or could not decide
+			// what exists (drives silent), counts against every drive.
 			if pass < st.Pass && !s.scan.short[path] {
 				s.rebuilt(path)
 			}
@@ -506,11 +507,14 @@ func (s *Store) scanObjects(ctx context.Context, st *set, pc *ratePacer) error {
 
 // noteShort records, for the running pass, the drives of st a heal left
 // without something they should hold: those at the positions in short,
-// and every drive of the set when the heal failed (err) for a reason other
-// than data beyond repair, which no drive can be given. Called with
-// s.scan.mu held.
+// and every drive of the set when the heal failed (err). A failure counts
+// against every drive even when it says the data is beyond repair: the
+// heal judges shards whole, so "beyond repair" may hide blocks another
+// drive could still give, and a rebuild ended too early lets an empty
+// folder be formatted that should not be (data loss); one too late only
+// waits for a later pass. Called with s.scan.mu held.
 func (s *Store) noteShort(st *set, short map[int]bool, err error) {
-	all := err != nil && (!errors.Is(err, ErrDataCorrupt) || errors.Is(err, ErrReadQuorum))
+	all := err != nil
 	if !all && len(short) == 0 {
 		return
 	}

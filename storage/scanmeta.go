@@ -81,7 +81,14 @@ func (s *Store) healBucket(ctx context.Context, name string) error {
 		}
 	}
 	if !known && !rollback {
-		return nil // held widely but not served: leave it to the operator
+		// Held widely but not served: left to the operator, and no
+		// drive counts as whole for it meanwhile.
+		s.scan.mu.Lock()
+		for _, st := range s.sets {
+			s.noteShort(st, nil, errors.New("storage: a bucket record held but not served"))
+		}
+		s.scan.mu.Unlock()
+		return nil
 	}
 	var want []byte
 	if known {
@@ -108,6 +115,11 @@ func (s *Store) healBucket(ctx context.Context, name string) error {
 		}
 		var short HealResult
 		short.leftShortOn(werrs)
+		for p, e := range errss[i] {
+			if e != nil && !errors.Is(e, drive.ErrNotFound) {
+				short.leftShort(p) // not read, so not healed
+			}
+		}
 		s.scan.mu.Lock()
 		s.noteShort(st, short.short, nil) // a drive without the bucket is not rebuilt
 		s.scan.mu.Unlock()
@@ -171,6 +183,15 @@ func (s *Store) scanUploads(ctx context.Context, st *set, pc *ratePacer) error {
 func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID string, pc *ratePacer) error {
 	unlock := s.lock(bucket, key)
 	ups, parts, errs := s.uploadRecords(ctx, st, bucket, key, uploadID)
+	// short collects the drives left without the upload's records or its
+	// parts' shards, for the pass (noteShort); a drive not read is one.
+	var short HealResult
+	short.leftShortOn(errs)
+	defer func() {
+		s.scan.mu.Lock()
+		s.noteShort(st, short.short, nil)
+		s.scan.mu.Unlock()
+	}()
 	n := len(ups)
 	q, wq := s.readQuorum(), s.writeQuorum()
 	unknown := n - countNil(errs)
@@ -189,7 +210,12 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 	if agreed == nil {
 		defer unlock()
 		if holders+unknown >= wq {
-			return nil // may have been acknowledged: wait for the silent drives
+			// May have been acknowledged: wait for the silent drives,
+			// and meanwhile no drive is whole for it.
+			for p := range ups {
+				short.leftShort(p)
+			}
+			return nil
 		}
 		// A creation or an abort that did not finish. A completion that
 		// did not finish is the object heal's to settle.
@@ -244,6 +270,12 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 			keepParts[num] = v
 		} else if h+unknown < wq {
 			dropParts[num] = true
+		} else {
+			// Undecided until the silent drives answer: no drive is
+			// whole for this part.
+			for p := range vals {
+				short.leftShort(p)
+			}
 		}
 	}
 	werrs := st.each(ctx, func(p int, d Drive) error {
@@ -267,13 +299,7 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 		return d.Apply(ctx, ops)
 	})
 	unlock()
-	var short HealResult // drives left without records or part shards
 	short.leftShortOn(werrs)
-	defer func() {
-		s.scan.mu.Lock()
-		s.noteShort(st, short.short, nil)
-		s.scan.mu.Unlock()
-	}()
 	var errsOut []error
 	if err := quorumError(ErrWriteQuorum, werrs, n); err != nil {
 		errsOut = append(errsOut, err)
@@ -334,13 +360,13 @@ func (s *Store) uploadPartShards(st *set, bucket, key, uploadID string, part par
 		k: s.cfg.DataShards, m: s.cfg.ParityShards, block: s.cfg.BlockSize,
 		rotation: rotation(uploadID, n),
 		dataID:   part.DataID, file: part.File, size: part.Size, single: true,
-		holders: func(ctx context.Context) []bool {
-			raw, _ := st.readAll(ctx, pkey)
+		holders: func(ctx context.Context) ([]bool, []error) {
+			raw, errs := st.readAll(ctx, pkey)
 			out := make([]bool, len(raw))
 			for p := range raw {
 				out[p] = raw[p] != nil && bytes.Equal(raw[p], val)
 			}
-			return out
+			return out, errs
 		},
 	}
 }
