@@ -213,6 +213,15 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 		s.log.Warn("storage: close failed drive", "path", path, "err", err)
 	}
 	delete(s.empty, path)
+	if fresh {
+		// The mark goes first: a crash between the format and a mark
+		// written after it would leave an empty drive that a restart
+		// counts as holding the set's data.
+		if err := writeSynced(filepath.Join(path, rebuildingFile)); err != nil {
+			refuse("cannot mark the empty folder as being rebuilt; it stays offline", err)
+			return false
+		}
+	}
 	opts := driveOptions(s.log, s.load)
 	opts.NoCreate = true
 	nd, err := s.reopen(path, want, opts)
@@ -248,6 +257,7 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 	what := "drive back online"
 	if fresh {
 		what = "empty folder formatted in place of a failed drive"
+		delete(s.flaps, path) // a new disk: the old one's failures are not its own
 	}
 	s.cameBack(path, s.cfg.Now())
 	s.log.Warn(fmt.Sprintf("storage: %s; healing it", what), "path", path, "set", want.Set, "position", want.Position, "drive_id", nd.Info().Format.DriveID)
@@ -292,7 +302,7 @@ func (s *Store) holdersBesides(st *set, p int) int {
 // rebuildingFile, in a drive's folder, says that the drive was formatted
 // in place of a failed one and that no heal pass has filled it since, so
 // that a restart does not count it as holding the set's data.
-const rebuildingFile = "rebuilding"
+const rebuildingFile = drive.RebuildMark
 
 // markRebuilding records that the drive at path was formatted in place
 // of a failed one and holds nothing yet, in memory and in its folder.
@@ -365,8 +375,8 @@ func writeSynced(path string) error {
 }
 
 // emptyFolder reports whether path is a folder holding nothing (a fresh
-// file system's lost+found, and the empty tmp/ and data/ of a format
-// that was interrupted, aside), with its FileInfo.
+// file system's lost+found, and the empty tmp/ and data/ and the rebuild
+// mark of a format that was interrupted, aside), with its FileInfo.
 func emptyFolder(path string) (os.FileInfo, bool) {
 	fi, err := os.Stat(path)
 	if err != nil || !fi.IsDir() {
@@ -378,7 +388,7 @@ func emptyFolder(path string) (os.FileInfo, bool) {
 	}
 	for _, e := range entries {
 		switch e.Name() {
-		case "lost+found":
+		case "lost+found", rebuildingFile:
 		case "tmp", "data":
 			if sub, err := os.ReadDir(filepath.Join(path, e.Name())); err != nil || len(sub) > 0 {
 				return nil, false

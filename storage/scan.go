@@ -349,8 +349,14 @@ func (s *Store) pass(ctx context.Context, opts HealOptions) error {
 	s.scan.status.ObjectsTotal = total
 	s.scan.mu.Unlock()
 	var errs []error
+	// Uploads before objects: data moves from an upload into an object
+	// only by a completion, so an upload completed during the pass either
+	// had its parts healed here first or became an object before the
+	// object step began. The other way round, a drive being rebuilt got
+	// the record of an object completed behind the object step, none of
+	// its shards, and no upload left to heal them from.
 	for _, st := range s.sets {
-		if err := s.scanObjects(ctx, st, pc); err != nil {
+		if err := s.scanUploads(ctx, st, pc); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -359,7 +365,7 @@ func (s *Store) pass(ctx context.Context, opts HealOptions) error {
 		}
 	}
 	for _, st := range s.sets {
-		if err := s.scanUploads(ctx, st, pc); err != nil {
+		if err := s.scanObjects(ctx, st, pc); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -374,7 +380,10 @@ func (s *Store) pass(ctx context.Context, opts HealOptions) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			errs = append(errs, err)
+			// Reported, but not the pass's failure: garbage a drive
+			// cannot drop (read-only, say) takes nothing from what the
+			// drives hold, and failing every pass on it kept every
+			// rebuild from ending.
 			s.passFailure(err)
 		}
 		before := s.cfg.Now().Add(-s.cfg.OrphanGrace)

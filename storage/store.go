@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -275,10 +276,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 				"path", dc.Path, "set", want.Set, "position", want.Position, "holding", held[i/n], "needed", cfg.DataShards)
 			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: errTooFewHolders}
 		} else {
+			var err error
 			if formats[i] == nil && !fresh {
 				cfg.Logger.Warn("storage: empty drive folder takes the place of a failed drive", "path", dc.Path, "set", want.Set, "position", want.Position)
+				// Marked before it is formatted (see reopenDrive).
+				err = writeSynced(filepath.Join(dc.Path, rebuildingFile))
 			}
-			dd, err := drive.Open(dc.Path, want, driveOptions(cfg.Logger, load))
+			var dd *drive.Drive
+			if err == nil {
+				dd, err = drive.Open(dc.Path, want, driveOptions(cfg.Logger, load))
+			}
 			if err != nil {
 				cfg.Logger.Error("storage: drive refused; treating it as offline", "path", dc.Path, "err", err)
 				d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: fmt.Sprintf("drive refused: %v", err)}

@@ -27,6 +27,13 @@ const (
 	dirLostFound = "lost+found"
 )
 
+// RebuildMark names a file the layer above writes in a folder before the
+// folder is formatted in place of a failed drive, and removes once the
+// drive holds the set's data again. Written before format.json, it leaves
+// no moment in which a formatted but empty drive looks like one holding
+// data; a folder holding it (and nothing else) is still formattable.
+const RebuildMark = "rebuilding"
+
 // Permissions of what the drive creates: only the server's user reads
 // shards and metadata.
 const (
@@ -312,8 +319,8 @@ func formatDrive(dir string, want Format, log *slog.Logger) (Format, error) {
 }
 
 // checkFormattable returns nil if dir may be formatted: it is missing, or
-// holds nothing but lost+found, tmp/ (garbage by definition) and an empty
-// data/. meta/ without format.json means the identity of a used drive was
+// holds nothing but lost+found, tmp/ (garbage by definition), an empty
+// data/ and the RebuildMark. meta/ without format.json means the identity of a used drive was
 // lost; formatting it would silently adopt foreign metadata.
 func checkFormattable(dir string) error {
 	entries, err := os.ReadDir(dir)
@@ -325,7 +332,7 @@ func checkFormattable(dir string) error {
 	}
 	for _, e := range entries {
 		switch e.Name() {
-		case dirLostFound, dirTmp:
+		case dirLostFound, dirTmp, RebuildMark:
 			continue
 		case dirData:
 			sub, err := os.ReadDir(filepath.Join(dir, dirData))
