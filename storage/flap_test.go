@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -21,20 +20,10 @@ func TestFlappingDriveIsTriedLessOften(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	var drives []DriveConfig
-	for i, d := range dirs {
-		drives = append(drives, DriveConfig{Path: d, Zone: fmt.Sprintf("zone-%d", i/2)})
-	}
-	s, err := Open(context.Background(), Config{
-		Drives: drives, DataShards: 4, ParityShards: 2, BlockSize: 64 << 10, InlineLimit: 16 << 10,
-		ScanInterval: -1, ScanObjectsPerSecond: -1, ScanBytesPerSecond: -1,
-		DriveCheckInterval: time.Hour, // the test runs the checks
-		Logger:             testLogger(t),
-		Now:                clock,
+	s := openStore(t, dirs, func(c *Config) {
+		c.DriveCheckInterval = time.Hour // the test runs the checks
+		c.Now = clock
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer s.Close()
 	ctx := context.Background()
 	format := filepath.Join(dirs[0], "format.json")

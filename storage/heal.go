@@ -420,6 +420,7 @@ func (s *Store) restoreUpload(ctx context.Context, st *set, bucket, key, uploadI
 		all[num] = mostCommon(vs, make([]error, len(vs)))
 	}
 	ukey := uploadKey(bucket, key, uploadID)
+	gave := make([]bool, len(ups)) // by drive, from each drive's goroutine
 	werrs := st.each(ctx, func(p int, d Drive) error {
 		if errs[p] != nil {
 			return nil
@@ -431,14 +432,19 @@ func (s *Store) restoreUpload(ctx context.Context, st *set, bucket, key, uploadI
 		for num, v := range all {
 			if !bytes.Equal(parts[p][num], v) {
 				ops = append(ops, drive.Op{Key: partKey(uploadID, num), Value: v})
-				// A part record given without a check of its shards:
-				// the next pass's upload step heals them.
-				res.leftShort(p)
+				gave[p] = true
 			}
 		}
 		return d.Apply(ctx, ops)
 	})
 	res.leftShortOn(werrs)
+	for p := range gave {
+		if gave[p] {
+			// A part record given without a check of its shards: the
+			// next pass's upload step heals them.
+			res.leftShort(p)
+		}
+	}
 	s.log.Info("storage: restored the upload of a rolled back completion", "bucket", bucket, "key", key, "upload", uploadID)
 }
 

@@ -218,10 +218,16 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 		// written after it would leave an empty drive that a restart
 		// counts as holding the set's data.
 		if err := writeSynced(filepath.Join(path, rebuildingFile)); err != nil {
-			refuse("cannot mark the empty folder as being rebuilt; it stays offline", err)
+			const why = "cannot mark the empty folder as being rebuilt; it stays offline"
+			st.replace(p, offlineDrive{info: drive.Info{Path: path, Format: want}, why: refusal(why, err)})
+			refuse(why, err)
 			return false
 		}
 	}
+	// A formatted folder still carrying the mark (a format whose open
+	// failed after format.json, a root-fs mount point revealed again)
+	// holds nothing yet, whatever branch brought it here.
+	rebuild := fresh || isRebuilding(path)
 	opts := driveOptions(s.log, s.load)
 	opts.NoCreate = true
 	nd, err := s.reopen(path, want, opts)
@@ -241,7 +247,7 @@ func (s *Store) reopenDrive(ctx context.Context, st *set, p int, d Drive, want d
 	st.replace(p, nd)
 	delete(s.refused, path)
 	delete(s.down, path)
-	if fresh {
+	if rebuild {
 		s.markRebuilding(path)
 	}
 	if full {

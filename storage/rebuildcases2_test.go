@@ -23,20 +23,7 @@ import (
 // empty drive a restart counted as holding the set's data.
 func TestRebuildMarkPrecedesFormat(t *testing.T) {
 	dirs := driveDirs(t.TempDir())
-	// The test runs the drive checks itself: the watcher would read the
-	// reopen hook the test sets.
-	var drives []DriveConfig
-	for i, d := range dirs {
-		drives = append(drives, DriveConfig{Path: d, Zone: fmt.Sprintf("zone-%d", i/2)})
-	}
-	s, err := Open(context.Background(), Config{
-		Drives: drives, DataShards: 4, ParityShards: 2, BlockSize: 64 << 10, InlineLimit: 16 << 10,
-		ScanInterval: -1, ScanObjectsPerSecond: -1, ScanBytesPerSecond: -1,
-		DriveCheckInterval: time.Hour, Logger: testLogger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openManual(t, dirs)
 	var marked atomic.Int32 // 1: marked when opened, 2: not
 	s.reopen = func(path string, want drive.Format, opts drive.Options) (Drive, error) {
 		if path == dirs[5] {

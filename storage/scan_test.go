@@ -17,16 +17,34 @@ import (
 // and periodic passes off; log collects its log lines.
 func openWatched(t *testing.T, dirs []string, log *logBuffer) *Store {
 	t.Helper()
+	return openStore(t, dirs, func(c *Config) { c.Logger = slogTo(log) })
+}
+
+// openManual opens a Store over dirs whose drive checks the test runs
+// (checkDrives): its watcher would race with hooks the test sets.
+func openManual(t *testing.T, dirs []string) *Store {
+	t.Helper()
+	return openStore(t, dirs, func(c *Config) { c.DriveCheckInterval = time.Hour })
+}
+
+// openStore opens a 4+2 Store over the folders dirs (zones of two), its
+// scanner off and its drives checked every 20 ms, with mod applied.
+func openStore(t *testing.T, dirs []string, mod func(*Config)) *Store {
+	t.Helper()
 	var drives []DriveConfig
 	for i, d := range dirs {
 		drives = append(drives, DriveConfig{Path: d, Zone: fmt.Sprintf("zone-%d", i/2)})
 	}
-	s, err := Open(context.Background(), Config{
+	cfg := Config{
 		Drives: drives, DataShards: 4, ParityShards: 2, BlockSize: 64 << 10, InlineLimit: 16 << 10,
 		ScanInterval: -1, ScanObjectsPerSecond: -1, ScanBytesPerSecond: -1,
 		DriveCheckInterval: 20 * time.Millisecond,
-		Logger:             slogTo(log),
-	})
+		Logger:             testLogger(t),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -227,6 +227,12 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 			if rec, err := decodeOrEmpty(raw[p]); err == nil {
 				for _, v := range rec.Versions {
 					if v.DataID == uploadID {
+						// Left to the object heal, which may run from the
+						// heal queue, outside the pass: no drive is whole
+						// for this upload in this pass.
+						for q := range ups {
+							short.leftShort(q)
+						}
 						return nil
 					}
 				}

@@ -226,6 +226,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	n := cfg.DataShards + cfg.ParityShards
 	formats := make([]*drive.Format, len(cfg.Drives))
+	unformatted := make([]bool, len(cfg.Drives)) // no format.json, unlike an unreadable one
 	load := &writeLoad{}
 	clusterVotes := map[string]int{}
 	for i, dc := range cfg.Drives {
@@ -235,6 +236,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			formats[i] = &f
 			clusterVotes[f.ClusterID]++
 		case errors.Is(err, drive.ErrUnformatted):
+			unformatted[i] = true
 		default:
 			cfg.Logger.Error("storage: drive unreadable", "path", dc.Path, "err", err)
 		}
@@ -277,9 +279,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: errTooFewHolders}
 		} else {
 			var err error
-			if formats[i] == nil && !fresh {
+			if _, empty := emptyFolder(dc.Path); formats[i] == nil && !fresh && unformatted[i] && empty {
 				cfg.Logger.Warn("storage: empty drive folder takes the place of a failed drive", "path", dc.Path, "set", want.Set, "position", want.Position)
-				// Marked before it is formatted (see reopenDrive).
+				// Marked before it is formatted (see reopenDrive); a
+				// folder that is not empty is refused by drive.Open
+				// below, and left as it is.
 				err = writeSynced(filepath.Join(dc.Path, rebuildingFile))
 			}
 			var dd *drive.Drive
