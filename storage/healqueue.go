@@ -127,8 +127,18 @@ func (s *Store) runHealer(ctx context.Context) {
 			}
 		}
 		hctx, cancel := context.WithTimeout(ctx, healTimeout)
-		res, err := s.healObject(hctx, s.setFor(it.bucket, it.key), it.bucket, it.key, deep, nil)
+		st := s.setFor(it.bucket, it.key)
+		res, err := s.healObject(hctx, st, it.bucket, it.key, deep, nil)
 		cancel()
+		// A heal from the queue during a pass counts toward the pass:
+		// what it left a drive short of (a rolled-back completion's part
+		// records given without their shards, say) must keep that
+		// drive's rebuild from ending with the pass.
+		s.scan.mu.Lock()
+		if s.scan.status.Running {
+			s.noteShort(st, res.short, err)
+		}
+		s.scan.mu.Unlock()
 		switch {
 		case err != nil && ctx.Err() != nil:
 			s.healq.done(false)

@@ -88,6 +88,9 @@ type scanState struct {
 	// short holds the paths of drives the running pass left without
 	// something they should hold (noteShort): their rebuild goes on.
 	short map[string]bool
+	// walked is set when the running pass has been through every set
+	// (some may have failed): only such a pass ends rebuilds.
+	walked bool
 }
 
 type passRequest struct {
@@ -132,7 +135,7 @@ func (s *Store) claimPass(parent context.Context) (context.Context, context.Canc
 	cancelAll := func() { stop(); cancel() }
 	s.scan.cancel = cancelAll
 	s.scan.status = HealStatus{Running: true, Pass: s.scan.status.Pass + 1, Started: s.cfg.Now()}
-	s.scan.short = nil
+	s.scan.short, s.scan.walked = nil, false
 	return ctx, cancelAll, nil
 }
 
@@ -200,7 +203,9 @@ func (s *Store) finishPass(err error) {
 	}
 	s.scan.cancel = nil
 	s.scan.lastEnd = now
-	if err == nil {
+	// A pass cut short ends no rebuild; one that failed in a set has
+	// counted that set's drives short (pass), so others' rebuilds end.
+	if s.scan.walked {
 		for path, pass := range s.scan.rebuilding {
 			// The pass started after its format (or its last time
 			// offline) and gave it everything it should hold: it holds
@@ -214,6 +219,8 @@ func (s *Store) finishPass(err error) {
 				s.rebuilt(path)
 			}
 		}
+	}
+	if err == nil {
 		rec := newRecord()
 		rec.uint(1, uint64(st.Pass))
 		rec.int(2, now.UnixNano())
@@ -355,13 +362,21 @@ func (s *Store) pass(ctx context.Context, opts HealOptions) error {
 	// object step began. The other way round, a drive being rebuilt got
 	// the record of an object completed behind the object step, none of
 	// its shards, and no upload left to heal them from.
+	setFailed := func(st *set, err error) {
+		errs = append(errs, err)
+		s.passFailure(err)
+		// Its drives may have missed anything; other sets' rebuilds
+		// may still end with this pass (finishPass).
+		s.scan.mu.Lock()
+		s.noteShort(st, nil, err)
+		s.scan.mu.Unlock()
+	}
 	for _, st := range s.sets {
 		if err := s.scanUploads(ctx, st, pc); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			errs = append(errs, err)
-			s.passFailure(err)
+			setFailed(st, err)
 		}
 	}
 	for _, st := range s.sets {
@@ -369,8 +384,7 @@ func (s *Store) pass(ctx context.Context, opts HealOptions) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			errs = append(errs, err)
-			s.passFailure(err)
+			setFailed(st, err)
 		}
 	}
 	for _, st := range s.sets {
@@ -393,6 +407,9 @@ func (s *Store) pass(ctx context.Context, opts HealOptions) error {
 			}
 		}
 	}
+	s.scan.mu.Lock()
+	s.scan.walked = true
+	s.scan.mu.Unlock()
 	st := s.HealStatus()
 	s.log.Info("storage: heal pass finished", "pass", st.Pass, "objects", st.ObjectsScanned, "healed", st.ObjectsHealed,
 		"degraded", st.ObjectsDegraded, "failed", st.ObjectsFailed, "bytes", st.BytesScanned, "orphans", st.OrphansRemoved, "took", time.Since(start))

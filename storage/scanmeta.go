@@ -222,6 +222,11 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 		raw, rerrs := st.readAll(ctx, objectKey(bucket, key))
 		for p := range raw {
 			if rerrs[p] != nil && !errors.Is(rerrs[p], drive.ErrNotFound) {
+				// Undecided until that drive answers: no drive is whole
+				// for this upload in this pass.
+				for q := range ups {
+					short.leftShort(q)
+				}
 				return nil
 			}
 			if rec, err := decodeOrEmpty(raw[p]); err == nil {

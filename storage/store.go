@@ -258,48 +258,85 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// them is there to rebuild it (see holdersBesides).
 	held := make([]int, len(sets))
 	var replaced []string // formatted in place of failed drives, now or before a restart
-	for i, f := range formats {
+	ds := make([]Drive, len(cfg.Drives))
+	wantFormat := func(i int) drive.Format {
+		return drive.Format{Version: 1, ClusterID: clusterID, Set: i / n, Position: i % n, Zone: cfg.Drives[i].Zone}
+	}
+	offline := func(i int, why string) {
+		ds[i] = offlineDrive{info: drive.Info{Path: cfg.Drives[i].Path, Format: wantFormat(i)}, why: why}
+	}
+	// The formatted drives first: only those that open count as holding
+	// their set's data, so that a drive refused at open (another
+	// position's disk on this mount point, a metadata store that will
+	// not open) does not let an empty folder beside it be formatted.
+	for i, dc := range cfg.Drives {
+		if formats[i] == nil && !fresh {
+			continue // an empty (or unreadable) folder: decided below
+		}
+		if _, err := os.Stat(dc.Path); err != nil && !fresh {
+			cfg.Logger.Error("storage: drive folder missing; treating it as offline", "path", dc.Path)
+			offline(i, "drive folder missing")
+			continue
+		}
+		dd, err := drive.Open(dc.Path, wantFormat(i), driveOptions(cfg.Logger, load))
+		if err != nil {
+			cfg.Logger.Error("storage: drive refused; treating it as offline", "path", dc.Path, "err", err)
+			offline(i, fmt.Sprintf("drive refused: %v", err))
+			continue
+		}
+		ds[i] = dd
 		switch {
-		case f == nil || f.ClusterID != clusterID:
-		case isRebuilding(cfg.Drives[i].Path):
-			replaced = append(replaced, cfg.Drives[i].Path)
+		case fresh:
+		case isRebuilding(dc.Path):
+			replaced = append(replaced, dc.Path)
 		default:
 			held[i/n]++
 		}
 	}
 	for i, dc := range cfg.Drives {
-		want := drive.Format{Version: 1, ClusterID: clusterID, Set: i / n, Position: i % n, Zone: dc.Zone}
-		var d Drive
-		if _, err := os.Stat(dc.Path); err != nil && !fresh {
+		if ds[i] != nil {
+			continue
+		}
+		want := wantFormat(i)
+		_, statErr := os.Stat(dc.Path)
+		_, empty := emptyFolder(dc.Path)
+		switch {
+		case statErr != nil:
 			cfg.Logger.Error("storage: drive folder missing; treating it as offline", "path", dc.Path)
-			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: "drive folder missing"}
-		} else if formats[i] == nil && !fresh && held[i/n] < cfg.DataShards {
+			offline(i, "drive folder missing")
+			continue
+		case held[i/n] < cfg.DataShards:
 			cfg.Logger.Error("storage: "+errTooFewHolders+"; treating it as offline",
 				"path", dc.Path, "set", want.Set, "position", want.Position, "holding", held[i/n], "needed", cfg.DataShards)
-			d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: errTooFewHolders}
-		} else {
-			var err error
-			if _, empty := emptyFolder(dc.Path); formats[i] == nil && !fresh && unformatted[i] && empty {
-				cfg.Logger.Warn("storage: empty drive folder takes the place of a failed drive", "path", dc.Path, "set", want.Set, "position", want.Position)
-				// Marked before it is formatted (see reopenDrive); a
-				// folder that is not empty is refused by drive.Open
-				// below, and left as it is.
-				err = writeSynced(filepath.Join(dc.Path, rebuildingFile))
-			}
-			var dd *drive.Drive
-			if err == nil {
-				dd, err = drive.Open(dc.Path, want, driveOptions(cfg.Logger, load))
-			}
-			if err != nil {
-				cfg.Logger.Error("storage: drive refused; treating it as offline", "path", dc.Path, "err", err)
-				d = offlineDrive{info: drive.Info{Path: dc.Path, Format: want}, why: fmt.Sprintf("drive refused: %v", err)}
-			} else {
-				d = dd
-				if formats[i] == nil && !fresh {
-					replaced = append(replaced, dc.Path)
-				}
-			}
+			offline(i, errTooFewHolders)
+			continue
+		case unformatted[i] && !empty:
+			// As the watcher refuses it: files but no format is a used
+			// drive that lost its format.json, or a folder being
+			// deleted, not a replacement.
+			cfg.Logger.Error("storage: drive folder holds files but no format; treating it as offline", "path", dc.Path)
+			offline(i, "drive folder holds files but no format")
+			continue
 		}
+		var err error
+		if unformatted[i] {
+			cfg.Logger.Warn("storage: empty drive folder takes the place of a failed drive", "path", dc.Path, "set", want.Set, "position", want.Position)
+			// Marked before it is formatted (see reopenDrive).
+			err = writeSynced(filepath.Join(dc.Path, rebuildingFile))
+		}
+		var dd *drive.Drive
+		if err == nil {
+			dd, err = drive.Open(dc.Path, want, driveOptions(cfg.Logger, load))
+		}
+		if err != nil {
+			cfg.Logger.Error("storage: drive refused; treating it as offline", "path", dc.Path, "err", err)
+			offline(i, fmt.Sprintf("drive refused: %v", err))
+			continue
+		}
+		ds[i] = dd
+		replaced = append(replaced, dc.Path)
+	}
+	for i, d := range ds {
 		sets[i/n] = append(sets[i/n], d)
 	}
 	s, err := newStore(cfg, sets, clusterID, load)

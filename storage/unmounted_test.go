@@ -193,6 +193,7 @@ func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
 		s.scan.mu.Lock()
 		s.noteShort(s.sets[0], map[int]bool{shortOn: true}, nil)
 		s.scan.status.ObjectsDegraded = 1
+		s.scan.walked = true
 		s.scan.mu.Unlock()
 		s.finishPass(nil)
 	}
@@ -201,6 +202,9 @@ func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.markRebuilding(dirs[0])
+	s.scan.mu.Lock()
+	s.scan.walked = true // the pass went through everything
+	s.scan.mu.Unlock()
 	s.finishPass(nil)
 	cancel()
 	if !rebuilding() {
@@ -215,6 +219,9 @@ func TestRebuildEndsWithACleanLaterPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.rebuildAgain(dirs[0]) // offline during the pass
+	s.scan.mu.Lock()
+	s.scan.walked = true
+	s.scan.mu.Unlock()
 	s.finishPass(nil)
 	cancel()
 	if !rebuilding() {
