@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -381,8 +382,10 @@ func writeSynced(path string) error {
 }
 
 // emptyFolder reports whether path is a folder holding nothing (a fresh
-// file system's lost+found, and the empty tmp/ and data/ and the rebuild
-// mark of a format that was interrupted, aside), with its FileInfo.
+// file system's lost+found, and the rebuild mark, the empty data/ and the
+// tmp/ holding at most a staged format-*.json of a format that was
+// interrupted, aside), with its FileInfo. A format cut short is finished
+// by the next one; any other file in tmp/ belongs to a used drive.
 func emptyFolder(path string) (os.FileInfo, bool) {
 	fi, err := os.Stat(path)
 	if err != nil || !fi.IsDir() {
@@ -395,9 +398,19 @@ func emptyFolder(path string) (os.FileInfo, bool) {
 	for _, e := range entries {
 		switch e.Name() {
 		case "lost+found", rebuildingFile:
-		case "tmp", "data":
+		case "data":
 			if sub, err := os.ReadDir(filepath.Join(path, e.Name())); err != nil || len(sub) > 0 {
 				return nil, false
+			}
+		case "tmp":
+			sub, err := os.ReadDir(filepath.Join(path, e.Name()))
+			if err != nil {
+				return nil, false
+			}
+			for _, f := range sub {
+				if name := f.Name(); !strings.HasPrefix(name, "format-") || !strings.HasSuffix(name, ".json") {
+					return nil, false
+				}
 			}
 		default:
 			return nil, false
