@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -77,24 +76,10 @@ func TestRebuildWaitsForUploadsCompletedDuringThePass(t *testing.T) {
 		put(t, s, "b", fmt.Sprintf("a%d", i), randBytes(uint64(i), 1000))
 	}
 	fds[5].set(func(f *faultDrive) { f.offline = true }) // as an empty replacement
-	up, err := s.NewMultipartUpload(ctx, "b", "mp", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := randBytes(9, 300_000)
-	pi, err := s.PutObjectPart(ctx, "b", "mp", up, 1, bytes.NewReader(body), PutOptions{Size: int64(len(body)),
-		Finish: func() (string, map[string]string, error) { return md5hex(body), nil, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	up, pi := startUpload(t, s, "b", "mp")
 	fds[5].set(func(f *faultDrive) { f.offline = false })
 	s.markRebuilding(dirs[5])
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.Heal(ctx, HealOptions{ObjectsPerSecond: 10})
-		done <- err
-	}()
-	waitFor(t, "the pass to be among the objects", func() bool { return s.HealStatus().ObjectsScanned >= 2 })
+	done := slowPass(t, s, 10, 2)
 	if _, err := s.CompleteMultipartUpload(ctx, "b", "mp", up, []CompletePart{{Number: 1, ETag: pi.ETag}}, CompleteOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -27,15 +27,7 @@ func TestRebuildMarkHonouredAtRunTime(t *testing.T) {
 	ctx := context.Background()
 	dirs := driveDirs(t.TempDir())
 	s := openManual(t, dirs)
-	if err := s.MakeBucket(ctx, "b", ""); err != nil {
-		t.Fatal(err)
-	}
-	bodies := map[string][]byte{}
-	for i := range 4 {
-		key := fmt.Sprintf("k%d", i)
-		bodies[key] = randBytes(uint64(i), 100+i*60_000)
-		put(t, s, "b", key, bodies[key])
-	}
+	bodies := fillBucket(t, s, 4, 60_000) // inline and not
 	failed := false
 	s.reopen = func(path string, want drive.Format, opts drive.Options) (Drive, error) {
 		if path == dirs[5] && !failed {
@@ -141,16 +133,7 @@ func TestRebuildGoesOnWhenTheQueueRollsBack(t *testing.T) {
 		put(t, s, "b", fmt.Sprintf("a%d", i), randBytes(uint64(i), 1000))
 	}
 	fds[5].set(func(f *faultDrive) { f.offline = true })
-	up, err := s.NewMultipartUpload(ctx, "b", "mp", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := randBytes(9, 300_000)
-	pi, err := s.PutObjectPart(ctx, "b", "mp", up, 1, bytes.NewReader(body), PutOptions{Size: int64(len(body)),
-		Finish: func() (string, map[string]string, error) { return md5hex(body), nil, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	up, pi := startUpload(t, s, "b", "mp")
 	// The upload's records as drives 3 and 4 hold them before the completion.
 	ukey, pkey := uploadKey("b", "mp", up), partKey(up, 1)
 	uval, err := fds[3].Drive.Get(ctx, ukey)
@@ -175,12 +158,7 @@ func TestRebuildGoesOnWhenTheQueueRollsBack(t *testing.T) {
 	}
 	fds[5].set(func(f *faultDrive) { f.offline = false })
 	s.markRebuilding(dirs[5])
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.Heal(ctx, HealOptions{ObjectsPerSecond: 5})
-		done <- err
-	}()
-	waitFor(t, "the pass to be among the objects", func() bool { return s.HealStatus().ObjectsScanned >= 1 })
+	done := slowPass(t, s, 5, 1)
 	if r, err := s.OpenObject(ctx, "b", "mp", GetOptions{}); err == nil { // queues the heal
 		r.Close()
 	}

@@ -199,16 +199,7 @@ func TestRebuildGoesOnWhenAnUploadIsUndecided(t *testing.T) {
 		put(t, s, "b", "a"+string(rune('0'+i)), randBytes(uint64(i), 1000))
 	}
 	fds[5].set(func(f *faultDrive) { f.offline = true })
-	up, err := s.NewMultipartUpload(ctx, "b", "mp", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := randBytes(9, 300_000)
-	pi, err := s.PutObjectPart(ctx, "b", "mp", up, 1, bytes.NewReader(body), PutOptions{Size: int64(len(body)),
-		Finish: func() (string, map[string]string, error) { return md5hex(body), nil, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	up, pi := startUpload(t, s, "b", "mp")
 	ukey, pkey := uploadKey("b", "mp", up), partKey(up, 1)
 	uval, _ := fds[3].Drive.Get(ctx, ukey)
 	pval, _ := fds[3].Drive.Get(ctx, pkey)
@@ -228,12 +219,7 @@ func TestRebuildGoesOnWhenAnUploadIsUndecided(t *testing.T) {
 	s.markRebuilding(dirs[5])
 	// Drive 0 fails its point reads (not its iterators) for the pass.
 	fds[0].set(func(f *faultDrive) { f.fail["get"] = errors.New("injected read error") })
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.Heal(ctx, HealOptions{ObjectsPerSecond: 5})
-		done <- err
-	}()
-	waitFor(t, "the pass to be among the objects", func() bool { return s.HealStatus().ObjectsScanned >= 1 })
+	done := slowPass(t, s, 5, 1)
 	s.queueHeal("b", "mp", false)
 	s.healq.wait()
 	if err := <-done; err != nil {

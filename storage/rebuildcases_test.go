@@ -29,15 +29,7 @@ func TestRebuildGoesOnWhileOthersAreAway(t *testing.T) {
 	ctx := context.Background()
 	dirs := driveDirs(t.TempDir())
 	s := openWatched(t, dirs, &logBuffer{})
-	if err := s.MakeBucket(ctx, "b", ""); err != nil {
-		t.Fatal(err)
-	}
-	bodies := map[string][]byte{}
-	for i := range 4 {
-		key := fmt.Sprintf("k%d", i)
-		bodies[key] = randBytes(uint64(i), 100+i*70_000)
-		put(t, s, "b", key, bodies[key])
-	}
+	bodies := fillBucket(t, s, 4, 70_000) // inline and not
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -300,4 +292,51 @@ func TestAmbiguousHealLeavesEveryDriveShort(t *testing.T) {
 	if !res.short[5] {
 		t.Fatalf("heal of an undecided version: drives left short %v, want every one (drive 5 lacks it)", res.short)
 	}
+}
+
+// fillBucket makes bucket "b" and puts n objects k0, k1... of 100 + i*step
+// bytes (the first inline, the others not), returned by key.
+func fillBucket(t *testing.T, s *Store, n, step int) map[string][]byte {
+	t.Helper()
+	if err := s.MakeBucket(context.Background(), "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	bodies := map[string][]byte{}
+	for i := range n {
+		key := fmt.Sprintf("k%d", i)
+		bodies[key] = randBytes(uint64(i), 100+i*step)
+		put(t, s, "b", key, bodies[key])
+	}
+	return bodies
+}
+
+// startUpload begins an upload of bucket/key and sends its part 1, of
+// 300,000 bytes.
+func startUpload(t *testing.T, s *Store, bucket, key string) (string, PartInfo) {
+	t.Helper()
+	ctx := context.Background()
+	up, err := s.NewMultipartUpload(ctx, bucket, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := randBytes(9, 300_000)
+	pi, err := s.PutObjectPart(ctx, bucket, key, up, 1, bytes.NewReader(body), PutOptions{Size: int64(len(body)),
+		Finish: func() (string, map[string]string, error) { return md5hex(body), nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return up, pi
+}
+
+// slowPass starts a heal pass of rate objects a second and returns once
+// it has scanned n objects; the channel gives the pass's end.
+func slowPass(t *testing.T, s *Store, rate float64, n int64) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Heal(context.Background(), HealOptions{ObjectsPerSecond: rate})
+		done <- err
+	}()
+	waitFor(t, "the pass to be among the objects", func() bool { return s.HealStatus().ObjectsScanned >= n })
+	return done
 }

@@ -244,15 +244,7 @@ func TestRebuildBesideADeadDrive(t *testing.T) {
 	ctx := context.Background()
 	dirs := driveDirs(t.TempDir())
 	s := openWatched(t, dirs, &logBuffer{})
-	if err := s.MakeBucket(ctx, "b", ""); err != nil {
-		t.Fatal(err)
-	}
-	bodies := map[string][]byte{}
-	for i := range 4 {
-		key := fmt.Sprintf("k%d", i)
-		bodies[key] = randBytes(uint64(i), 100+i*70_000) // inline and not
-		put(t, s, "b", key, bodies[key])
-	}
+	bodies := fillBucket(t, s, 4, 70_000) // inline and not
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
