@@ -179,7 +179,9 @@ func (s *Store) commitPart(ctx context.Context, st *set, bucket, key, uploadID s
 		cc.step()
 		return nil
 	})
-	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err != nil {
+	if err := quorumError(ErrWriteQuorum, errs, s.writeQuorum()); err == nil {
+		s.missedWrite(st, w, errs)
+	} else {
 		st.each(context.WithoutCancel(ctx), func(p int, d Drive) error {
 			if errs[p] != nil {
 				return nil

@@ -163,6 +163,7 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 	s.afterRound(round, func(final []error) {
 		if countNil(final) < len(final) {
 			s.queueHeal(bucket, key, false) // a drive missed the record
+			s.missedWrite(st, w, final)
 		}
 		keyUnlock()
 	})

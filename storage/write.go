@@ -66,6 +66,10 @@ type written struct {
 	size   int64
 	ok     []bool   // per drive position: the shard is durable there
 	inline [][]byte // per drive position: its shard stream, for inline data
+	// ids holds, per drive position, the id of the drive the shard was
+	// staged on (not for inline data, written at the commit): a drive
+	// formatted in that position since lacks the shard (missedWrite).
+	ids []string
 }
 
 // writeData erasure-codes body onto the set. Inline data is encoded into
@@ -104,7 +108,9 @@ func (s *Store) writeData(ctx context.Context, st *set, dataID, name string, bod
 	}
 
 	files := make([]drive.StagingFile, n)
+	w.ids = make([]string, n)
 	errs := st.each(ctx, func(p int, d Drive) error {
+		w.ids[p] = d.Info().Format.DriveID
 		f, err := d.CreateStaging(ctx)
 		if err != nil {
 			return err
@@ -196,6 +202,31 @@ func (s *Store) blockPool() *sync.Pool {
 
 // shardOf is the shard index the drive at position p holds.
 func shardOf(p, rot, n int) int { return (p + rot) % n }
+
+// missedWrite looks at the drives of st an acknowledged commit of w left
+// out (errs[p] != nil). One formatted in its position since the write
+// began, or one being rebuilt, lacks what was just acknowledged, and a
+// pass that already went by the key (or ended, ending the rebuild) did
+// not see it: its rebuild starts again, to end with a pass that starts
+// after the miss. Otherwise a part uploaded while a drive was replaced
+// left the new drive counted as holding data without it.
+func (s *Store) missedWrite(st *set, w written, errs []error) {
+	for p, d := range st.drives() {
+		if errs[p] == nil {
+			continue
+		}
+		if _, offline := d.(offlineDrive); offline {
+			continue // it gets its rebuild (again) when it comes back
+		}
+		path := d.Info().Path
+		replaced := p < len(w.ids) && w.ids[p] != d.Info().Format.DriveID
+		if replaced || s.beingRebuilt(path) {
+			s.log.Warn("storage: a drive being rebuilt missed an acknowledged write; its rebuild waits for another pass", "path", path)
+			s.markRebuilding(path)
+			s.requestPass()
+		}
+	}
+}
 
 // removeData deletes a data directory on every drive of the set, logging
 // what fails: leftovers are orphans the scanner removes.
