@@ -312,17 +312,25 @@ func (s *Store) holdersBesides(st *set, p int) int {
 const rebuildingFile = drive.RebuildMark
 
 // markRebuilding records that the drive at path was formatted in place
-// of a failed one and holds nothing yet, in memory and in its folder.
-func (s *Store) markRebuilding(path string) {
+// of a failed one and holds nothing yet, in memory and in its folder (or
+// that it missed a write: it holds not everything). It reports whether it
+// did anything: not when the drive already waits for a pass that starts
+// after the current one.
+func (s *Store) markRebuilding(path string) bool {
 	s.scan.mu.Lock()
 	if s.scan.rebuilding == nil {
 		s.scan.rebuilding = map[string]int{}
+	}
+	if pass, ok := s.scan.rebuilding[path]; ok && pass == s.scan.status.Pass {
+		s.scan.mu.Unlock()
+		return false // marked already, waiting for the same pass
 	}
 	s.scan.rebuilding[path] = s.scan.status.Pass
 	s.scan.mu.Unlock()
 	if err := writeSynced(filepath.Join(path, rebuildingFile)); err != nil {
 		s.log.Warn("storage: mark a drive as being rebuilt (a restart before its heal pass ends will count it as holding data)", "path", path, "err", err)
 	}
+	return true
 }
 
 // rebuildAgain makes a drive being rebuilt that went offline wait for a

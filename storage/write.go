@@ -70,6 +70,10 @@ type written struct {
 	// staged on (not for inline data, written at the commit): a drive
 	// formatted in that position since lacks the shard (missedWrite).
 	ids []string
+	// rebuilding holds, per drive position, whether the drive there was
+	// being rebuilt when the write began: its rebuild may have ended
+	// before a commit that leaves it out (missedWrite).
+	rebuilding []bool
 }
 
 // writeData erasure-codes body onto the set. Inline data is encoded into
@@ -82,7 +86,7 @@ func (s *Store) writeData(ctx context.Context, st *set, dataID, name string, bod
 		return written{}, err
 	}
 	n := len(st.drives())
-	w := written{ok: make([]bool, n)}
+	w := written{ok: make([]bool, n), rebuilding: s.rebuildingNow(st)}
 	ws := make([]io.Writer, n) // by shard index
 	s.track(dataID)
 	if inline {
@@ -220,12 +224,27 @@ func (s *Store) missedWrite(st *set, w written, errs []error) {
 		}
 		path := d.Info().Path
 		replaced := p < len(w.ids) && w.ids[p] != d.Info().Format.DriveID
-		if replaced || s.beingRebuilt(path) {
+		wasRebuilding := p < len(w.rebuilding) && w.rebuilding[p]
+		if (replaced || wasRebuilding || s.beingRebuilt(path)) && s.markRebuilding(path) {
+			// Once per drive and pass: a drive kept while failing (full,
+			// read-only) misses every write.
 			s.log.Warn("storage: a drive being rebuilt missed an acknowledged write; its rebuild waits for another pass", "path", path)
-			s.markRebuilding(path)
 			s.requestPass()
 		}
 	}
+}
+
+// rebuildingNow reports, per drive position of st, whether the drive there
+// is being rebuilt.
+func (s *Store) rebuildingNow(st *set) []bool {
+	ds := st.drives()
+	out := make([]bool, len(ds))
+	s.scan.mu.Lock()
+	defer s.scan.mu.Unlock()
+	for p, d := range ds {
+		_, out[p] = s.scan.rebuilding[d.Info().Path]
+	}
+	return out
 }
 
 // removeData deletes a data directory on every drive of the set, logging
