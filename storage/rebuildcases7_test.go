@@ -6,9 +6,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 )
@@ -29,12 +26,7 @@ func TestMissWhileRebuildingEndsBeforeCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(dirs[5]); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(dirs[5], 0o700); err != nil {
-		t.Fatal(err)
-	}
+	emptyInPlace(t, dirs[5])
 	s.checkDrives(ctx)
 	s.checkDrives(ctx) // formatted in place, rebuilding
 	if !s.beingRebuilt(dirs[5]) {
@@ -43,56 +35,10 @@ func TestMissWhileRebuildingEndsBeforeCommit(t *testing.T) {
 	fd := newFaultDrive(s.sets[0].drives()[5])
 	fd.set(func(f *faultDrive) { f.fail["stage"] = fmt.Errorf("injected: %w", syscall.EMFILE) })
 	s.sets[0].replace(5, fd)
-	body := randBytes(7, 300_000)
-	pr, pw := io.Pipe()
-	type res struct {
-		pi  PartInfo
-		err error
-	}
-	done := make(chan res, 1)
-	go func() {
-		pi, err := s.PutObjectPart(ctx, "b", "big", up, 1, pr, PutOptions{Size: int64(len(body)),
-			Finish: func() (string, map[string]string, error) { return md5hex(body), nil, nil }})
-		done <- res{pi, err}
-	}()
-	pw.Write(body[:1000]) // staged; drive 5's staging failed
+	finish := partInFlight(t, s, up) // staged; drive 5's staging failed
 	fd.clear()
-	for {
-		if _, err := s.Heal(ctx, HealOptions{}); err != ErrHealRunning {
-			break
-		}
-	}
-	t.Logf("drive 5 rebuilding after the pass (before commit): %v", s.beingRebuilt(dirs[5]))
-	pw.Write(body[1000:])
-	pw.Close()
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	t.Logf("drive 5 rebuilding after commit: %v", s.beingRebuilt(dirs[5]))
-	remount := unmount(t, dirs, 3, 4)
-	for range 4 {
-		s.checkDrives(ctx)
-	}
-	formatted := 0
-	for _, p := range []int{3, 4} {
-		if _, err := os.Stat(filepath.Join(dirs[p], "format.json")); err == nil {
-			formatted++
-		}
-	}
-	t.Logf("empty mount points formatted: %d", formatted)
-	for {
-		if _, err := s.Heal(ctx, HealOptions{}); err != ErrHealRunning {
-			break
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	remount()
-	s = openManual(t, dirs)
-	defer s.Close()
-	if _, err := s.CompleteMultipartUpload(ctx, "b", "big", up, []CompletePart{{Number: 1, ETag: r.pi.ETag}}, CompleteOptions{}); err != nil {
-		t.Fatalf("acknowledged part lost: %v", err)
-	}
+	healNow(s) // the pass the format requested ends the rebuild
+	pi := finish()
+	t.Logf("drive 5 rebuilding after the commit: %v", s.beingRebuilt(dirs[5]))
+	partSurvivesUnmounts(t, s, dirs, up, pi)
 }
