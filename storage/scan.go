@@ -356,12 +356,6 @@ func (s *Store) pass(ctx context.Context, opts HealOptions) error {
 	s.scan.status.ObjectsTotal = total
 	s.scan.mu.Unlock()
 	var errs []error
-	// Uploads before objects: data moves from an upload into an object
-	// only by a completion, so an upload completed during the pass either
-	// had its parts healed here first or became an object before the
-	// object step began. The other way round, a drive being rebuilt got
-	// the record of an object completed behind the object step, none of
-	// its shards, and no upload left to heal them from.
 	setFailed := func(st *set, err error) {
 		errs = append(errs, err)
 		s.passFailure(err)
@@ -371,6 +365,12 @@ func (s *Store) pass(ctx context.Context, opts HealOptions) error {
 		s.noteShort(st, nil, err)
 		s.scan.mu.Unlock()
 	}
+	// Uploads before objects: data moves from an upload into an object
+	// only by a completion, so an upload completed during the pass either
+	// had its parts healed here first or became an object before the
+	// object step began. The other way round, a drive being rebuilt got
+	// the record of an object completed behind the object step, none of
+	// its shards, and no upload left to heal them from.
 	for _, st := range s.sets {
 		if err := s.scanUploads(ctx, st, pc); err != nil {
 			if ctx.Err() != nil {
