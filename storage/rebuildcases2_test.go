@@ -14,6 +14,7 @@ import (
 
 // Cases a second review of the rebuild tracking found. Each failed before
 // its fix.
+// The comments tell each defect as it was before the fix.
 
 // TestRebuildMarkPrecedesFormat: an empty folder is marked as being
 // rebuilt before it is formatted, at run time and at start, and a folder

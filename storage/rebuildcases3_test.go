@@ -2,6 +2,7 @@ package storage
 
 // Cases a third review of the rebuild tracking (35228bc) found. Each
 // failed before its fix.
+// The comments tell each defect as it was before the fix.
 
 import (
 	"bytes"

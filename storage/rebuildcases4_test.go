@@ -1,8 +1,9 @@
 package storage
 
 // Cases a fourth review of the rebuild tracking (2ecfed5) found. Each
-// failed before its fix. (A folder whose tmp/ holds files is now refused
-// at start, as the watcher refuses it, rather than formatted unmarked.)
+// failed before its fix. The comments tell each defect as it was before
+// the fix. (A folder whose tmp/ holds files is now refused at start, as
+// the watcher refuses it, rather than formatted unmarked.)
 
 import (
 	"bytes"

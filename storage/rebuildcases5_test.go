@@ -2,6 +2,7 @@ package storage
 
 // A case a fifth review of the rebuild tracking (342eaab) found; it failed
 // before its fix.
+// The comments tell each defect as it was before the fix.
 
 import (
 	"context"

@@ -2,6 +2,7 @@ package storage
 
 // A case a sixth review of the rebuild tracking (3d8ec47) found; it failed
 // before its fix.
+// The comments tell each defect as it was before the fix.
 
 import (
 	"context"

@@ -2,6 +2,7 @@ package storage
 
 // A case a seventh review of the rebuild tracking (ddb92eb) found; it
 // failed before its fix.
+// The comments tell each defect as it was before the fix.
 
 import (
 	"context"

@@ -4,6 +4,7 @@ package storage
 // ended a rebuild that should have gone on (the first lost every object
 // of the set once the unmounted disks came back) or called a readable
 // object corrupt. Each failed before its fix.
+// The comments tell each defect as it was before the fix.
 
 import (
 	"bytes"
@@ -119,7 +120,10 @@ func TestRebuildGoesOnWhenUploadsUnread(t *testing.T) {
 	t.Logf("pass: %+v, %v", st, err)
 	fds[5].clear()
 	_, uerr := fds[5].Drive.Get(ctx, uploadKey("b", "mp", up))
-	if err == nil && !s.beingRebuilt(dirs[5]) {
+	if err != nil {
+		t.Fatalf("the pass failed, so it could end no rebuild: %v", err)
+	}
+	if !s.beingRebuilt(dirs[5]) {
 		t.Fatalf("drive 5's rebuild ended though it holds neither the upload record (%v) nor the part", uerr)
 	}
 }
@@ -127,9 +131,9 @@ func TestRebuildGoesOnWhenUploadsUnread(t *testing.T) {
 // TestRebuildGoesOnBesideALostPart: an object with one part lost
 // for good (ErrDataCorrupt) and another part whose rebuilt shard could not
 // be written to the drive being rebuilt. healShards returns the write
-// failure without leftShort, and noteShort sees errors.Is(err,
-// ErrDataCorrupt) on the joined error, so it counts no drive short: the
-// rebuild ends though part 2, which is recoverable, is missing there.
+// failure without leftShort, and noteShort saw errors.Is(err,
+// ErrDataCorrupt) on the joined error, so it counted no drive short: the
+// rebuild ended though part 2, which is recoverable, was missing there.
 func TestRebuildGoesOnBesideALostPart(t *testing.T) {
 	ctx := context.Background()
 	s, fds, dirs := faultStore(t, nil)
@@ -169,7 +173,13 @@ func TestRebuildGoesOnBesideALostPart(t *testing.T) {
 	fds[5].clear()
 	p2 := v.partDataID(&v.Parts[1])
 	_, oerr := fds[5].Drive.OpenData(ctx, p2, v.Parts[1].File)
-	if err == nil && !s.beingRebuilt(dirs[5]) && oerr != nil {
+	if err != nil {
+		t.Fatalf("the pass failed, so it could end no rebuild: %v", err)
+	}
+	if oerr == nil {
+		t.Fatal("set-up: drive 5 got part 2's shard despite the injected write error")
+	}
+	if !s.beingRebuilt(dirs[5]) {
 		t.Fatalf("drive 5's rebuild ended without part 2's shard (%v), which the other drives could rebuild", oerr)
 	}
 }
@@ -237,8 +247,9 @@ func TestReadCorruptJudgedByTheFailingBlock(t *testing.T) {
 // (codec.Verify): two drives with a bitrot each, in different blocks, and
 // a drive being rebuilt make good (3) < k, so the heal says ErrDataCorrupt
 // and repairs nothing, though every block has k good shards and the object
-// reads. noteShort takes ErrDataCorrupt for "lost for good" and ends the
-// rebuild of drive 5, which lacks the object's shard.
+// reads. noteShort took ErrDataCorrupt for "lost for good" and ended the
+// rebuild of drive 5, which lacked the object's shard. (Any failed heal
+// now counts against every drive.)
 func TestRebuildGoesOnWhenHealCallsCorrupt(t *testing.T) {
 	ctx := context.Background()
 	s, fds, dirs := faultStore(t, nil)
@@ -264,7 +275,13 @@ func TestRebuildGoesOnWhenHealCallsCorrupt(t *testing.T) {
 	t.Logf("pass: failed %d, %v; %q", st.ObjectsFailed, herr, st.LastError)
 	got, gerr := get(t, s, "b", "o", 0, -1)
 	_, oerr := fds[5].Drive.OpenData(ctx, id, "part.1")
-	if gerr == nil && bytes.Equal(got, body) && oerr != nil && !s.beingRebuilt(dirs[5]) {
+	if gerr != nil || !bytes.Equal(got, body) {
+		t.Fatalf("set-up: the object does not read (%v): every block should have k good shards", gerr)
+	}
+	if herr != nil || oerr == nil {
+		t.Fatalf("set-up: pass %v, drive 5's shard %v: want a pass without error and no shard", herr, oerr)
+	}
+	if !s.beingRebuilt(dirs[5]) {
 		t.Fatalf("the object reads (every block has k good shards), but the heal called it corrupt beyond repair (%q), rebuilt nothing, and ended drive 5's rebuild without its shard (%v)", st.LastError, oerr)
 	}
 }
