@@ -18,8 +18,8 @@ import (
 // IssueKind classifies what Verify found.
 type IssueKind string
 
-// Issue kinds. All but IssueTruncatedTail mean the log was changed by
-// something other than its writer.
+// Issue kinds. All but IssueTruncatedTail and IssueGap mean the log was
+// changed by something other than its writer.
 const (
 	// IssueModified: a record's bytes differ from what the next record's
 	// prev hash commits to (located at the changed record).
@@ -46,6 +46,11 @@ const (
 	// short by a crash or power loss. Not tampering: the writer continued
 	// in a new file chained to the last complete record.
 	IssueTruncatedTail IssueKind = "truncated-tail"
+	// IssueGap: a gap record: the writer was stopped by a failed write
+	// (a full disk) and resumed; the record, chained like any other,
+	// says when and how many events went unrecorded (Report.Gaps). Not
+	// tampering, but records are missing from the account.
+	IssueGap IssueKind = "gap"
 )
 
 // Issue is one finding, located by file, line (1-based) and sequence
@@ -111,11 +116,19 @@ type Report struct {
 	// Anchor is the authenticated AnchorFile, when AnchorKeys was given
 	// and it authenticates.
 	Anchor *SignedAnchor
+	// Gaps are the gap records found, in chain order (each also an
+	// IssueGap), and Unrecorded the events they report as not recorded.
+	Gaps       []Gap
+	Unrecorded uint64
 }
 
-// OK reports whether nothing but crash-truncated tails was found.
+// OK reports whether the chain is intact: nothing but crash-truncated
+// tails and gap records (stops the writer itself recorded) was found.
+// Check Gaps for events the log did not record.
 func (r *Report) OK() bool {
-	return r.Dropped == 0 && !slices.ContainsFunc(r.Issues, func(i Issue) bool { return i.Kind != IssueTruncatedTail })
+	return r.Dropped == 0 && !slices.ContainsFunc(r.Issues, func(i Issue) bool {
+		return i.Kind != IssueTruncatedTail && i.Kind != IssueGap
+	})
 }
 
 // HeadHex returns Head in hex.
@@ -279,7 +292,7 @@ func (v *verifier) readFile(ctx context.Context, dir string, f logFile) error {
 		case errors.Is(err, io.EOF):
 			if len(b) > 0 {
 				v.issue(Issue{Kind: IssueTruncatedTail, File: f.name, Line: line,
-					Detail: fmt.Sprintf("%d bytes without a newline at the end of the file: a write cut short by a crash", len(b))})
+					Detail: fmt.Sprintf("%d bytes without a newline at the end of the file: a write cut short by a crash or a full disk", len(b))})
 			}
 			return nil
 		case err != nil:
@@ -349,6 +362,17 @@ func (v *verifier) record(f logFile, line int, b []byte, first bool) {
 	}
 	v.expect, v.prevHash, v.prev, v.malformed = r.Seq+1, r.Hash, here, 0
 	v.rep.Last, v.rep.Head = r.Seq, r.Hash
+	if IsGap(r) {
+		g, err := ParseGap(r)
+		if err != nil {
+			// The writer never writes one: someone wrote it in its name.
+			v.issue(Issue{Kind: IssueMalformed, File: f.name, Line: line, Seq: r.Seq, Detail: "a gap record that does not parse: " + err.Error()})
+			return
+		}
+		v.rep.Gaps = append(v.rep.Gaps, g)
+		v.rep.Unrecorded += g.Unrecorded
+		v.issue(Issue{Kind: IssueGap, File: f.name, Line: line, Seq: r.Seq, Detail: g.String()})
+	}
 }
 
 // fillGap removes seq from the gap holding it; false if none does.
