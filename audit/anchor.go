@@ -327,7 +327,8 @@ func (l *Log) LastAnchor() (SignedAnchor, bool) {
 	return l.anchored, !l.anchored.Time.IsZero()
 }
 
-// anchorer anchors the head every AnchorInterval while it changes.
+// anchorer anchors the head every AnchorInterval while it changes, and
+// at once when a resumed log's gap record is durable.
 func (l *Log) anchorer() {
 	defer close(l.anchorDone)
 	t := time.NewTicker(l.opts.AnchorInterval)
@@ -337,6 +338,7 @@ func (l *Log) anchorer() {
 		case <-l.anchorStop:
 			return
 		case <-t.C:
+		case <-l.anchorKick:
 		}
 		if _, err := l.writeAnchor(); err != nil {
 			l.opts.Logger.Error("audit: anchoring the head failed", "err", err)

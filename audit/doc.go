@@ -23,8 +23,9 @@
 //	├── ANCHOR.mismatch-<unix ns>            only if Open found ANCHOR not to match
 //	├── audit-00000000000000000001.jsonl     records 1 … 81,920
 //	├── audit-00000000000000081921.jsonl     records 81,921 …, named by first seq
-//	└── audit-00000000000000081921.1.jsonl   only after a crash left the file
-//	                                         before it with a single partial line
+//	└── audit-00000000000000081921.1.jsonl   only after a crash or a full disk
+//	                                         left the file before it with a
+//	                                         single partial line
 //
 // Each line is one record in canonical JSON (fixed field order, every
 // field present, one escaping), see appendLine:
@@ -43,7 +44,9 @@
 // number: an edited record (its hash no longer matches the next prev), a
 // deleted record or file (a sequence gap), a reordered or inserted record
 // (a sequence number out of order or repeated), a non-canonical or
-// unreadable line, and a deleted beginning.
+// unreadable line, and a deleted beginning. It also lists, without
+// counting them as damage, the gap records the writer left when it
+// resumed after a stop (see Resuming).
 //
 // What a chain cannot detect alone: someone who rewrites every record
 // from some point on with fresh hashes, or removes the newest records.
@@ -99,9 +102,45 @@
 //     tampering.
 //   - Head only ever returns durable records, so an anchored head cannot
 //     be lost to a crash and then look like tampering.
-//   - A failed write or fsync makes the log refuse every later Append
-//     (ErrWrite): records after a hole would be unverifiable. The server
-//     decides what to do then (refuse state changes, report unready).
+//   - A failed write or fsync stops the log: Append refuses records
+//     (ErrWrite) until it resumes, since records after a hole would be
+//     unverifiable. The server decides what to do meanwhile (it serves
+//     requests and reports itself unready).
+//
+// # Resuming
+//
+// A stopped log tries to resume by itself: first FlushInterval after the
+// failure, then at doubling intervals up to RetryInterval (10 s by
+// default), and once more at Close. Retrying on a timer rather than on
+// the next Append matters: a server that reports itself unready gets no
+// traffic, so it would never see the next event. An attempt is cheap (a
+// directory listing, the tail of the last file, one short write), and
+// the interval bounds how long the log stays stopped once space is
+// freed.
+//
+// An attempt does what Open does after a crash, so that a resume and a
+// restart leave the same log: it finds the head on disk (the last
+// complete line; a line the failure cut short is kept and appending
+// continues in a new file), fsyncs that head, since the failed write may
+// have left complete lines unsynced, and chains a gap record to it as the
+// first record of the resumed log:
+//
+//	{"v":1,"seq":N,"time":"<resumed>","identity":"system",…,"action":"audit:Gap",
+//	 …,"status":0,"error":"AuditLogStopped",…,"reason":"since=<stopped> until=<resumed>
+//	 unrecorded=7 unwritten=2 refused=5 cause=write audit-….jsonl: no space left on device",…}
+//
+// unwritten counts the records appended but not on disk (their sequence
+// numbers are reused from N on), refused the Appends refused while
+// stopped; the cause names files, never the directory. The record is an
+// ordinary version 1 record, chained like any other, so older readers
+// verify it too; identity "system" is the log's own, which Append
+// refuses. If writing the gap record fails, the log stays stopped and the
+// next gap record reports both stops, from the first. Err stays set
+// until the gap record is on disk; then the head is anchored at once, so
+// the anchor covers the record of the loss. The anchor written before
+// the stop names a record that is still in the log, so anchors stay
+// consistent. A stop that Close cannot resume is only in the server's
+// log (an error with the counts).
 //
 // Callers that must not acknowledge a request before its record is on
 // disk call Sync after Append; concurrent Syncs share one fsync.

@@ -26,9 +26,9 @@ var (
 	// ErrInvalidEntry: an entry with an identity that is not one of the
 	// identity forms.
 	ErrInvalidEntry = errors.New("audit: invalid entry")
-	// ErrWrite: writing or syncing the log failed; the log refuses all
-	// further appends (records after a failed write would have a hole
-	// before them).
+	// ErrWrite: writing or syncing the log failed; the log refuses
+	// appends until it resumes (records after a failed write would have
+	// a hole before them), and then reports the stop in a gap record.
 	ErrWrite = errors.New("audit: write failed")
 )
 
@@ -56,6 +56,27 @@ type Options struct {
 	// AnchorInterval is how often a changed head is anchored; default
 	// DefaultAnchorInterval.
 	AnchorInterval time.Duration
+	// RetryInterval is the longest wait between two attempts to resume
+	// a log that a failed write stopped (see Resuming in the package
+	// documentation): attempts start FlushInterval apart and double up
+	// to it. It bounds how long the log stays stopped after the disk
+	// recovers. Default DefaultRetryInterval.
+	RetryInterval time.Duration
+	// WrapFile, when set, wraps every log file the log opens to write or
+	// sync: fault injection (a disk that fills up and is freed again).
+	// nil uses the files as they are.
+	WrapFile func(*os.File) File
+}
+
+// DefaultRetryInterval is the default Options.RetryInterval.
+const DefaultRetryInterval = 10 * time.Second
+
+// File is a log file as the log writes it; *os.File implements it. The
+// flusher alone calls it, never concurrently.
+type File interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Close() error
 }
 
 func (o *Options) ensureDefaults() {
@@ -76,6 +97,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.AnchorInterval <= 0 {
 		o.AnchorInterval = DefaultAnchorInterval
+	}
+	if o.RetryInterval <= 0 {
+		o.RetryInterval = DefaultRetryInterval
 	}
 }
 
@@ -101,13 +125,14 @@ type Log struct {
 	durHash   [32]byte
 	flushed   chan struct{} // closed and replaced after each flush
 	space     chan struct{} // closed and replaced when pending shrinks
-	err       error         // sticky write error
+	err       error         // the write error that stopped the log, until it resumes
+	out       *outage       // the stop, until a durable gap record reports it (resume.go)
 	closed    bool
 	spare     []byte // a written segment's buffer, for reuse
 
 	kick chan struct{} // wakes the flusher
 	done chan struct{} // closed when the flusher has exited
-	file *os.File      // the flusher's open file
+	file File          // the flusher's open file
 	name string        // its name
 
 	// Anchoring (anchor.go), with Options.AnchorKeys only.
@@ -118,6 +143,7 @@ type Log struct {
 	anchorClosed bool         // Close wrote the last anchor, under anchorMu
 	anchorStop   chan struct{}
 	anchorDone   chan struct{}
+	anchorKick   chan struct{} // anchors now (after a resume)
 }
 
 // segment is pending bytes for one file.
@@ -145,11 +171,18 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{dir: dir, opts: opts, lock: lock, flushed: make(chan struct{}), space: make(chan struct{}),
-		kick: make(chan struct{}, 1), done: make(chan struct{})}
-	if err := l.recover(); err != nil {
+		kick: make(chan struct{}, 1), done: make(chan struct{}), anchorKick: make(chan struct{}, 1)}
+	h, err := l.readHead("a write cut short by a crash")
+	if err == nil {
+		err = l.openHead(h)
+	}
+	if err != nil {
 		lock.Close()
 		return nil, err
 	}
+	l.seq, l.hash, l.last = h.seq, h.hash, h.time
+	l.durSeq, l.durHash = h.seq, h.hash
+	l.curName, l.curSize = h.name, h.size
 	if opts.AnchorKeys != nil {
 		if err := l.startAnchoring(context.Background()); err != nil {
 			l.file.Close()
@@ -163,24 +196,43 @@ func Open(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
-// recover finds the chain's head and opens the file to append to.
-func (l *Log) recover() error {
+// head is the chain's head as the files on disk show it, and where the
+// next record goes.
+type head struct {
+	seq      uint64
+	hash     [32]byte
+	time     time.Time
+	headFile string // the file holding record seq ("" for an empty log)
+	name     string // the file to append to
+	size     int64  // its size
+	reuse    bool   // name exists (false: create it)
+}
+
+// readHead finds the chain's head: the last complete line of the last
+// file that has one. A partial last line (why: what cut it short) is
+// kept as evidence and logged; appending then continues in a new file,
+// with a generation suffix if one is named for the same record. It
+// fails with ErrCorrupt when the last complete line is not a valid
+// record: the head is then unknown, and continuing would hide the
+// damage. Open calls it, and resume, which must find the same head a
+// restart would.
+func (l *Log) readHead(why string) (head, error) {
 	files, _, err := listFiles(l.dir)
 	if err != nil {
-		return err
+		return head{}, err
 	}
+	var h head
 	var lastTail tail
-	headFound := false
-	for i := len(files) - 1; i >= 0 && !headFound; i-- {
+	for i := len(files) - 1; i >= 0 && h.headFile == ""; i-- {
 		t, err := readTail(filePath(l.dir, files[i]))
 		if err != nil {
-			return err
+			return head{}, err
 		}
 		if i == len(files)-1 {
 			lastTail = t
 			if t.partial {
-				l.opts.Logger.Warn("audit: partial last line after a crash; continuing in a new file",
-					slog.String("file", files[i].name), slog.Int64("size", t.size))
+				l.opts.Logger.Warn("audit: partial last line; continuing in a new file",
+					slog.String("cause", why), slog.String("file", files[i].name), slog.Int64("size", t.size))
 			}
 		}
 		if t.lastLine == nil {
@@ -188,32 +240,63 @@ func (l *Log) recover() error {
 		}
 		r, err := parseLine(t.lastLine, true)
 		if err != nil {
-			return fmt.Errorf("%w: last record of %s: %v", ErrCorrupt, files[i].name, err)
+			return head{}, fmt.Errorf("%w: last record of %s: %v", ErrCorrupt, files[i].name, err)
 		}
-		l.seq, l.hash, l.last, headFound = r.Seq, r.Hash, r.Time, true
+		h.seq, h.hash, h.time, h.headFile = r.Seq, r.Hash, r.Time, files[i].name
 	}
-	l.durSeq, l.durHash = l.seq, l.hash
-
-	reuse := len(files) > 0 && !lastTail.partial &&
-		(lastTail.size > 0 || files[len(files)-1].seq == l.seq+1)
-	if reuse {
-		f := files[len(files)-1]
-		l.curName, l.curSize = f.name, lastTail.size
-		l.file, err = os.OpenFile(filePath(l.dir, f), os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("audit: open %s: %w", f.name, err)
-		}
-		l.name = f.name
-		return nil
+	if len(files) > 0 && !lastTail.partial && (lastTail.size > 0 || files[len(files)-1].seq == h.seq+1) {
+		h.name, h.size, h.reuse = files[len(files)-1].name, lastTail.size, true
+		return h, nil
 	}
 	for gen := 0; ; gen++ {
-		name := fileName(l.seq+1, gen)
+		name := fileName(h.seq+1, gen)
 		if _, err := os.Lstat(filepath.Join(l.dir, name)); err == nil {
 			continue
 		}
-		l.curName, l.curSize = name, 0
-		return l.createFile(name)
+		h.name = name
+		return h, nil
 	}
+}
+
+// openHead makes the head durable and opens the file the next record
+// goes to. The head's line may have been written and never synced (by
+// the write that failed before a resume, or the process before a
+// crash): it is fsynced before anything is chained to it, so that a
+// power loss cannot take a record the next one points to.
+func (l *Log) openHead(h head) error {
+	if h.headFile != "" && h.headFile != h.name {
+		f, err := os.Open(filepath.Join(l.dir, h.headFile))
+		if err != nil {
+			return fmt.Errorf("audit: open %s: %w", h.headFile, err)
+		}
+		err = l.wrap(f).Sync()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("audit: sync %s: %w", h.headFile, err)
+		}
+	}
+	if !h.reuse {
+		return l.createFile(h.name)
+	}
+	f, err := os.OpenFile(filepath.Join(l.dir, h.name), os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: open %s: %w", h.name, err)
+	}
+	file := l.wrap(f)
+	if err := file.Sync(); err != nil {
+		file.Close()
+		return fmt.Errorf("audit: sync %s: %w", h.name, err)
+	}
+	l.file, l.name = file, h.name
+	return nil
+}
+
+// wrap applies Options.WrapFile.
+func (l *Log) wrap(f *os.File) File {
+	if l.opts.WrapFile != nil {
+		return l.opts.WrapFile(f)
+	}
+	return f
 }
 
 // createFile creates and opens the next file, durably (directory fsync).
@@ -227,7 +310,7 @@ func (l *Log) createFile(name string) error {
 		f.Close()
 		return err
 	}
-	l.file, l.name = f, name
+	l.file, l.name = l.wrap(f), name
 	return nil
 }
 
@@ -235,6 +318,11 @@ func (l *Log) createFile(name string) error {
 // the record is in the chain in memory: it is written and fsynced within
 // FlushInterval, or at Sync or Close, whichever comes first. Append blocks
 // (until ctx is done) only when MaxPending bytes wait for the disk.
+//
+// While a failed write has the log stopped, Append refuses e with
+// ErrWrite and counts it. A record whose write failed is lost (Sync
+// reports it); both are counted in the gap record the log writes when it
+// resumes, which takes the lost record's sequence number.
 func (l *Log) Append(ctx context.Context, e Entry) (Record, error) {
 	if !validIdentity(e.Identity) {
 		return Record{}, fmt.Errorf("%w: identity %q is not root, anonymous, user:<name> or admin-token:<id>", ErrInvalidEntry, limit(e.Identity, 64))
@@ -252,16 +340,20 @@ func (l *Log) Append(ctx context.Context, e Entry) (Record, error) {
 		l.mu.Lock()
 	}
 	defer l.mu.Unlock()
-	if l.err != nil {
-		return Record{}, l.err
-	}
 	if l.closed {
 		return Record{}, ErrClosed
 	}
-	r := Record{Entry: e, Seq: l.seq + 1, Time: l.opts.Now().UTC(), Prev: l.hash}
-	if r.Time.Before(l.last) {
-		r.Time = l.last // a clock step back must not reorder time
+	if l.err != nil {
+		l.out.refused++ // reported by the gap record when the log resumes
+		return Record{}, l.err
 	}
+	return l.appendLocked(e, l.nextTimeLocked()), nil
+}
+
+// appendLocked chains a record for e (valid and sanitized) at time t
+// (from nextTimeLocked) in memory, with l.mu held.
+func (l *Log) appendLocked(e Entry, t time.Time) Record {
+	r := Record{Entry: e, Seq: l.seq + 1, Time: t, Prev: l.hash}
 	n := len(l.pending)
 	if n == 0 || l.pending[n-1].name != l.curName {
 		buf := l.spare
@@ -294,7 +386,17 @@ func (l *Log) Append(ctx context.Context, e Entry) (Record, error) {
 	if l.pendBytes >= flushThreshold {
 		l.wake()
 	}
-	return r, nil
+	return r
+}
+
+// nextTimeLocked is the time of the next record: now, or the last
+// record's time if the clock stepped back (time must not reorder).
+func (l *Log) nextTimeLocked() time.Time {
+	t := l.opts.Now().UTC()
+	if t.Before(l.last) {
+		t = l.last
+	}
+	return t
 }
 
 func (l *Log) wake() {
@@ -325,11 +427,16 @@ func (l *Log) Sync(ctx context.Context) error {
 }
 
 // Err returns the write error that stopped the log, nil while it works.
-// A log that failed a write takes no more records (a hole in the chain
-// would not verify), so the server reports itself not ready.
+// A stopped log takes no records (a hole in the chain would not verify),
+// so the server reports itself not ready. Err stays set after the log
+// resumes until the gap record reporting the stop is on disk: only then
+// is the stop accounted for.
 func (l *Log) Err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.err == nil && l.out != nil {
+		return l.out.err
+	}
 	return l.err
 }
 
@@ -382,41 +489,67 @@ func (l *Log) Close() error {
 }
 
 // flusher writes pending segments every FlushInterval, when woken, and a
-// last time at Close.
+// last time at Close. After a failed write it drops what is pending (the
+// log has stopped) and tries to resume, with backoff, and once more at
+// Close (resume.go).
 func (l *Log) flusher() {
 	defer close(l.done)
 	ticker := time.NewTicker(l.opts.FlushInterval)
 	defer ticker.Stop()
+	var backoff time.Duration // between attempts to resume
+	var retryAt time.Time
 	for {
 		select {
 		case <-ticker.C:
 		case <-l.kick:
 		}
 		l.mu.Lock()
-		batch, closing := l.pending, l.closed
+		closing := l.closed
+		if l.err != nil {
+			// Chained before the stop was seen: lost, and counted when
+			// the log resumes (by sequence number).
+			l.releaseLocked(l.pending)
+			l.pending = nil
+			l.mu.Unlock()
+			if !closing && time.Now().Before(retryAt) {
+				continue
+			}
+			if err := l.resume(); err != nil {
+				backoff = min(2*backoff, l.opts.RetryInterval)
+				retryAt = time.Now().Add(backoff)
+				l.opts.Logger.Debug("audit: the log is still stopped", "err", err, "next_attempt_in", backoff)
+				if closing {
+					l.closeStopped(err)
+					return
+				}
+				continue
+			}
+			l.mu.Lock() // resumed: the gap record is pending
+		}
+		batch := l.pending
 		l.pending = nil
 		l.mu.Unlock()
 		if len(batch) > 0 {
 			err := l.write(batch)
 			l.mu.Lock()
-			if err != nil && l.err == nil {
-				l.err = fmt.Errorf("%w: %v", ErrWrite, err)
-			}
-			if err == nil {
+			if err != nil {
+				if l.out == nil { // a new stop; else the gap record failed: keep backing off
+					backoff = l.opts.FlushInterval
+				} else {
+					backoff = min(2*backoff, l.opts.RetryInterval)
+				}
+				retryAt = time.Now().Add(backoff)
+				l.stopLocked(err)
+			} else {
 				last := batch[len(batch)-1]
 				l.durSeq, l.durHash = last.lastSeq, last.lastHash
+				l.resumedLocked()
 			}
-			for _, s := range batch {
-				l.pendBytes -= len(s.data)
-			}
-			if buf := batch[len(batch)-1].data; cap(buf) <= 2*l.opts.MaxPending {
-				l.spare = buf[:0]
-			}
-			close(l.flushed)
-			l.flushed = make(chan struct{})
-			close(l.space)
-			l.space = make(chan struct{})
+			l.releaseLocked(batch)
 			l.mu.Unlock()
+			if err != nil && closing {
+				l.closeStopped(err)
+			}
 		}
 		if closing {
 			return
@@ -424,15 +557,27 @@ func (l *Log) flusher() {
 	}
 }
 
-// write appends the batch to its files, rotating as the segments say,
-// and fsyncs. Called by the flusher only.
-func (l *Log) write(batch []segment) error {
-	l.mu.Lock()
-	failed := l.err != nil
-	l.mu.Unlock()
-	if failed {
-		return nil // a hole after a failed write would break the chain
+// releaseLocked accounts for a batch that left pending (written or
+// dropped): it frees its space and wakes Sync and Append waiters.
+func (l *Log) releaseLocked(batch []segment) {
+	if len(batch) == 0 {
+		return
 	}
+	for _, s := range batch {
+		l.pendBytes -= len(s.data)
+	}
+	if buf := batch[len(batch)-1].data; cap(buf) <= 2*l.opts.MaxPending {
+		l.spare = buf[:0]
+	}
+	close(l.flushed)
+	l.flushed = make(chan struct{})
+	close(l.space)
+	l.space = make(chan struct{})
+}
+
+// write appends the batch to its files, rotating as the segments say,
+// and fsyncs. Called by the flusher only, never on a stopped log.
+func (l *Log) write(batch []segment) error {
 	for _, s := range batch {
 		if s.name != l.name {
 			if err := l.file.Sync(); err != nil {

@@ -336,10 +336,12 @@ func TestEmptyLog(t *testing.T) {
 	}
 }
 
-// TestErrAfterFailedWrite: a write that fails stops the log for good,
-// and Err says so (the server then reports itself not ready).
+// TestErrAfterFailedWrite: a write that fails (here the file is closed
+// under the log) stops the log and Err says so (the server then reports
+// itself not ready); the next attempt to resume opens the file again.
 func TestErrAfterFailedWrite(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{})
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
 	ctx := context.Background()
 	if _, err := l.Append(ctx, entry(1)); err != nil {
 		t.Fatal(err)
@@ -354,7 +356,10 @@ func TestErrAfterFailedWrite(t *testing.T) {
 	if err := l.Sync(ctx); !errors.Is(err, ErrWrite) {
 		t.Fatalf("Sync after a failed write = %v, want ErrWrite", err)
 	}
-	if err := l.Err(); !errors.Is(err, ErrWrite) {
-		t.Fatalf("Err = %v, want ErrWrite", err)
+	waitFor(t, "the log resumes", func() bool { return l.Err() == nil })
+	l.Close()
+	rep := mustVerify(t, dir, VerifyOptions{})
+	if g := onlyGap(t, rep); g.Unwritten != 1 || !strings.Contains(g.Cause, "file already closed") {
+		t.Fatalf("gap %+v", g)
 	}
 }

@@ -1,0 +1,333 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fullDisk stands in for the disk under a log's files (Options.WrapFile).
+// Once filled, a write stores only the room left, possibly part of a
+// line, and fails with ENOSPC, as write(2) does on a full file system;
+// free makes room again, as an operator deleting files does.
+type fullDisk struct {
+	mu   sync.Mutex
+	room int64 // bytes a write may still store; < 0: no limit
+}
+
+func newDisk() *fullDisk { return &fullDisk{room: -1} }
+
+// fill leaves room bytes free.
+func (d *fullDisk) fill(room int64) { d.mu.Lock(); d.room = room; d.mu.Unlock() }
+
+func (d *fullDisk) free() { d.fill(-1) }
+
+func (d *fullDisk) wrap(f *os.File) File { return &diskFile{File: f, disk: d} }
+
+type diskFile struct {
+	*os.File
+	disk *fullDisk
+}
+
+func (f *diskFile) Write(p []byte) (int, error) {
+	d := f.disk
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.room < 0 {
+		return f.File.Write(p)
+	}
+	n, err := f.File.Write(p[:min(int64(len(p)), d.room)])
+	d.room -= int64(n)
+	if err == nil && n < len(p) {
+		err = &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	return n, err
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// stop makes the next flush fail on a disk with room bytes left: it
+// appends n records (accepted, never written) and Syncs, which fails.
+func stop(t *testing.T, l *Log, disk *fullDisk, room int64, from, n int) {
+	t.Helper()
+	disk.fill(room)
+	appendN(t, l, from, n)
+	if err := l.Sync(context.Background()); !errors.Is(err, ErrWrite) {
+		t.Fatalf("Sync on a full disk = %v, want ErrWrite", err)
+	}
+	if err := l.Err(); !errors.Is(err, ErrWrite) {
+		t.Fatalf("Err on a full disk = %v, want ErrWrite", err)
+	}
+}
+
+// refuse appends n records to a stopped log, each refused.
+func refuse(t *testing.T, l *Log, from, n int) {
+	t.Helper()
+	for i := from; i < from+n; i++ {
+		if _, err := l.Append(context.Background(), entry(i)); !errors.Is(err, ErrWrite) {
+			t.Fatalf("Append to a stopped log = %v, want ErrWrite", err)
+		}
+	}
+}
+
+// onlyGap returns the one gap a verification found, after checking the
+// chain passed.
+func onlyGap(t *testing.T, rep *Report) Gap {
+	t.Helper()
+	if !rep.OK() || len(rep.Gaps) != 1 {
+		t.Fatalf("report: OK %v, gaps %+v, issues %v", rep.OK(), rep.Gaps, rep.Issues)
+	}
+	return rep.Gaps[0]
+}
+
+// TestResumeAfterFullDisk: a full disk stops the log; appends are
+// refused and counted; once space is freed the log resumes by itself
+// with a chained gap record saying when, why and how many events went
+// unrecorded, and Verify passes and reports the gap.
+func TestResumeAfterFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	disk := newDisk()
+	l := openLog(t, dir, Options{WrapFile: disk.wrap, RetryInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	before := appendN(t, l, 0, 3)
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	stop(t, l, disk, 0, 3, 2) // 2 appended, never written
+	refuse(t, l, 5, 4)        // 4 refused
+	// Attempts to resume fail while the disk stays full (each writes
+	// the gap record and fails again): the log stays stopped and keeps
+	// counting.
+	time.Sleep(150 * time.Millisecond)
+	if l.Err() == nil {
+		t.Fatal("the log resumed on a full disk")
+	}
+	refuse(t, l, 9, 1)
+
+	disk.free()
+	waitFor(t, "the log resumes", func() bool { return l.Err() == nil })
+	after := appendN(t, l, 10, 2)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	rep := mustVerify(t, dir, VerifyOptions{})
+	g := onlyGap(t, rep)
+	if g.Seq != 4 || g.Unwritten != 2 || g.Refused != 5 || g.Unrecorded != 7 {
+		t.Fatalf("gap %+v, want record 4 with 2 unwritten and 5 refused", g)
+	}
+	if !strings.Contains(g.Cause, "no space left on device") || strings.Contains(g.Cause, dir) {
+		t.Fatalf("gap cause %q: want the system error, without the log's directory", g.Cause)
+	}
+	if !g.Since.After(before[2].Time) || !g.Until.After(g.Since) {
+		t.Fatalf("gap from %v to %v, last record before it at %v", g.Since, g.Until, before[2].Time)
+	}
+	if rep.Records != 6 || rep.Last != 6 || rep.Unrecorded != 7 {
+		t.Fatalf("report %+v", rep)
+	}
+	if len(rep.Issues) != 1 || rep.Issues[0].Kind != IssueGap || rep.Issues[0].Seq != 4 ||
+		!strings.Contains(rep.Issues[0].String(), "7 events were not recorded") {
+		t.Fatalf("issues %v", rep.Issues)
+	}
+	// The gap record is chained between the last record written before
+	// the stop and the first after it.
+	var recs []Record
+	if err := Query(ctx, dir, Filter{}, func(r Record) error { recs = append(recs, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	gap := recs[3]
+	if !IsGap(gap) || gap.Identity != System || gap.Prev != before[2].Hash || gap.Time != g.Until ||
+		recs[4].Prev != gap.Hash || recs[4].RequestID != after[0].RequestID {
+		t.Fatalf("records around the gap: %+v", recs[2:5])
+	}
+}
+
+// TestResumeTornTail: the disk fills in the middle of a line. The line
+// is kept as evidence, the lines written whole before it stay in the
+// chain, and the log resumes in a new file chained to the last whole
+// line, as Open does after a crash; a restart later continues the chain.
+func TestResumeTornTail(t *testing.T) {
+	dir := t.TempDir()
+	disk := newDisk()
+	l := openLog(t, dir, Options{WrapFile: disk.wrap, RetryInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	appendN(t, l, 0, 3)
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	line := int64(len(appendLine(nil, &Record{Seq: 4, Time: t0, Entry: entry(3)})) + 1)
+	stop(t, l, disk, line+line/2, 3, 3) // record 4 whole, record 5 cut in half, 6 not written
+
+	disk.free()
+	waitFor(t, "the log resumes", func() bool { return l.Err() == nil })
+	appendN(t, l, 6, 2)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, fileName(5, 0))); err != nil {
+		t.Fatalf("no new file after the torn line: %v", err)
+	}
+
+	rep := mustVerify(t, dir, VerifyOptions{})
+	if len(rep.Issues) != 2 || rep.Issues[0].Kind != IssueTruncatedTail || rep.Issues[0].File != fileName(1, 0) ||
+		rep.Issues[0].Line != 5 || rep.Issues[1].Kind != IssueGap {
+		t.Fatalf("issues %v", rep.Issues)
+	}
+	if g := onlyGap(t, rep); g.Seq != 5 || g.Unwritten != 2 || g.Refused != 0 {
+		t.Fatalf("gap %+v, want record 5 with records 5 and 6 unwritten", g)
+	}
+	if rep.Records != 7 || rep.Last != 7 {
+		t.Fatalf("report %+v", rep)
+	}
+
+	// A restart finds the same head and continues.
+	l2 := openLog(t, dir, Options{})
+	if more := appendN(t, l2, 8, 1); more[0].Seq != 8 || more[0].Prev != rep.Head {
+		t.Fatalf("chain after restart: %+v", more[0])
+	}
+	l2.Close()
+	if rep := mustVerify(t, dir, VerifyOptions{}); !rep.OK() || rep.Records != 8 || len(rep.Gaps) != 1 {
+		t.Fatalf("report after restart %+v", rep)
+	}
+}
+
+// TestResumeTornFirstLine: the disk fills at a rotation, in the first
+// line of a new file; the log resumes in a file with a generation
+// suffix.
+func TestResumeTornFirstLine(t *testing.T) {
+	dir := t.TempDir()
+	disk := newDisk()
+	// The size of three records, from a scratch log.
+	scratch := t.TempDir()
+	l := openLog(t, scratch, Options{})
+	appendN(t, l, 0, 3)
+	l.Close()
+	info, err := os.Stat(filepath.Join(scratch, fileName(1, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, dir, Options{WrapFile: disk.wrap, RetryInterval: 20 * time.Millisecond, MaxFileSize: info.Size()})
+	appendN(t, l, 0, 3) // fills the first file
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stop(t, l, disk, 10, 3, 1) // record 4 starts a file and is cut
+	disk.free()
+	waitFor(t, "the log resumes", func() bool { return l.Err() == nil })
+	l.Close()
+	if _, err := os.Stat(filepath.Join(dir, fileName(4, 1))); err != nil {
+		t.Fatalf("no generation file: %v", err)
+	}
+	rep := mustVerify(t, dir, VerifyOptions{})
+	if g := onlyGap(t, rep); g.Seq != 4 || g.Unwritten != 1 || rep.Records != 4 {
+		t.Fatalf("gap %+v, report %+v", g, rep)
+	}
+}
+
+// TestResumeKeepsAnchor: the head anchored before the stop stays in the
+// log, the gap record is anchored as soon as it is durable, and a
+// restart finds the anchor matching.
+func TestResumeKeepsAnchor(t *testing.T) {
+	dir := t.TempDir()
+	k := newFakeKMS(t)
+	disk := newDisk()
+	l := openLog(t, dir, Options{AnchorKeys: k, AnchorInterval: time.Hour, WrapFile: disk.wrap, RetryInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	appendN(t, l, 0, 3)
+	if sa, err := l.Anchor(ctx); err != nil || sa.Seq != 3 {
+		t.Fatalf("anchor %+v, %v", sa, err)
+	}
+	stop(t, l, disk, 0, 3, 2)
+	if _, err := l.Anchor(ctx); !errors.Is(err, ErrWrite) {
+		t.Fatalf("Anchor of a stopped log = %v", err)
+	}
+	disk.free()
+	waitFor(t, "the gap record is anchored", func() bool { sa, _ := l.LastAnchor(); return sa.Seq == 4 })
+	rep, err := l.Verify(ctx, VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := onlyGap(t, rep); g.Seq != 4 || rep.Anchor == nil || rep.Anchor.Seq != 4 {
+		t.Fatalf("gap %+v, anchor %+v", g, rep.Anchor)
+	}
+	appendN(t, l, 5, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var logged bytes.Buffer
+	l2 := openLog(t, dir, Options{AnchorKeys: k, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	l2.Close()
+	if strings.Contains(logged.String(), "DOES NOT MATCH") {
+		t.Fatalf("restart found the anchor mismatching: %s", logged.String())
+	}
+	rep = mustVerify(t, dir, VerifyOptions{AnchorKeys: k})
+	if g := onlyGap(t, rep); g.Seq != 4 || rep.Anchor == nil || rep.Anchor.Seq != 5 {
+		t.Fatalf("after restart: gap %+v, anchor %+v", g, rep.Anchor)
+	}
+}
+
+// TestCloseWhileStopped: Close makes one last attempt to resume, so a
+// disk freed just before shutdown still gets its gap record; on a disk
+// still full, Close fails and logs what went unrecorded.
+func TestCloseWhileStopped(t *testing.T) {
+	t.Run("freed", func(t *testing.T) {
+		dir := t.TempDir()
+		disk := newDisk()
+		l := openLog(t, dir, Options{WrapFile: disk.wrap, RetryInterval: time.Hour})
+		appendN(t, l, 0, 1)
+		if err := l.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		stop(t, l, disk, 0, 1, 1)
+		refuse(t, l, 2, 1)
+		disk.free()
+		if err := l.Close(); err != nil {
+			t.Fatalf("Close = %v", err)
+		}
+		if g := onlyGap(t, mustVerify(t, dir, VerifyOptions{})); g.Unrecorded != 2 {
+			t.Fatalf("gap %+v", g)
+		}
+	})
+	t.Run("full", func(t *testing.T) {
+		dir := t.TempDir()
+		disk := newDisk()
+		var logged bytes.Buffer
+		l := openLog(t, dir, Options{WrapFile: disk.wrap, RetryInterval: time.Hour,
+			Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+		appendN(t, l, 0, 1)
+		if err := l.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		stop(t, l, disk, 0, 1, 1)
+		refuse(t, l, 2, 3)
+		if err := l.Close(); !errors.Is(err, ErrWrite) {
+			t.Fatalf("Close on a full disk = %v, want ErrWrite", err)
+		}
+		if out := logged.String(); !strings.Contains(out, "no gap record reports") || !strings.Contains(out, "refused=3") {
+			t.Fatalf("log: %s", out)
+		}
+		if rep := mustVerify(t, dir, VerifyOptions{}); !rep.OK() || len(rep.Gaps) != 0 || rep.Records != 1 {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+}
