@@ -22,6 +22,9 @@ import (
 type fullDisk struct {
 	mu   sync.Mutex
 	room int64 // bytes a write may still store; < 0: no limit
+	// stall, when set, holds the next write until it is closed, after
+	// the write says so on stalled.
+	stall, stalled chan struct{}
 }
 
 func newDisk() *fullDisk { return &fullDisk{room: -1} }
@@ -41,6 +44,13 @@ type diskFile struct {
 func (f *diskFile) Write(p []byte) (int, error) {
 	d := f.disk
 	d.mu.Lock()
+	if stall := d.stall; stall != nil {
+		d.stall = nil
+		d.mu.Unlock()
+		d.stalled <- struct{}{}
+		<-stall
+		d.mu.Lock()
+	}
 	defer d.mu.Unlock()
 	if d.room < 0 {
 		return f.File.Write(p)
@@ -330,4 +340,44 @@ func TestCloseWhileStopped(t *testing.T) {
 			t.Fatalf("report %+v", rep)
 		}
 	})
+}
+
+// TestStoppedHeadStaysOnDisk: records appended while the write that
+// fails is under way are lost with it; the head (what the anchor names)
+// must not move to them, or the anchor would name records that are not
+// in the log and Verify would call the log cut.
+func TestStoppedHeadStaysOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	disk := newDisk()
+	// Flushes only when kicked, and no attempt to resume (which would
+	// set the head from the disk again) while the test looks.
+	l := openLog(t, dir, Options{WrapFile: disk.wrap, FlushInterval: time.Hour, RetryInterval: time.Hour})
+	ctx := context.Background()
+	appendN(t, l, 0, 1)
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	disk.fill(0)
+	stall, stalled := make(chan struct{}), make(chan struct{})
+	disk.mu.Lock()
+	disk.stall, disk.stalled = stall, stalled
+	disk.mu.Unlock()
+	appendN(t, l, 1, 1)
+	synced := make(chan error, 1)
+	go func() { synced <- l.Sync(ctx) }()
+	<-stalled           // the flusher is writing record 2
+	appendN(t, l, 2, 2) // records 3 and 4 wait for the next flush
+	close(stall)
+	if err := <-synced; !errors.Is(err, ErrWrite) {
+		t.Fatalf("Sync = %v, want ErrWrite", err)
+	}
+	l.wake() // a flush of records 3 and 4, which must not write them
+	waitFor(t, "the flusher takes records 3 and 4", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.pendBytes == 0
+	})
+	if seq, _ := l.Head(); seq != 1 {
+		t.Fatalf("head %d on a stopped log whose disk holds record 1", seq)
+	}
 }
