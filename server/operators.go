@@ -54,6 +54,9 @@ func (s *Server) openOperators() error {
 	if keys != nil {
 		auditOpts.AnchorKeys = keys // the chain's head anchored under a KMS data key
 	}
+	if s.cfg.auditOptions != nil {
+		s.cfg.auditOptions(&auditOpts)
+	}
 	log, err := audit.Open(filepath.Join(s.cfg.DataDir, auditDir), auditOpts)
 	if err != nil {
 		ids.Close()
@@ -115,6 +118,14 @@ func (s *Server) closeQuotas() error {
 
 // onRequest feeds every finished S3 request to the metrics, and the
 // state-changing and refused ones to the audit log.
+//
+// It runs after the response: the audit log fails open. While a failed
+// write has the log stopped (a full audit disk), requests are served as
+// usual and their records are refused; the log counts them and reports
+// them in a gap record when it resumes, and /health/ready answers 503
+// until then. This is the policy, not an accident: refusing changes
+// while the log is stopped would make a full audit disk an outage of
+// the object store.
 func (s *Server) onRequest(ev s3api.Event) {
 	op := s.ops
 	op.metrics.ObserveRequest(ev.Operation, ev.Status, ev.Duration, ev.BytesIn, ev.BytesOut)

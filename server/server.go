@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/objstore/objstore/audit"
 	"github.com/objstore/objstore/encryption"
 	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/kms/kmip"
@@ -79,6 +80,10 @@ type Config struct {
 	// more wait for a slot, then answer 503 SlowDown. 0: from the memory
 	// the process may use (autoMaxRequests); negative: no bound.
 	MaxRequests int
+
+	// auditOptions, when set (tests), adjusts the audit log's options
+	// before it opens: a disk that fills and is freed, short retries.
+	auditOptions func(*audit.Options)
 }
 
 func (c *Config) ensureDefaults() {
@@ -238,8 +243,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				return true
 			}
 			if s.auditErr() != nil {
-				// Changes would go unaudited: a full audit disk must
-				// not pass unnoticed (the log does not resume by itself).
+				// Changes go unaudited (they are still served, see
+				// onRequest): a full audit disk must not pass
+				// unnoticed. Ready again once the log has resumed by
+				// itself and its gap record is on disk.
 				http.Error(w, "not ready: the audit log cannot be written", http.StatusServiceUnavailable)
 				return true
 			}
