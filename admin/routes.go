@@ -741,6 +741,12 @@ type AuditVerification struct {
 	Head    string   `json:"head"`
 	Issues  []string `json:"issues"`
 	Dropped int      `json:"dropped,omitempty"`
+	// Gaps counts the gap records (the log was stopped by a failed
+	// write, then resumed; each is also in Issues), Unrecorded the
+	// events they report as not recorded. OK can be true with gaps: the
+	// chain is intact, the account is not complete.
+	Gaps       int    `json:"gaps,omitempty"`
+	Unrecorded uint64 `json:"unrecorded,omitempty"`
 	// AnchorSeq and AnchorTime describe the anchor file that
 	// authenticated (absent when none was checked).
 	AnchorSeq  uint64    `json:"anchorSeq,omitempty"`
@@ -864,7 +870,7 @@ func (h *Handler) verifyAudit(c *call) error {
 // offline verify).
 func VerificationOf(rep *audit.Report) AuditVerification {
 	v := AuditVerification{OK: rep.OK(), Files: rep.Files, Records: rep.Records, First: rep.First, Last: rep.Last,
-		Head: rep.HeadHex(), Issues: []string{}, Dropped: rep.Dropped}
+		Head: rep.HeadHex(), Issues: []string{}, Dropped: rep.Dropped, Gaps: len(rep.Gaps), Unrecorded: rep.Unrecorded}
 	for _, is := range rep.Issues {
 		v.Issues = append(v.Issues, is.String())
 	}

@@ -870,7 +870,10 @@ func (c *adminCLI) verifyResult(v admin.AuditVerification) error {
 		for _, is := range v.Issues {
 			fmt.Fprintln(c.stdout, admin.Printable(is))
 		}
-		if v.OK {
+		switch {
+		case v.OK && v.Gaps > 0:
+			fmt.Fprintf(c.stdout, "OK: the chain is intact, but %d events were not recorded while the log was stopped (%d gaps, above)\n", v.Unrecorded, v.Gaps)
+		case v.OK:
 			fmt.Fprintln(c.stdout, "OK: the chain is intact")
 		}
 	}
