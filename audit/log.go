@@ -498,6 +498,7 @@ func (l *Log) flusher() {
 	defer ticker.Stop()
 	var backoff time.Duration // between attempts to resume
 	var retryAt time.Time
+	var retryErr string // the last attempt's error, logged when it changes
 	for {
 		select {
 		case <-ticker.C:
@@ -517,7 +518,14 @@ func (l *Log) flusher() {
 			if err := l.resume(); err != nil {
 				backoff = min(2*backoff, l.opts.RetryInterval)
 				retryAt = time.Now().Add(backoff)
-				l.opts.Logger.Debug("audit: the log is still stopped", "err", err, "next_attempt_in", backoff)
+				// A full disk fails the same way each time: once is
+				// news, the rest is noise. Something else (a log Open
+				// would refuse) must show.
+				level := slog.LevelDebug
+				if msg := l.describe(err); msg != retryErr {
+					level, retryErr = slog.LevelWarn, msg
+				}
+				l.opts.Logger.Log(context.Background(), level, "audit: the log is still stopped", "err", retryErr, "next_attempt_in", backoff)
 				if closing {
 					l.closeStopped(err)
 					return
