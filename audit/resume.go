@@ -33,8 +33,9 @@ func (l *Log) stopLocked(err error) {
 	l.err = fmt.Errorf("%w: %v", ErrWrite, err)
 	o := &outage{err: l.err, since: l.nextTimeLocked(), cause: l.describe(err)}
 	if l.out != nil && l.out.gapSeq > 0 {
-		// The write of the gap record failed: the same stop, logged
-		// already.
+		// The first write after a resume failed, the gap record's or
+		// one just after it: most likely the same stop, logged already
+		// (resume tells them apart by what reached the disk).
 		o.carried = l.out
 		l.opts.Logger.Debug("audit: writing the log failed again while resuming", "err", o.cause)
 	} else {
