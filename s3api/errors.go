@@ -56,6 +56,7 @@ var (
 	errMalformedPOSTRequest    = errors.New("s3api: malformed POST form")
 	errEntityTooSmall          = errors.New("s3api: entity too small")
 	errInvalidPolicyDocument   = errors.New("s3api: invalid POST policy document")
+	errInvalidVersionID        = errors.New("s3api: malformed version id")
 )
 
 // apiError is what the client sees for an error: the S3 code, the HTTP
@@ -206,6 +207,8 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data.")
 	case errors.Is(err, errInvalidPolicyDocument):
 		return e("InvalidPolicyDocument", 400, "Invalid Policy: Invalid JSON.")
+	case errors.Is(err, errInvalidVersionID):
+		return e("InvalidArgument", 400, "Invalid version id specified")
 	case errors.Is(err, errEntityTooSmall):
 		return e("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
 	case errors.Is(err, errQuotaExceeded):

@@ -520,20 +520,34 @@ func (h *headerOnWrite) Write(p []byte) (int, error) {
 }
 
 // deleteObject answers DELETE /<bucket>/<key>: 204 whether or not the
-// object existed, unless the delete had conditions: then, as AWS, a
-// missing object is NoSuchKey and a failed condition 412.
+// object (or the version named) existed, unless the delete had
+// conditions: then, as AWS, a missing object is NoSuchKey and a failed
+// condition 412. A version id no store could have made is 400
+// InvalidArgument, as AWS answers it.
 func (h *Handler) deleteObject(rq *request) error {
 	vid := rq.query.Get("versionId")
+	if vid != "" && !wellFormedVersionID(vid) {
+		return fmt.Errorf("s3api: delete %q version %q: %w", rq.key, vid, errInvalidVersionID)
+	}
 	dc, err := readDeleteConditions(rq.r.Header)
 	if err != nil {
 		return err
 	}
 	err = h.store.DeleteObject(rq.ctx, rq.bucket, rq.key, storage.DeleteOptions{VersionID: vid, Precondition: h.deletePrecondition(dc)})
-	if err != nil && (dc.any() || !errors.Is(err, storage.ErrObjectNotFound)) {
+	if err != nil && (dc.any() || !nothingToDelete(err)) {
 		return h.hideMissing(rq, fmt.Errorf("s3api: delete %q: %w", rq.key, err))
 	}
 	setVersionHeader(rq.w.Header(), vid)
 	return rq.writeEmpty(http.StatusNoContent)
+}
+
+// nothingToDelete reports whether a delete failed only because there was
+// no such object or version, which an unconditional delete answers with
+// success, as AWS does. *storage.Store reports a missing version as
+// ErrObjectNotFound; ErrVersionNotFound is taken as well, so that the
+// answer does not hang on which of the two a store chooses.
+func nothingToDelete(err error) bool {
+	return errors.Is(err, storage.ErrObjectNotFound) || errors.Is(err, storage.ErrVersionNotFound)
 }
 
 // deleteObjects answers POST /<bucket>?delete: up to 1000 keys, each
@@ -574,12 +588,18 @@ func (h *Handler) deleteObjects(rq *request) error {
 			results[i].err = err
 			continue
 		}
+		if o.VersionID != "" && !wellFormedVersionID(o.VersionID) {
+			// AWS answers a malformed id here as a version that does
+			// not exist, where DeleteObject refuses it as an argument.
+			results[i].err = fmt.Errorf("s3api: delete %q version %q: %w", o.Key, o.VersionID, storage.ErrVersionNotFound)
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			err := h.store.DeleteObject(rq.ctx, rq.bucket, o.Key, storage.DeleteOptions{VersionID: o.VersionID, Precondition: h.deletePrecondition(dc)})
-			if err != nil && (dc.any() || !errors.Is(err, storage.ErrObjectNotFound)) {
+			if err != nil && (dc.any() || !nothingToDelete(err)) {
 				results[i].err = err
 			}
 		}()
