@@ -73,7 +73,7 @@ func (h *Handler) deletePrecondition(d deleteConditions) func(*storage.ObjectInf
 		return nil
 	}
 	return func(cur *storage.ObjectInfo) error {
-		if d.ifMatch != "" && !etagMatches(d.ifMatch, cur.ETag) {
+		if d.ifMatch != "" && !etagMatches(d.ifMatch, cur.ETag, strongComparison) {
 			return fmt.Errorf("s3api: delete If-Match: %w", storage.ErrPreconditionFailed)
 		}
 		if d.size >= 0 {

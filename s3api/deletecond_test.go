@@ -37,6 +37,7 @@ func TestConditionalDelete(t *testing.T) {
 		gone   bool
 	}{
 		{"wrong ETag", map[string]string{"If-Match": `"00000000000000000000000000000000"`}, 412, "PreconditionFailed", false},
+		{"weak ETag", map[string]string{"If-Match": "W/" + etag}, 412, "PreconditionFailed", false}, // If-Match compares strongly
 		{"wrong size", map[string]string{"If-Match": etag, "x-amz-if-match-size": "3"}, 412, "PreconditionFailed", false},
 		{"wrong time", map[string]string{"x-amz-if-match-last-modified-time": mod.Add(-time.Hour).Format(http.TimeFormat)}, 412, "PreconditionFailed", false},
 		{"bad size", map[string]string{"x-amz-if-match-size": "big"}, 400, "InvalidArgument", false},

@@ -399,13 +399,33 @@ func parseHTTPDate(v string) time.Time {
 	return t
 }
 
+// etagComparison is one of RFC 9110's two ways to compare entity tags
+// (8.8.3.2).
+type etagComparison bool
+
+const (
+	// strongComparison: both tags strong and equal. If-Match uses it:
+	// a weak tag W/"x" promises no byte-for-byte identity, so it never
+	// matches, and a write or range read it guards must not go ahead.
+	strongComparison etagComparison = false
+	// weakComparison: equal once W/ is dropped. If-None-Match uses it.
+	weakComparison etagComparison = true
+)
+
 // etagMatches reports whether an If-Match / If-None-Match list names
-// etag. "*" matches any existing object.
-func etagMatches(list, etag string) bool {
+// etag (a stored ETag, always strong) under cmp. "*" matches any
+// existing object. Unquoted tags are taken as clients send them.
+func etagMatches(list, etag string, cmp etagComparison) bool {
 	etag = trimETag(etag)
 	for _, cand := range strings.Split(list, ",") {
 		cand = strings.TrimSpace(cand)
-		if cand == "*" || (cand != "" && trimETag(cand) == etag) {
+		if cand == "*" {
+			return true
+		}
+		if strings.HasPrefix(cand, "W/") && cmp == strongComparison {
+			continue
+		}
+		if cand != "" && trimETag(cand) == etag {
 			return true
 		}
 	}
@@ -424,7 +444,7 @@ func modifiedAfter(mod, t time.Time) bool {
 // 304 error.
 func (c conditions) evalRead(etag string, mod time.Time) error {
 	if c.ifMatch != "" {
-		if !etagMatches(c.ifMatch, etag) {
+		if !etagMatches(c.ifMatch, etag, strongComparison) {
 			return fmt.Errorf("s3api: If-Match: %w", storage.ErrPreconditionFailed)
 		}
 	} else if !c.ifUnmodifiedSince.IsZero() && modifiedAfter(mod, c.ifUnmodifiedSince) {
@@ -432,7 +452,7 @@ func (c conditions) evalRead(etag string, mod time.Time) error {
 	}
 	notModified := &notModifiedError{etag: quoteETag(etag), lastModified: mod.UTC().Format(http.TimeFormat)}
 	if c.ifNoneMatch != "" {
-		if etagMatches(c.ifNoneMatch, etag) {
+		if etagMatches(c.ifNoneMatch, etag, weakComparison) {
 			return notModified
 		}
 	} else if !c.ifModifiedSince.IsZero() && !modifiedAfter(mod, c.ifModifiedSince) {
@@ -485,7 +505,7 @@ func (w writeConditions) check(current *storage.ObjectInfo) error {
 		if current == nil {
 			return fmt.Errorf("s3api: If-Match: %w", storage.ErrObjectNotFound)
 		}
-		if !etagMatches(w.ifMatch, current.ETag) {
+		if !etagMatches(w.ifMatch, current.ETag, strongComparison) {
 			return fmt.Errorf("s3api: If-Match: %w", storage.ErrPreconditionFailed)
 		}
 	}

@@ -146,6 +146,13 @@ func TestConditionsRead(t *testing.T) {
 		{"if-none-match matches", map[string]string{"If-None-Match": `"abc123"`}, "304"},
 		{"if-none-match weak matches", map[string]string{"If-None-Match": `W/"abc123"`}, "304"},
 		{"if-none-match differs", map[string]string{"If-None-Match": `"zzz"`}, ""},
+		// RFC 9110: If-Match compares strongly, so a weak tag never
+		// matches; If-None-Match compares weakly.
+		{"if-match weak never matches", map[string]string{"If-Match": `W/"abc123"`}, "412"},
+		{"if-match weak beside the strong tag", map[string]string{"If-Match": `W/"abc123", "abc123"`}, ""},
+		{"if-none-match weak in a list", map[string]string{"If-None-Match": `"zzz", W/"abc123"`}, "304"},
+		{"if-none-match weak differs", map[string]string{"If-None-Match": `W/"zzz"`}, ""},
+		{"if-none-match weak, not modified since", map[string]string{"If-None-Match": `W/"abc123"`, "If-Modified-Since": before}, "304"},
 		{"if-modified-since older", map[string]string{"If-Modified-Since": before}, ""},
 		{"if-modified-since same second", map[string]string{"If-Modified-Since": same}, "304"},
 		{"if-modified-since newer", map[string]string{"If-Modified-Since": after}, "304"},
@@ -209,6 +216,8 @@ func TestWriteConditions(t *testing.T) {
 		{"if-match ok", map[string]string{"If-Match": `"e1"`}, cur, nil, nil},
 		{"if-match differs", map[string]string{"If-Match": `"e2"`}, cur, storage.ErrPreconditionFailed, nil},
 		{"if-match absent object", map[string]string{"If-Match": `"e1"`}, nil, storage.ErrObjectNotFound, nil},
+		{"if-match weak never matches", map[string]string{"If-Match": `W/"e1"`}, cur, storage.ErrPreconditionFailed, nil},
+		{"if-match star", map[string]string{"If-Match": `*`}, cur, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -642,3 +642,55 @@ func (s *racingStore) PutObject(ctx context.Context, bucket, key string, body io
 	}
 	return s.fakeStore.PutObject(ctx, bucket, key, body, opts)
 }
+
+// TestWeakETagConditions: every request that takes an entity tag
+// condition compares as RFC 9110 says: If-Match (and its copy-source and
+// write forms) strongly, so W/"<etag>" never matches; If-None-Match
+// weakly, so W/"<etag>" matches the object. Before, W/ was stripped and
+// a weak If-Match matched.
+func TestWeakETagConditions(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	e.mustMakeBucket("weak")
+	info := e.mustPut("weak", "src", []byte("weak tags"), minio.PutObjectOptions{})
+	weak := `W/"` + info.ETag + `"`
+	uploadID, err := e.core.NewMultipartUpload(ctx, "weak", "mp", minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		req    rawRequest
+		status int
+	}{
+		{"GET If-Match", rawRequest{method: "GET", path: "/weak/src", header: map[string]string{"If-Match": weak}}, 412},
+		{"HEAD If-Match", rawRequest{method: "HEAD", path: "/weak/src", header: map[string]string{"If-Match": weak}}, 412},
+		{"GET If-Match *", rawRequest{method: "GET", path: "/weak/src", header: map[string]string{"If-Match": "*"}}, 200},
+		{"GET If-None-Match", rawRequest{method: "GET", path: "/weak/src", header: map[string]string{"If-None-Match": weak}}, 304},
+		{"HEAD If-None-Match", rawRequest{method: "HEAD", path: "/weak/src", header: map[string]string{"If-None-Match": weak}}, 304},
+		{"CopyObject copy-source-if-match", rawRequest{method: "PUT", path: "/weak/dst",
+			header: map[string]string{"x-amz-copy-source": "/weak/src", "x-amz-copy-source-if-match": weak}}, 412},
+		{"CopyObject copy-source-if-none-match", rawRequest{method: "PUT", path: "/weak/dst",
+			header: map[string]string{"x-amz-copy-source": "/weak/src", "x-amz-copy-source-if-none-match": weak}}, 412},
+		{"CopyObject copy-source-if-match *", rawRequest{method: "PUT", path: "/weak/dst",
+			header: map[string]string{"x-amz-copy-source": "/weak/src", "x-amz-copy-source-if-match": "*"}}, 200},
+		{"UploadPartCopy copy-source-if-match", rawRequest{method: "PUT", path: "/weak/mp?partNumber=1&uploadId=" + uploadID,
+			header: map[string]string{"x-amz-copy-source": "/weak/src", "x-amz-copy-source-if-match": weak}}, 412},
+		{"UploadPartCopy copy-source-if-none-match", rawRequest{method: "PUT", path: "/weak/mp?partNumber=1&uploadId=" + uploadID,
+			header: map[string]string{"x-amz-copy-source": "/weak/src", "x-amz-copy-source-if-none-match": weak}}, 412},
+		// Writes last: one that wrongly succeeds changes the ETag.
+		{"PUT If-Match", rawRequest{method: "PUT", path: "/weak/src", body: []byte("x"), header: map[string]string{"If-Match": weak}}, 412},
+		{"DELETE If-Match", rawRequest{method: "DELETE", path: "/weak/src", header: map[string]string{"If-Match": weak}}, 412},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := e.do(tt.req)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			}
+		})
+	}
+	if got := string(e.store.buckets["weak"].objects["src"].data); got != "weak tags" {
+		t.Fatalf("object = %q, a weak If-Match let a write through", got)
+	}
+}
