@@ -82,7 +82,9 @@ func TestMultipart(t *testing.T) {
 	s, dirs := testStore(t)
 	ctx := context.Background()
 	s.MakeBucket(ctx, "b", "")
-	up, err := s.NewMultipartUpload(ctx, "b", "big", map[string]string{"content-type": "video/mp4"})
+	// The upload-only entry describes the upload (s3api keeps who
+	// started it there) and does not pass to the object.
+	up, err := s.NewMultipartUpload(ctx, "b", "big", map[string]string{"content-type": "video/mp4", UploadMetadataPrefix + "initiator": "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,8 @@ func TestMultipart(t *testing.T) {
 	putPart(t, s, "big", up, 4, p3) // uploaded, never completed
 
 	lp, err := s.ListParts(ctx, "b", "big", up, 0, 2)
-	if err != nil || len(lp.Parts) != 2 || !lp.IsTruncated || lp.Parts[1].Size != int64(len(p2)) || lp.Parts[0].Metadata["sum"] != "x" {
+	if err != nil || len(lp.Parts) != 2 || !lp.IsTruncated || lp.Parts[1].Size != int64(len(p2)) || lp.Parts[0].Metadata["sum"] != "x" ||
+		lp.Upload.Metadata[UploadMetadataPrefix+"initiator"] != "alice" {
 		t.Fatalf("list parts: %+v %v", lp, err)
 	}
 	lp, _ = s.ListParts(ctx, "b", "big", up, lp.NextPartNumberMarker, 10)
@@ -102,7 +105,8 @@ func TestMultipart(t *testing.T) {
 		t.Fatalf("list parts page 2: %+v", lp)
 	}
 	ups, err := s.ListMultipartUploads(ctx, "b", ListUploadsOptions{})
-	if err != nil || len(ups.Uploads) != 1 || ups.Uploads[0].UploadID != up || ups.Uploads[0].Key != "big" {
+	if err != nil || len(ups.Uploads) != 1 || ups.Uploads[0].UploadID != up || ups.Uploads[0].Key != "big" ||
+		ups.Uploads[0].Metadata[UploadMetadataPrefix+"initiator"] != "alice" {
 		t.Fatalf("list uploads: %+v %v", ups, err)
 	}
 
@@ -154,7 +158,8 @@ func TestMultipart(t *testing.T) {
 		t.Fatalf("range across parts: %v", err)
 	}
 	info, _ := s.ObjectInfo(ctx, "b", "big", GetOptions{})
-	if info.Metadata["content-type"] != "video/mp4" || info.Metadata["x-amz-checksum-crc32"] != "abc-3" {
+	if info.Metadata["content-type"] != "video/mp4" || info.Metadata["x-amz-checksum-crc32"] != "abc-3" ||
+		info.Metadata[UploadMetadataPrefix+"initiator"] != "" || oi.Metadata[UploadMetadataPrefix+"initiator"] != "" {
 		t.Fatalf("metadata: %+v", info.Metadata)
 	}
 	// Each part keeps what its own Finish returned (its checksums), for

@@ -374,6 +374,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	if md == nil {
 		md = map[string]string{}
 	}
+	maps.DeleteFunc(md, func(k, _ string) bool { return strings.HasPrefix(k, UploadMetadataPrefix) })
 	if opts.Finish != nil {
 		infos := make([]PartInfo, len(chosen))
 		for i := range chosen {

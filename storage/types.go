@@ -144,6 +144,13 @@ type ListResult struct {
 	NextAfter string
 }
 
+// UploadMetadataPrefix begins the metadata keys of a multipart upload
+// that describe the upload itself rather than the object (s3api keeps
+// who started it there): they are listed with the upload
+// (ListMultipartUploads, ListParts) and left out of the object
+// CompleteMultipartUpload makes.
+const UploadMetadataPrefix = "x-objstore-upload-"
+
 // MultipartUpload is an upload in progress.
 type MultipartUpload struct {
 	Bucket    string
