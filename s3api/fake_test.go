@@ -499,6 +499,7 @@ func (s *fakeStore) CompleteMultipartUpload(_ context.Context, bucket, key, uplo
 	if md == nil {
 		md = map[string]string{}
 	}
+	maps.DeleteFunc(md, func(k, _ string) bool { return strings.HasPrefix(k, storage.UploadMetadataPrefix) })
 	maps.Copy(md, extra)
 	info := storage.ObjectInfo{
 		Bucket: bucket, Key: key, VersionID: storage.NullVersionID, Size: int64(len(data)),

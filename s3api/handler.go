@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -151,6 +152,7 @@ type Handler struct {
 	listBufs   sync.Pool  // *[]byte listing documents, reused (list.go)
 	admit      *admission // Config.MaxRequests; nil: unbounded
 	owner      owner      // Config.Account's Owner element
+	accountID  string     // Config.Account's 12-digit id, in user ARNs
 }
 
 // New checks cfg, fills in its defaults and returns a Handler.
@@ -192,6 +194,7 @@ func New(cfg Config) (*Handler, error) {
 		stall:      cfg.StallTimeout,
 		admit:      newAdmission(cfg.MaxRequests, cfg.RequestWait),
 		owner:      accountOwner(cfg.Account),
+		accountID:  accountID(cfg.Account),
 	}
 	h.keys, h.insecureSSEC = cfg.Keys, cfg.InsecureSSEC
 	h.noSigV2 = cfg.DisableSigV2
@@ -736,6 +739,16 @@ func decodeXML(b []byte, v any) error {
 func accountOwner(account string) owner {
 	sum := sha256.Sum256([]byte("objstore-owner:" + account))
 	return owner{ID: hex.EncodeToString(sum[:])}
+}
+
+// accountID is the 12-digit account id in the ARNs of the account's IAM
+// users (the Initiator of an upload a user started), derived from the
+// account's name as the Owner ID is: the same across restarts and
+// changes of credentials, and an account id bucket policies accept, so
+// that such an ARN copied into a policy names the user.
+func accountID(account string) string {
+	sum := sha256.Sum256([]byte("objstore-account-id:" + account))
+	return fmt.Sprintf("%012d", binary.BigEndian.Uint64(sum[:8])%1_000_000_000_000)
 }
 
 // --- Responses ------------------------------------------------------------

@@ -26,6 +26,11 @@ const (
 	userMetaPrefix       = "x-amz-meta-"
 	defaultContentType   = "binary/octet-stream"
 	maxUserMetadataBytes = 2 << 10 // AWS: user metadata limited to 2 KB
+
+	// mdInitiator names the IAM user who started a multipart upload
+	// (absent for root and anonymous requests); under
+	// storage.UploadMetadataPrefix, it stays with the upload.
+	mdInitiator = storage.UploadMetadataPrefix + "initiator"
 )
 
 // contentHeaders are the standard headers stored at PUT and returned at

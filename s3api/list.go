@@ -475,7 +475,7 @@ func (h *Handler) listMultipartUploads(rq *request) error {
 		it := uploadItem{
 			Key:          e.enc(u.Key),
 			UploadID:     u.UploadID,
-			Initiator:    own,
+			Initiator:    h.initiator(u.Metadata),
 			Owner:        own,
 			StorageClass: "STANDARD",
 			Initiated:    s3Time(u.Initiated),

@@ -68,6 +68,11 @@ func (h *Handler) createMultipartUpload(rq *request) error {
 	if md, err = enc.seal(md); err != nil {
 		return err
 	}
+	if !rq.identity.Root && rq.identity.User != "" {
+		// In clear, beside the envelope: ListMultipartUploads shows it
+		// without opening anything.
+		md[mdInitiator] = rq.identity.User
+	}
 	id, err := h.store.NewMultipartUpload(rq.ctx, rq.bucket, rq.key, md)
 	if err != nil {
 		return fmt.Errorf("s3api: create upload %q: %w", rq.key, err)
@@ -196,6 +201,16 @@ func (h *Handler) uploadInfo(rq *request, uploadID string) (storage.MultipartUpl
 		return storage.MultipartUpload{}, fmt.Errorf("s3api: upload %q: %w", rq.key, err)
 	}
 	return res.Upload, nil
+}
+
+// initiator is the Initiator element of an upload whose metadata is md.
+// AWS names an IAM user who started an upload by the user's ARN and
+// name, and otherwise the account, as the Owner element does.
+func (h *Handler) initiator(md map[string]string) owner {
+	if u := md[mdInitiator]; u != "" {
+		return owner{ID: "arn:aws:iam::" + h.accountID + ":user/" + u, DisplayName: u}
+	}
+	return h.owner
 }
 
 // uploadAlgorithm is the checksum algorithm an upload was created with.
@@ -532,7 +547,6 @@ func (h *Handler) listParts(rq *request) error {
 		Bucket:           rq.bucket,
 		Key:              rq.key,
 		UploadID:         uploadID,
-		Initiator:        h.owner,
 		Owner:            h.owner,
 		StorageClass:     "STANDARD",
 		PartNumberMarker: marker,
@@ -540,9 +554,11 @@ func (h *Handler) listParts(rq *request) error {
 	}
 	if maxParts == 0 {
 		// Still answer NoSuchUpload for an unknown upload.
-		if _, err := h.uploadInfo(rq, uploadID); err != nil {
+		up, err := h.uploadInfo(rq, uploadID)
+		if err != nil {
 			return err
 		}
+		res.Initiator = h.initiator(up.Metadata)
 		return rq.writeXML(http.StatusOK, res)
 	}
 	lr, err := h.store.ListParts(rq.ctx, rq.bucket, rq.key, uploadID, marker, maxParts)
@@ -552,6 +568,7 @@ func (h *Handler) listParts(rq *request) error {
 		}
 		return fmt.Errorf("s3api: list parts %q: %w", rq.key, err)
 	}
+	res.Initiator = h.initiator(lr.Upload.Metadata)
 	if a := uploadAlgorithm(lr.Upload.Metadata); a != checksum.None {
 		res.ChecksumAlgorithm = a.String()
 		res.ChecksumType = lr.Upload.Metadata[mdChecksumType]

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"regexp"
 	"testing"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 // TestOwnerIsTheAccount: every caller sees one Owner ID for the buckets,
 // objects and uploads the server holds, and the ID outlives a restart
 // under other root credentials. It was derived from the caller's access
-// key: root and an IAM user saw two owners of one bucket, and an upload
-// started by a user listed root's ID as its initiator.
+// key: root and an IAM user saw two owners of one bucket. The Initiator
+// of the upload the user started is the user, as AWS names it (the
+// user's ARN and name), the same after the restart; it was the account.
 func TestOwnerIsTheAccount(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -41,17 +43,19 @@ func TestOwnerIsTheAccount(t *testing.T) {
 			t.Fatalf("uploads: %+v, %v", ur, err)
 		}
 		u := ur.Uploads[0]
-		return []string{lr.Contents[0].Owner.ID, u.Owner.ID, u.Initiator.ID}
+		return []string{lr.Contents[0].Owner.ID, u.Owner.ID, u.Initiator.ID, u.Initiator.DisplayName}
 	}
 	want := owners(root)[0]
 	if len(want) != 64 {
 		t.Fatalf("owner id %q", want)
 	}
+	initiator := owners(root)[2]
+	if !regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:user/owner-reader$`).MatchString(initiator) {
+		t.Fatalf("initiator %q, want the user's ARN", initiator)
+	}
 	for _, c := range []*minio.Client{root, user} {
-		for _, id := range owners(c) {
-			if id != want {
-				t.Fatalf("owner ids %q, want %q everywhere", owners(c), want)
-			}
+		if got := owners(c); got[0] != want || got[1] != want || got[2] != initiator || got[3] != "owner-reader" {
+			t.Fatalf("owner ids %q, want %q as owner and %q, owner-reader as initiator", got, want, initiator)
 		}
 	}
 	ctxc, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -60,7 +64,7 @@ func TestOwnerIsTheAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, root2 := startServerWith(t, Config{DataDir: dir, RootUser: "otherroot", RootPassword: "other-root-secret-1234"})
-	if got := owners(root2); got[0] != want || got[1] != want {
+	if got := owners(root2); got[0] != want || got[1] != want || got[2] != initiator {
 		t.Fatalf("after a restart under other credentials: %q, want %q", got, want)
 	}
 	// Another cluster is another owner.
