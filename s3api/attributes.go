@@ -111,7 +111,11 @@ func (h *Handler) getObjectAttributes(rq *request) error {
 	if err != nil {
 		return err
 	}
-	info, err := h.store.ObjectInfo(rq.ctx, rq.bucket, rq.key, storage.GetOptions{VersionID: rq.query.Get("versionId")})
+	vid, err := readVersionID(rq.query)
+	if err != nil {
+		return err
+	}
+	info, err := h.store.ObjectInfo(rq.ctx, rq.bucket, rq.key, storage.GetOptions{VersionID: vid})
 	if err != nil {
 		return h.hideMissing(rq, fmt.Errorf("s3api: attributes of %q: %w", rq.key, err))
 	}

@@ -159,7 +159,8 @@ func TestGetObjectAttributes(t *testing.T) {
 		{"bad part-number-marker", "/attr/multi?attributes", map[string]string{"x-amz-object-attributes": "ObjectParts", "x-amz-part-number-marker": "x"}, 400, "InvalidArgument"},
 		{"missing key", "/attr/nothing?attributes", map[string]string{"x-amz-object-attributes": "ETag"}, 404, "NoSuchKey"},
 		{"missing bucket", "/nobucket/k?attributes", map[string]string{"x-amz-object-attributes": "ETag"}, 404, "NoSuchBucket"},
-		{"other version", "/attr/simple?attributes&versionId=v1", map[string]string{"x-amz-object-attributes": "ETag"}, 404, "NoSuchVersion"},
+		{"other version", "/attr/simple?attributes&versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH", map[string]string{"x-amz-object-attributes": "ETag"}, 404, "NoSuchVersion"},
+		{"malformed version", "/attr/simple?attributes&versionId=v1", map[string]string{"x-amz-object-attributes": "ETag"}, 400, "InvalidArgument"},
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {

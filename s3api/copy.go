@@ -50,7 +50,9 @@ func parseCopySource(v string) (copySource, error) {
 		if err != nil {
 			return copySource{}, fmt.Errorf("%w: %v", errInvalidCopySource, err)
 		}
-		src.versionID = q.Get("versionId")
+		if src.versionID, err = readVersionID(q); err != nil {
+			return copySource{}, err
+		}
 	}
 	return src, nil
 }

@@ -396,11 +396,14 @@ func (h *Handler) getObject(rq *request) error {
 		// object served as, say, text/html from the bucket's origin.
 		return withMessage(errInvalidRequest, "Request specific response headers cannot be used for anonymous GET requests.")
 	}
-	opts := storage.GetOptions{VersionID: rq.query.Get("versionId")}
+	vid, err := readVersionID(rq.query)
+	if err != nil {
+		return err
+	}
+	opts := storage.GetOptions{VersionID: vid}
 	var (
 		info storage.ObjectInfo
 		rd   storage.ObjectReader
-		err  error
 	)
 	if head {
 		info, err = h.store.ObjectInfo(rq.ctx, rq.bucket, rq.key, opts)
@@ -525,9 +528,9 @@ func (h *headerOnWrite) Write(p []byte) (int, error) {
 // condition 412. A version id no store could have made is 400
 // InvalidArgument, as AWS answers it.
 func (h *Handler) deleteObject(rq *request) error {
-	vid := rq.query.Get("versionId")
-	if vid != "" && !wellFormedVersionID(vid) {
-		return fmt.Errorf("s3api: delete %q version %q: %w", rq.key, vid, errInvalidVersionID)
+	vid, err := readVersionID(rq.query)
+	if err != nil {
+		return fmt.Errorf("s3api: delete %q: %w", rq.key, err)
 	}
 	dc, err := readDeleteConditions(rq.r.Header)
 	if err != nil {

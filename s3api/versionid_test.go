@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"strings"
@@ -15,18 +16,18 @@ func TestWellFormedVersionID(t *testing.T) {
 		want bool
 	}{
 		{"null", true},
-		{"3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH", true},     // AWS's form: 32 URL-safe characters
+		{"3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH", true},     // 32 characters of base64 and '.'
 		{"096fKKXTRTtl3on89fVO_nfljtsv6q-o", true},     // with - and _
 		{"c4b0d5a2-59b8-4b0e-9c45-0d4e1a2b3c4d", true}, // a UUID, as MinIO makes them
 		{"C4B0D5A2-59B8-4B0E-9C45-0D4E1A2B3C4D", true},
 		{"", false},
 		{"abc", false},
 		{"NULL", false},
-		{"3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbr", false},   // 31 characters
-		{"3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHx", false}, // 33
-		{"3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrH", false},  // not URL-safe
-		{"c4b0d5a2-59b8-4b0e-9c45-0d4e1a2b3c4g", false},
-		{"c4b0d5a2059b8-4b0e-9c45-0d4e1a2b3c4d", false},
+		{"3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbr", false},  // 31 characters
+		{"3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY", true}, // AWS's documentation example
+		{"3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo", true},
+		{"3HL4kqtJlcpXroDTDmJ rmSpXd3dIbrHY", false}, // not base64
+		{"3HL4kqtJlcpXroDTDmJ%rmSpXd3dIbrHY", false},
 		{strings.Repeat("a", 1025), false},
 	}
 	for _, tt := range tests {
@@ -119,6 +120,50 @@ func TestDeleteVersionID(t *testing.T) {
 		}
 		if !exists("m1") || !exists("m2") || exists("m3") {
 			t.Fatalf("m1 %t m2 %t m3 %t, want true true false", exists("m1"), exists("m2"), exists("m3"))
+		}
+	})
+}
+
+// TestReadVersionID checks the version id of the requests that read one
+// version: one no store could have made is 400 InvalidArgument, as AWS
+// answers it, and a well-formed one of no version is NoSuchVersion.
+func TestReadVersionID(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustMakeBucket("vread")
+	e.mustPut("vread", "k", []byte("v"), minio.PutObjectOptions{})
+	const awsID = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH"
+	reqs := []struct {
+		name string
+		rr   func(vid string) rawRequest
+	}{
+		{"GetObject", func(vid string) rawRequest {
+			return rawRequest{method: "GET", path: "/vread/k?versionId=" + vid}
+		}},
+		{"GetObjectAttributes", func(vid string) rawRequest {
+			return rawRequest{method: "GET", path: "/vread/k?attributes&versionId=" + vid,
+				header: map[string]string{"x-amz-object-attributes": "ETag"}}
+		}},
+		{"CopyObject", func(vid string) rawRequest {
+			return rawRequest{method: "PUT", path: "/vread/copy",
+				header: map[string]string{"x-amz-copy-source": "/vread/k?versionId=" + vid}}
+		}},
+	}
+	for _, rq := range reqs {
+		t.Run(rq.name+" malformed", func(t *testing.T) {
+			resp, out := e.do(rq.rr("abc"))
+			wantErrorMessage(t, resp, out, 400, "InvalidArgument", "Invalid version id specified")
+		})
+		t.Run(rq.name+" no such version", func(t *testing.T) {
+			resp, out := e.do(rq.rr(awsID))
+			if resp.StatusCode != 404 || !bytes.Contains(out, []byte("<Code>NoSuchVersion</Code>")) {
+				t.Fatalf("status %d, want 404 NoSuchVersion: %s", resp.StatusCode, out)
+			}
+		})
+	}
+	t.Run("HeadObject malformed", func(t *testing.T) {
+		resp, _ := e.do(rawRequest{method: "HEAD", path: "/vread/k?versionId=abc"})
+		if resp.StatusCode != 400 {
+			t.Fatalf("status %d, want 400", resp.StatusCode)
 		}
 	})
 }
