@@ -28,6 +28,9 @@ type faultDrive struct {
 	fail     map[string]error // per operation name: inject this error
 	allow    map[string]int   // per operation name: calls that pass before fail applies
 	calls    map[string]int   // per operation name: how often called
+	// failOps, when set, fails the metadata batches it returns an error
+	// for: a fault of one kind of write, whoever makes it.
+	failOps func(ops []drive.Op) error
 	// settle waits for the store's commits still reaching their last
 	// drives (Store.settle): a fault a test sets applies to what it does
 	// next, not to the tail of a write it already saw acknowledged.
@@ -55,6 +58,7 @@ func (f *faultDrive) clear() {
 		f.badIDs = map[string]bool{}
 		f.fail = map[string]error{}
 		f.allow = map[string]int{}
+		f.failOps = nil
 	})
 }
 
@@ -103,17 +107,33 @@ func (f *faultDrive) Get(ctx context.Context, key []byte) ([]byte, error) {
 }
 
 func (f *faultDrive) Apply(ctx context.Context, ops []drive.Op) error {
-	if err := f.check("apply", true); err != nil {
+	if err := f.checkOps(ops); err != nil {
 		return err
 	}
 	return f.Drive.Apply(ctx, ops)
 }
 
 func (f *faultDrive) ApplyLazy(ctx context.Context, ops []drive.Op) error {
-	if err := f.check("apply", true); err != nil {
+	if err := f.checkOps(ops); err != nil {
 		return err
 	}
 	return f.Drive.ApplyLazy(ctx, ops)
+}
+
+// checkOps is check for a metadata batch, with failOps.
+func (f *faultDrive) checkOps(ops []drive.Op) error {
+	if err := f.check("apply", true); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	fn := f.failOps
+	f.mu.Unlock()
+	if fn != nil {
+		if err := fn(ops); err != nil {
+			return fmt.Errorf("faultdrive apply: %w", err)
+		}
+	}
+	return nil
 }
 
 func (f *faultDrive) NewIter(ctx context.Context, lower, upper []byte) (drive.Iter, error) {

@@ -180,7 +180,23 @@ func (s *Store) scanUploads(ctx context.Context, st *set, pc *ratePacer) error {
 
 // healUpload settles one upload's records under its object's lock, then
 // heals the shards of its parts.
+//
+// It holds the object's heal lock throughout, as healObject does. Client
+// writes need no more than the commit lock: a part's shard is committed
+// only to a drive whose part record is still the one healed, checked
+// under that lock, and every upload of a part has a data id of its own,
+// so a part uploaded again, an abort or a completion leaves the heal
+// nothing to write. An object heal can name the same data, though: a
+// drive that missed the completion, then got the version from a heal
+// that failed to drop the upload's records, names a part's directory
+// both ways, and two heals would each rebuild its shard there, the later
+// removing the earlier's to commit its own.
 func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID string, pc *ratePacer) error {
+	healUnlock, err := s.healLock(ctx, bucket, key)
+	if err != nil {
+		return err
+	}
+	defer healUnlock()
 	unlock := s.lock(bucket, key)
 	ups, parts, errs := s.uploadRecords(ctx, st, bucket, key, uploadID)
 	// short collects the drives left without the upload's records or its
