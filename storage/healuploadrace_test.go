@@ -161,20 +161,7 @@ func TestPartHealAndObjectHealOfOneShard(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	ukey := uploadKey("b", "k", up)
-	fds[3].set(func(f *faultDrive) {
-		// The completion's batch and the heal's drop of the upload's
-		// records fail on drive 3; the heal's record of the version
-		// does not.
-		f.failOps = func(ops []drive.Op) error {
-			for _, op := range ops {
-				if op.Delete && bytes.Equal(op.Key, ukey) {
-					return errInjectedIO
-				}
-			}
-			return nil
-		}
-	})
+	failUploadDrop(fds[3], up)
 	_, healedBefore, _, _ := s.healq.stats()
 	if _, err := s.CompleteMultipartUpload(ctx, "b", "k", up, []CompletePart{{Number: 1, ETag: pi.ETag}}, CompleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -202,5 +189,55 @@ func TestPartHealAndObjectHealOfOneShard(t *testing.T) {
 	}
 	if !has() {
 		t.Errorf("drive 3 lost the shard of k")
+	}
+}
+
+// failUploadDrop makes f fail the batches that delete upload up's
+// record: a completion's, and a heal's drop of what a completion left;
+// a heal's write of the completed version passes.
+func failUploadDrop(f *faultDrive, up string) {
+	ukey := uploadKey("b", "k", up)
+	f.set(func(f *faultDrive) {
+		f.failOps = func(ops []drive.Op) error {
+			for _, op := range ops {
+				if op.Delete && bytes.Equal(op.Key, ukey) {
+					return errInjectedIO
+				}
+			}
+			return nil
+		}
+	})
+}
+
+// TestCompletedUploadLeftoversDropped: a completion missed drive 3, and
+// the heal that gave drive 3 the version failed to drop the upload's
+// records there. Once every drive holds the same object record, the
+// object heal does not look at the upload any more, and the pass left
+// it to the object heal: drive 3 kept the records for ever, and every
+// pass counted the set's drives short of it, so that a drive being
+// rebuilt in the set never ended its rebuild.
+func TestCompletedUploadLeftoversDropped(t *testing.T) {
+	s, fds, dirs := faultStore(t, nil)
+	ctx := context.Background()
+	if err := s.MakeBucket(ctx, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	up, pi := startUpload(t, s, "b", "k")
+	failUploadDrop(fds[3], up)
+	if _, err := s.CompleteMultipartUpload(ctx, "b", "k", up, []CompletePart{{Number: 1, ETag: pi.ETag}}, CompleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.settle()
+	s.healq.wait()
+	fds[3].clear()
+	_, err1 := fds[3].Get(ctx, objectKey("b", "k"))
+	_, err2 := fds[3].Get(ctx, uploadKey("b", "k", up))
+	if err1 != nil || err2 != nil {
+		t.Fatalf("setup: drive 3 should hold the version (%v) and the upload (%v)", err1, err2)
+	}
+	s.markRebuilding(dirs[5])
+	healTwice(t, s)
+	if s.beingRebuilt(dirs[5]) {
+		t.Errorf("drive 5 still being rebuilt after two passes that gave it everything")
 	}
 }

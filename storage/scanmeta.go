@@ -234,7 +234,8 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 			return nil
 		}
 		// A creation or an abort that did not finish. A completion that
-		// did not finish is the object heal's to settle.
+		// did not finish is the object heal's to settle; one that did
+		// leaves nothing for it to settle, so its leftovers go here.
 		raw, rerrs := st.readAll(ctx, objectKey(bucket, key))
 		for p := range raw {
 			if rerrs[p] != nil && !errors.Is(rerrs[p], drive.ErrNotFound) {
@@ -248,6 +249,14 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 			if rec, err := decodeOrEmpty(raw[p]); err == nil {
 				for _, v := range rec.Versions {
 					if v.DataID == uploadID {
+						if allAgree(raw, rerrs) {
+							// Completed on every drive: these records
+							// are leftovers whose drop failed. The
+							// object heal, its records agreeing, does
+							// not look at them any more.
+							s.dropUploadLeftovers(ctx, st, bucket, key, uploadID, &short)
+							return nil
+						}
 						// Left to the object heal, which may run from the
 						// heal queue, outside the pass: no drive is whole
 						// for this upload in this pass.
