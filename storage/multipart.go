@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -317,6 +318,16 @@ func (s *Store) uploadCleanupOps(bucket, key, uploadID string, parts []partEntry
 	return ops
 }
 
+// completeAttempts bounds the tries of a completion whose upload's parts
+// change between its read of them and its commit: only a client
+// uploading parts of the upload it completes does that, so it gets
+// ErrConflict (to be retried) rather than a completion that never ends.
+const completeAttempts = 3
+
+// errPartsChanged is a completion's finding, under the object's lock,
+// that the upload's parts are no longer those it read: it tries again.
+var errPartsChanged = errors.New("storage: the upload's parts changed during its completion")
+
 // CompleteMultipartUpload assembles the listed parts into the object's
 // new current version.
 func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, list []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
@@ -331,6 +342,28 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		return ObjectInfo{}, fmt.Errorf("%w: no parts", ErrInvalidPart)
 	}
 	st := s.setFor(bucket, key)
+	for try := 1; ; try++ {
+		info, err := s.completeUpload(ctx, st, bucket, key, uploadID, list, opts)
+		if !errors.Is(err, errPartsChanged) {
+			return info, err
+		}
+		if try == completeAttempts {
+			return ObjectInfo{}, fmt.Errorf("%w: upload %s, after %d tries: %w", ErrConflict, uploadID, try, err)
+		}
+	}
+}
+
+// completeUpload is one try of CompleteMultipartUpload. It reads and
+// checks the parts without the object's lock (reading an upload's parts
+// can take long), then, under the lock, reads them again and commits only
+// if a read quorum still holds the very records it checked: an upload of
+// a part number commits its record and removes the data of the part it
+// replaces under that lock, so a completion that went by its first read
+// would name removed data, and every read of the object it acknowledged
+// would fail. Otherwise it returns errPartsChanged, and the next try
+// checks the new parts against the client's list (InvalidPart if a
+// listed ETag is no longer the part's).
+func (s *Store) completeUpload(ctx context.Context, st *set, bucket, key, uploadID string, list []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
 	up, err := s.readUpload(ctx, st, bucket, key, uploadID)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -411,10 +444,22 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		if _, err := s.readUpload(ctx, st, bucket, key, uploadID); err != nil {
 			return err
 		}
+		// So must its parts, all of them: the chosen ones' data must
+		// not have been removed, and ops must delete every part record.
+		now, err := s.readParts(ctx, st, uploadID)
+		if err != nil {
+			return err
+		}
+		if !sameParts(stored, now) {
+			return errPartsChanged
+		}
 		if opts.Precondition != nil {
 			return opts.Precondition(cur)
 		}
 		return nil
+	}
+	if s.completeHook != nil {
+		s.completeHook("parts-read")
 	}
 	if err := s.commitVersion(ctx, st, bucket, key, v, all, ops, precondition); err != nil {
 		return ObjectInfo{}, err
@@ -429,6 +474,14 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		}
 	}
 	return v.info(bucket, key), nil
+}
+
+// sameParts reports whether two reads of an upload's parts found the same
+// records.
+func sameParts(a, b []partEntry) bool {
+	return slices.EqualFunc(a, b, func(x, y partEntry) bool {
+		return bytes.Equal(encodePart(&x), encodePart(&y))
+	})
 }
 
 // CompletedUpload returns the current version of bucket/key when it was

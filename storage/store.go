@@ -160,6 +160,11 @@ type Store struct {
 	// heal: "shards-rebuilt" before the commit lock, "shard-removed"
 	// between a single-file shard's removal and its replacement's commit.
 	healHook func(point string)
+	// completeHook, when set (tests only), is called at named points of
+	// a CompleteMultipartUpload: "parts-read" once per attempt, the
+	// parts read and checked against the client's list, before the
+	// commit lock.
+	completeHook func(point string)
 
 	// Drive replacement, for a Store made by Open: the cluster's id and
 	// each drive's expected identity, by set and position.

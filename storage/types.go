@@ -221,7 +221,9 @@ type ObjectReader interface {
 type CompleteOptions struct {
 	// Finish is called with the chosen parts before anything commits; it
 	// returns metadata to add (composite checksums) or an error that
-	// aborts the completion and is returned as is.
+	// aborts the completion and is returned as is. It is called again,
+	// with the parts read again, when parts change before the commit
+	// (a part uploaded during the completion).
 	Finish func(parts []PartInfo) (extra map[string]string, err error)
 	// Precondition works as in PutOptions.
 	Precondition func(current *ObjectInfo) error
