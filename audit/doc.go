@@ -13,7 +13,10 @@
 // denials the authorization reason. Entry has these explicit fields and
 // nothing else: there is no header map and no body, so secrets and object
 // data have nowhere to go. Strings are cut to fixed limits (keys 1,024
-// bytes) and made valid UTF-8, so an odd request is still recorded.
+// bytes) and made valid UTF-8, so an odd request is still recorded. A
+// reason keeps only the first 64 bytes of the key it quotes (a denial
+// names the resource ARN), marked "…(N bytes)": the key is whole in its
+// own field, and a second copy doubled what one denial cost.
 //
 // # Files and lines
 //

@@ -104,18 +104,70 @@ type Record struct {
 	Hash [32]byte
 }
 
-// sanitize makes an entry's strings valid UTF-8 and cuts them to their
-// limits.
+// sanitize makes an entry's strings valid UTF-8, shortens what the
+// reason quotes (shortenReason) and cuts every string to its limit.
 func (e *Entry) sanitize() {
-	for _, f := range []struct {
+	fields := []struct {
 		s   *string
 		max int
 	}{
 		{&e.Identity, maxShort}, {&e.AccessKey, maxShort}, {&e.Source, maxShort}, {&e.Action, maxShort},
 		{&e.Bucket, maxShort}, {&e.Key, maxKey}, {&e.Error, maxShort}, {&e.RequestID, maxShort}, {&e.Reason, maxReason},
-	} {
-		*f.s = limit(strings.ToValidUTF8(*f.s, "\uFFFD"), f.max)
 	}
+	for _, f := range fields {
+		*f.s = strings.ToValidUTF8(*f.s, "\uFFFD")
+	}
+	e.Reason = shortenReason(e.Reason, e.Key)
+	for _, f := range fields {
+		*f.s = limit(*f.s, f.max)
+	}
+}
+
+// Quoting limits in a reason, in bytes.
+const (
+	// maxQuotedKey is how much of the request's key a reason keeps: a
+	// denial's reason names the resource ARN, and repeating a 1,024-byte
+	// key there doubled the size of the record an anonymous client can
+	// make the server write. The whole key is in its own field.
+	maxQuotedKey = 64
+	// maxReasonWord bounds any other run without a space (another key's
+	// ARN, a copy source). Longer than an ARN with a bucket name (63)
+	// and a key cut to maxQuotedKey, so those stay whole.
+	maxReasonWord = 192
+)
+
+// shortenReason cuts what a reason quotes: the key, where it is longer
+// than maxQuotedKey, and any other word longer than maxReasonWord, each
+// to its first bytes followed by "…(N bytes)", N its full length. The
+// key is matched whole first because keys may hold spaces.
+func shortenReason(reason, key string) string {
+	if len(key) > maxQuotedKey && strings.Contains(reason, key) {
+		reason = strings.ReplaceAll(reason, key, elide(key, maxQuotedKey))
+	}
+	if len(reason) <= maxReasonWord {
+		return reason
+	}
+	var b strings.Builder
+	for i, w := range strings.Split(reason, " ") {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if len(w) > maxReasonWord {
+			w = elide(w, maxReasonWord-len("…(99999 bytes)"))
+		}
+		b.WriteString(w)
+	}
+	return b.String()
+}
+
+// elide keeps the first n bytes of s (on a character boundary) and
+// says how long s was.
+func elide(s string, n int) string {
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // limit cuts s to at most max bytes on a character boundary, marking the

@@ -92,6 +92,54 @@ func TestSanitizeLimits(t *testing.T) {
 	}
 }
 
+// TestSanitizeReasonQuotes: a reason quoting a long key or another long
+// name keeps a short marked prefix of it; the key keeps its own field
+// whole, so an anonymous denial of a 1,024-byte key costs one copy of
+// the key, not two.
+func TestSanitizeReasonQuotes(t *testing.T) {
+	long := strings.Repeat("k", 1024)
+	spaced := strings.Repeat("a b ", 100)
+	other := "arn:aws:s3:::src/" + strings.Repeat("€", 300)
+	tests := []struct {
+		name, key, reason string
+		want              string // "" : unchanged
+	}{
+		{"short key kept", "cat.jpg", "no statement allows s3:DeleteObject on arn:aws:s3:::photos/cat.jpg", ""},
+		{"long key cut", long, "no statement allows s3:DeleteObject on arn:aws:s3:::secret/" + long,
+			"no statement allows s3:DeleteObject on arn:aws:s3:::secret/" + long[:maxQuotedKey] + "…(1024 bytes)"},
+		{"key with spaces cut whole", spaced, "no statement allows s3:PutObject on arn:aws:s3:::b/" + spaced + " today",
+			"no statement allows s3:PutObject on arn:aws:s3:::b/" + spaced[:maxQuotedKey] + "…(400 bytes) today"},
+		{"another long name cut", "k", "denied reading " + other + " for copy",
+			"denied reading " + other[:176] + "…(917 bytes) for copy"},
+		{"no key quoted", long, "denied by statement 1 of the bucket policy", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := Entry{Key: tt.key, Reason: tt.reason}
+			e.sanitize()
+			want := tt.want
+			if want == "" {
+				want = tt.reason
+			}
+			if e.Reason != want || e.Key != tt.key {
+				t.Fatalf("reason %q (%d bytes), key %d bytes; want %q", e.Reason, len(e.Reason), len(e.Key), want)
+			}
+			if !utf8.ValidString(e.Reason) {
+				t.Fatalf("reason not UTF-8: %q", e.Reason)
+			}
+		})
+	}
+
+	// The record of the audit's reproduction: an anonymous DELETE of a
+	// 1,024-byte key. It took 1,884 bytes when the reason repeated the key.
+	e := Entry{Identity: Anonymous, Source: "192.0.2.7", Action: "DeleteObject", Bucket: "secret", Key: long, Status: 403,
+		Error: "AccessDenied", RequestID: "18A2B3C4D5E6F708", Reason: "no statement allows s3:DeleteObject on arn:aws:s3:::secret/" + long}
+	e.sanitize()
+	if n := len(appendLine(nil, &Record{Entry: e, Seq: 1 << 40, Time: t0})); n > len(long)+512 {
+		t.Fatalf("record of an anonymous denial of a 1,024-byte key: %d bytes", n)
+	}
+}
+
 func TestParseLineRejects(t *testing.T) {
 	good := string(appendLine(nil, &Record{Seq: 1, Time: t0, Entry: Entry{Identity: Root}}))
 	tests := []struct{ name, line string }{
