@@ -148,6 +148,27 @@
 // Callers that must not acknowledge a request before its record is on
 // disk call Sync after Append; concurrent Syncs share one fsync.
 //
+// # Floods of refused requests
+//
+// Every record is fsynced, and anyone can send requests that are
+// refused: one anonymous client made the server write 2,600 records a
+// second. An Aggregator in front of the log records the refusals of
+// unauthenticated callers (identity anonymous: no signature, a bad one
+// or an unknown key) one by one only for the first 3 of each source
+// address in each 10 s interval, and counts the rest in one summary
+// record per source, action and error code:
+//
+//	{"v":1,…,"identity":"anonymous","accessKey":"","source":"192.0.2.7","action":"DeleteObject",
+//	 "bucket":"secret","key":"","status":403,"error":"AccessDenied","requestId":"",…,
+//	 "reason":"2597 more refused requests from 192.0.2.7 between <RFC 3339> and <RFC 3339>",…}
+//
+// Bucket and status are kept when every request counted shared them. At
+// most 128 sources and 128 counters are kept per interval; beyond them
+// requests are counted under "other sources" (empty source). Summaries
+// are ordinary version 1 records, chained and verified like any other;
+// IsSummary and ParseSummary read them. Records of authenticated
+// callers are never aggregated: they name who did what.
+//
 // # Queries
 //
 // Query and Export stream the files with constant memory, skipping files
