@@ -53,6 +53,13 @@ type Config struct {
 	// Audit is the audit log; nil disables the audit endpoints (503) and
 	// the recording of admin requests.
 	Audit *audit.Log
+	// Recorder, when set, takes the records of requests instead of
+	// Audit.Append: the server passes its *audit.Aggregator, which
+	// counts the refusals of unauthenticated callers rather than
+	// recording each.
+	Recorder interface {
+		Append(context.Context, audit.Entry) error
+	}
 	// Root returns the root credentials, which may mint tokens (HTTP
 	// Basic, over TLS or loopback only). Required.
 	Root func() (accessKey, secret string)
@@ -325,7 +332,7 @@ func (h *Handler) record(c *call, rt route) {
 	case c.detail != "":
 		reason += "; " + c.detail
 	}
-	_, err := h.cfg.Audit.Append(c.ctx, audit.Entry{
+	e := audit.Entry{
 		Identity:  c.who.identity(),
 		Source:    hostOnly(c.r.RemoteAddr),
 		Action:    "admin:" + rt.Name,
@@ -337,7 +344,13 @@ func (h *Handler) record(c *call, rt route) {
 		BytesIn:   max(c.r.ContentLength, 0),
 		BytesOut:  c.out,
 		Reason:    reason,
-	})
+	}
+	var err error
+	if h.cfg.Recorder != nil {
+		err = h.cfg.Recorder.Append(c.ctx, e)
+	} else {
+		_, err = h.cfg.Audit.Append(c.ctx, e)
+	}
 	if err != nil {
 		h.cfg.Logger.Error("admin: audit append failed", "request_id", c.id, "err", err)
 	}

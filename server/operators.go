@@ -24,9 +24,13 @@ import (
 // operations and drives, never buckets, keys or identities) and the
 // admin API (/admin/v1), all on the S3 listener.
 type operators struct {
-	iam     *iam.Store
-	engine  *iam.Engine
-	audit   *audit.Log
+	iam    *iam.Store
+	engine *iam.Engine
+	audit  *audit.Log
+	// denials takes every request record, S3 and admin: it counts the
+	// refusals of unauthenticated callers instead of recording each, so
+	// that they cannot fill the audit disk (audit.Aggregator).
+	denials *audit.Aggregator
 	metrics *metrics.Metrics
 	admin   *admin.Handler
 	quotas  *s3api.Quotas
@@ -62,19 +66,26 @@ func (s *Server) openOperators() error {
 		ids.Close()
 		return fmt.Errorf("server: audit log: %w", err)
 	}
-	op := &operators{iam: ids, engine: iam.NewEngine(ids, iam.EngineOptions{}), audit: log, metrics: metrics.New()}
+	aggOpts := audit.AggregateOptions{Logger: s.log}
+	if s.cfg.aggregateOptions != nil {
+		s.cfg.aggregateOptions(&aggOpts)
+	}
+	op := &operators{iam: ids, engine: iam.NewEngine(ids, iam.EngineOptions{}), audit: log,
+		denials: audit.NewAggregator(log, aggOpts), metrics: metrics.New()}
 	op.quotas = s3api.NewQuotas(s.store, s3api.QuotaOptions{Encrypted: s.keys != nil, Logger: s.log})
 	op.admin, err = admin.New(admin.Config{
-		IAM:    ids,
-		Store:  s.store,
-		Audit:  log,
-		Root:   s.Credentials,
-		Keys:   s.keysForAdmin(),
-		Usage:  op.quotas,
-		Logger: s.log,
+		IAM:      ids,
+		Store:    s.store,
+		Audit:    log,
+		Recorder: op.denials,
+		Root:     s.Credentials,
+		Keys:     s.keysForAdmin(),
+		Usage:    op.quotas,
+		Logger:   s.log,
 	})
 	if err != nil {
 		op.quotas.Close()
+		op.denials.Close(context.Background())
 		log.Close()
 		ids.Close()
 		return err
@@ -100,12 +111,13 @@ func (s *Server) openOperators() error {
 	return nil
 }
 
-// closeOperators flushes the audit log and releases the IAM store.
+// closeOperators writes the pending summaries of refused requests,
+// flushes the audit log and releases the IAM store.
 func (s *Server) closeOperators() error {
 	if s.ops == nil {
 		return nil
 	}
-	return errors.Join(s.ops.audit.Close(), s.ops.iam.Close())
+	return errors.Join(s.ops.denials.Close(context.Background()), s.ops.audit.Close(), s.ops.iam.Close())
 }
 
 // closeQuotas stops the usage walks, before the store they read closes.
@@ -117,7 +129,9 @@ func (s *Server) closeQuotas() error {
 }
 
 // onRequest feeds every finished S3 request to the metrics, and the
-// state-changing and refused ones to the audit log.
+// state-changing and refused ones to the audit log, through the
+// aggregator: refusals of unauthenticated callers beyond the first few
+// of a source are counted in summary records (audit.Aggregator).
 //
 // It runs after the response: the audit log fails open. While a failed
 // write has the log stopped (a full audit disk), requests are served as
@@ -132,7 +146,7 @@ func (s *Server) onRequest(ev s3api.Event) {
 	if !ev.Mutating() && !ev.Denied && ev.Status != http.StatusForbidden {
 		return
 	}
-	_, err := op.audit.Append(context.Background(), audit.Entry{
+	err := op.denials.Append(context.Background(), audit.Entry{
 		Identity:  ev.Identity,
 		AccessKey: ev.AccessKey,
 		Source:    ev.Source,

@@ -84,6 +84,9 @@ type Config struct {
 	// auditOptions, when set (tests), adjusts the audit log's options
 	// before it opens: a disk that fills and is freed, short retries.
 	auditOptions func(*audit.Options)
+	// aggregateOptions, when set (tests), adjusts the options of the
+	// aggregator in front of the audit log: a clock that stands still.
+	aggregateOptions func(*audit.AggregateOptions)
 }
 
 func (c *Config) ensureDefaults() {
