@@ -891,6 +891,12 @@ func (h *Handler) logRequest(rq *request, start time.Time, failure error) {
 			level, code = slog.LevelInfo, ae.Code
 		}
 	}
+	if level == slog.LevelInfo && rq.identity == (Identity{}) {
+		// Refused to a caller nobody authenticated: the audit log
+		// accounts for it (counted, not recorded, when it floods), and
+		// a line each at info would let anyone fill the server's log.
+		level = slog.LevelDebug
+	}
 	if !h.log.Enabled(rq.ctx, level) {
 		return
 	}

@@ -606,7 +606,8 @@ func TestRecoverAndInternalError(t *testing.T) {
 
 // TestRequestLogLevels checks the level of each request's log line:
 // debug for a success, info for a client error, error for a failure the
-// server cannot name.
+// server cannot name; debug for a refusal of an unauthenticated caller,
+// which anyone can repeat at will (the audit log counts them).
 func TestRequestLogLevels(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustMakeBucket("logs")
@@ -622,6 +623,16 @@ func TestRequestLogLevels(t *testing.T) {
 			_, err := e.client.StatObject(context.Background(), "logs", "missing", minio.StatObjectOptions{})
 			wantCode(t, err, "NoSuchKey")
 		}, "HeadObject", "INFO", "NoSuchKey"},
+		{"unauthenticated refusal", func() {
+			if resp, _ := e.do(rawRequest{method: "DELETE", path: "/logs/k", anonymous: true}); resp.StatusCode != 403 {
+				t.Fatalf("anonymous DELETE = %d", resp.StatusCode)
+			}
+		}, "DeleteObject", "DEBUG", "AccessDenied"},
+		{"bad signature", func() {
+			if resp, _ := e.do(rawRequest{method: "DELETE", path: "/logs/k", secret: "wrong"}); resp.StatusCode != 403 {
+				t.Fatalf("DELETE with a bad signature = %d", resp.StatusCode)
+			}
+		}, "DeleteObject", "DEBUG", "SignatureDoesNotMatch"},
 		{"internal error", func() {
 			e.store.panicOn = "ListBuckets"
 			defer func() { e.store.panicOn = "" }()
