@@ -60,6 +60,11 @@ type Config struct {
 	Recorder interface {
 		Append(context.Context, audit.Entry) error
 	}
+	// RefuseChanges, if set, is asked before a change (any method but
+	// GET) runs, after authentication: an error refuses it with 503
+	// AuditUnavailable and Retry-After. The server sets it with
+	// --audit-fail-closed, to refuse changes the audit log cannot record.
+	RefuseChanges func() error
 	// Root returns the root credentials, which may mint tokens (HTTP
 	// Basic, over TLS or loopback only). Required.
 	Root func() (accessKey, secret string)
@@ -202,6 +207,9 @@ func (h *Handler) wrap(rt route) http.HandlerFunc {
 			err = h.authenticate(c, rt)
 		}
 		if err == nil {
+			err = h.refuseChange(c)
+		}
+		if err == nil {
 			err = rt.fn(c)
 		}
 		if err != nil {
@@ -211,6 +219,20 @@ func (h *Handler) wrap(rt route) http.HandlerFunc {
 			h.record(c, rt)
 		}
 	}
+}
+
+// refuseChange asks Config.RefuseChanges about a change.
+func (h *Handler) refuseChange(c *call) error {
+	if h.cfg.RefuseChanges == nil || c.r.Method == http.MethodGet {
+		return nil
+	}
+	if err := h.cfg.RefuseChanges(); err != nil {
+		c.reason = err.Error()
+		c.w.Header().Set("Retry-After", "1")
+		return &Error{Status: http.StatusServiceUnavailable, Code: "AuditUnavailable",
+			Message: "the audit log cannot be written; changes are refused until it resumes"}
+	}
+	return nil
 }
 
 // checkContentType refuses a request body that is not declared as JSON

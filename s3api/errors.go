@@ -21,6 +21,7 @@ var (
 	errInvalidURI              = errors.New("s3api: invalid URI")
 	errNotImplemented          = errors.New("s3api: not implemented")
 	errSlowDown                = errors.New("s3api: too many requests at once")
+	errChangesRefused          = errors.New("s3api: changes refused")
 	errMethodNotAllowed        = errors.New("s3api: method not allowed")
 	errIncompleteBody          = errors.New("s3api: the connection ended before the declared body")
 	errRequestTimeout          = errors.New("s3api: the client sent nothing for too long")
@@ -145,6 +146,8 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("NotImplemented", 501, "A header or query you provided implies functionality that is not implemented.")
 	case errors.Is(err, errSlowDown):
 		return e("SlowDown", 503, "Please reduce your request rate.")
+	case errors.Is(err, errChangesRefused):
+		return e("ServiceUnavailable", 503, "The server cannot record changes at the moment and refuses them. Please retry.")
 	case errors.Is(err, errMethodNotAllowed):
 		return e("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
 	case errors.Is(err, errIncompleteBody):

@@ -109,6 +109,12 @@ type Config struct {
 	// RequestWait is how long a request waits for a slot under
 	// MaxRequests. Default 10 s.
 	RequestWait time.Duration
+	// RefuseChanges, if set, is asked before a state-changing request
+	// (PUT, POST, DELETE, as Event.Mutating) runs its operation, after
+	// authorization: an error refuses it with 503 ServiceUnavailable
+	// and Retry-After, the operation not run. The server sets it with
+	// --audit-fail-closed, to refuse changes the audit log cannot record.
+	RefuseChanges func() error
 	// Account names the one account that owns every bucket and object
 	// (the server passes its cluster's id); responses report it as the
 	// Owner ID, the same to every caller, as AWS reports the owning
@@ -146,6 +152,7 @@ type Handler struct {
 	identities Identities
 	authz      Authorizer
 	onRequest  func(Event)
+	refuse     func() error  // Config.RefuseChanges
 	stall      time.Duration // Config.StallTimeout; 0: none
 	policies   policyCache
 	bodyBlocks bodyBlocks // blocks for hashing large PUT bodies (object.go)
@@ -191,6 +198,7 @@ func New(cfg Config) (*Handler, error) {
 		identities: cfg.Identities,
 		authz:      cfg.Authorizer,
 		onRequest:  cfg.OnRequest,
+		refuse:     cfg.RefuseChanges,
 		stall:      cfg.StallTimeout,
 		admit:      newAdmission(cfg.MaxRequests, cfg.RequestWait),
 		owner:      accountOwner(cfg.Account),
@@ -387,12 +395,27 @@ func (h *Handler) serve(rq *request) error {
 // the slots of real clients (postObject takes its slot itself, once its
 // form's policy is verified).
 func (h *Handler) admitted(rq *request, fn func(*request) error) error {
+	if err := h.refuseChange(rq); err != nil {
+		return err
+	}
 	leave, err := h.admit.enter(rq.ctx)
 	if err != nil {
 		return err
 	}
 	defer leave()
 	return fn(rq)
+}
+
+// refuseChange asks Config.RefuseChanges about a state-changing
+// request.
+func (h *Handler) refuseChange(rq *request) error {
+	if h.refuse == nil || !(Event{Method: rq.r.Method}).Mutating() {
+		return nil
+	}
+	if err := h.refuse(); err != nil {
+		return fmt.Errorf("%w: %w", errChangesRefused, err)
+	}
+	return nil
 }
 
 // parseResource finds the bucket and key a request addresses, from the

@@ -100,6 +100,9 @@ func (h *Handler) postObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if err := h.refuseChange(rq); err != nil {
+		return err
+	}
 	// A slot only now, with the form's policy verified: an unsigned
 	// form sent slowly must not hold one.
 	leave, err := h.admit.enter(rq.ctx)

@@ -74,14 +74,15 @@ func (s *Server) openOperators() error {
 		denials: audit.NewAggregator(log, aggOpts), metrics: metrics.New()}
 	op.quotas = s3api.NewQuotas(s.store, s3api.QuotaOptions{Encrypted: s.keys != nil, Logger: s.log})
 	op.admin, err = admin.New(admin.Config{
-		IAM:      ids,
-		Store:    s.store,
-		Audit:    log,
-		Recorder: op.denials,
-		Root:     s.Credentials,
-		Keys:     s.keysForAdmin(),
-		Usage:    op.quotas,
-		Logger:   s.log,
+		IAM:           ids,
+		Store:         s.store,
+		Audit:         log,
+		Recorder:      op.denials,
+		RefuseChanges: s.changeGate(),
+		Root:          s.Credentials,
+		Keys:          s.keysForAdmin(),
+		Usage:         op.quotas,
+		Logger:        s.log,
 	})
 	if err != nil {
 		op.quotas.Close()
@@ -133,13 +134,16 @@ func (s *Server) closeQuotas() error {
 // aggregator: refusals of unauthenticated callers beyond the first few
 // of a source are counted in summary records (audit.Aggregator).
 //
-// It runs after the response: the audit log fails open. While a failed
-// write has the log stopped (a full audit disk), requests are served as
-// usual and their records are refused; the log counts them and reports
-// them in a gap record when it resumes, and /health/ready answers 503
-// until then. This is the policy, not an accident: refusing changes
-// while the log is stopped would make a full audit disk an outage of
-// the object store.
+// It runs after the response: by default the audit log fails open.
+// While a failed write has the log stopped (a full audit disk),
+// requests are served as usual and their records are refused; the log
+// counts them and reports them in a gap record when it resumes, and
+// /health/ready answers 503 until then. This is the default policy,
+// not an accident: refusing changes while the log is stopped makes a
+// full audit disk an outage of the object store. Operators who must
+// not make a change they cannot audit choose that outage with
+// Config.AuditFailClosed (changeGate): changes are then refused before
+// they run.
 func (s *Server) onRequest(ev s3api.Event) {
 	op := s.ops
 	op.metrics.ObserveRequest(ev.Operation, ev.Status, ev.Duration, ev.BytesIn, ev.BytesOut)

@@ -80,6 +80,15 @@ type Config struct {
 	// more wait for a slot, then answer 503 SlowDown. 0: from the memory
 	// the process may use (autoMaxRequests); negative: no bound.
 	MaxRequests int
+	// AuditFailClosed refuses changes while the audit log cannot be
+	// written (a full audit disk): S3 PUT, POST and DELETE requests and
+	// admin changes answer 503 with Retry-After, before they run, until
+	// the log resumes; reads are served. Off by default, the log fails
+	// open: changes are served unaudited (counted in the gap record the
+	// log writes when it resumes), because a full audit disk should not
+	// take the storage down unless the operator chose so. Deployments
+	// that must not make a change they cannot audit turn it on.
+	AuditFailClosed bool
 
 	// auditOptions, when set (tests), adjusts the audit log's options
 	// before it opens: a disk that fills and is freed, short retries.
@@ -215,11 +224,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Domain:      cfg.Domain,
 		Logger:      cfg.Logger,
 
-		Keys:         s.keys,
-		InsecureSSEC: cfg.InsecureSSEC,
-		DisableSigV2: cfg.DisableSigV2,
-		MaxRequests:  maxRequests,
-		Account:      store.ClusterID(),
+		Keys:          s.keys,
+		InsecureSSEC:  cfg.InsecureSSEC,
+		DisableSigV2:  cfg.DisableSigV2,
+		MaxRequests:   maxRequests,
+		Account:       store.ClusterID(),
+		RefuseChanges: s.changeGate(),
 	})
 	if err != nil {
 		store.Close()
@@ -247,7 +257,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			}
 			if s.auditErr() != nil {
 				// Changes go unaudited (they are still served, see
-				// onRequest): a full audit disk must not pass
+				// onRequest) or, with AuditFailClosed, are refused:
+				// either way a full audit disk must not pass
 				// unnoticed. Ready again once the log has resumed by
 				// itself and its gap record is on disk.
 				http.Error(w, "not ready: the audit log cannot be written", http.StatusServiceUnavailable)
@@ -363,6 +374,21 @@ func (s *Server) auditErr() error {
 		return nil
 	}
 	return s.ops.audit.Err()
+}
+
+// changeGate is the RefuseChanges of s3api and admin: with
+// AuditFailClosed, changes are refused while the audit log is stopped;
+// without, nil (the log fails open).
+func (s *Server) changeGate() func() error {
+	if !s.cfg.AuditFailClosed {
+		return nil
+	}
+	return func() error {
+		if err := s.auditErr(); err != nil {
+			return fmt.Errorf("server: the audit log cannot record changes (--audit-fail-closed): %w", err)
+		}
+		return nil
+	}
 }
 
 // maxHeaderBytes bounds a request's line and headers (http.Server).

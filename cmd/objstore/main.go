@@ -83,6 +83,7 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 	insecureSSEC := fs.Bool("insecure-sse-c", false, "accept SSE-C keys over plain HTTP (development only; AWS refuses them)")
 	maxRequests := fs.Int("max-requests", 0, "S3 requests served at once; more wait up to 10 s, then get 503 SlowDown (0: from the memory limit, about 10 MiB each; -1: no bound)")
 	noSigV2 := fs.Bool("no-sigv2", false, "refuse Signature Version 2 requests (legacy HMAC-SHA1 signing, body unsigned); SigV4 only")
+	auditFailClosed := fs.Bool("audit-fail-closed", false, "refuse changes (S3 PUT, POST, DELETE; admin changes) with 503 while the audit log cannot be written; by default they are served, unaudited but counted")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -99,20 +100,21 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg := server.Config{
-		Address:      *address,
-		DataDir:      *data,
-		DataShards:   k,
-		ParityShards: m,
-		Zones:        *zones,
-		Domain:       *domain,
-		TLSCert:      *tlsCert,
-		TLSKey:       *tlsKey,
-		RootUser:     os.Getenv("OBJSTORE_ROOT_USER"),
-		RootPassword: os.Getenv("OBJSTORE_ROOT_PASSWORD"),
-		ScanInterval: *scanInterval,
-		Logger:       logger,
-		DisableSigV2: *noSigV2,
-		MaxRequests:  *maxRequests,
+		Address:         *address,
+		DataDir:         *data,
+		DataShards:      k,
+		ParityShards:    m,
+		Zones:           *zones,
+		Domain:          *domain,
+		TLSCert:         *tlsCert,
+		TLSKey:          *tlsKey,
+		RootUser:        os.Getenv("OBJSTORE_ROOT_USER"),
+		RootPassword:    os.Getenv("OBJSTORE_ROOT_PASSWORD"),
+		ScanInterval:    *scanInterval,
+		Logger:          logger,
+		DisableSigV2:    *noSigV2,
+		MaxRequests:     *maxRequests,
+		AuditFailClosed: *auditFailClosed,
 	}
 	kmsConfig(&cfg, *kmsBackend, *insecureSSEC)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
