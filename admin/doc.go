@@ -81,7 +81,11 @@
 // The record is appended after the request was served: if Append fails
 // (the audit disk is full, say), the failure is logged, the change
 // stands and the response does not report it. The log holds what was
-// recorded, not everything that was done.
+// recorded, not everything that was done. Config.RefuseChanges (the
+// server's --audit-fail-closed) refuses changes up front while the log
+// cannot be written instead, and Config.Recorder (the server's
+// audit.Aggregator) counts refusals of callers without credentials
+// rather than recording each.
 //
 // # Cluster view
 //
