@@ -107,8 +107,9 @@
 //     be lost to a crash and then look like tampering.
 //   - A failed write or fsync stops the log: Append refuses records
 //     (ErrWrite) until it resumes, since records after a hole would be
-//     unverifiable. The server decides what to do meanwhile (it serves
-//     requests and reports itself unready).
+//     unverifiable. The server decides what to do meanwhile (it reports
+//     itself unready, and serves requests or, with --audit-fail-closed,
+//     refuses changes).
 //
 // # Resuming
 //
