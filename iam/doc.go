@@ -74,6 +74,13 @@
 // grant), as in AWS. A policy variable without a value fails closed: an
 // Allow with it does not apply, a Deny with it does.
 //
+// Engine.MayAllow is the early check of a request whose body is not read
+// yet: could any Allow apply, for any key of the bucket (DeleteObjects)
+// or any value of a condition key the body carries (CreateBucket's
+// s3:LocationConstraint)? When none could, the server refuses the request
+// before reading its body, so that a caller who can never be allowed
+// cannot hold a request slot by sending the body slowly.
+//
 // Which action and resource an S3 operation needs is in Operation and
 // Permissions (CopyObject: s3:PutObject on the target and s3:GetObject
 // on the source; DeleteObjects: s3:DeleteObject per key; a versionId

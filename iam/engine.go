@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,6 +154,98 @@ func (e *Engine) Authorize(r Request, bucketPolicy *Policy) Decision {
 		return Decision{Allowed: true, Reason: "allowed by " + allow.label + " of " + allowFrom}
 	}
 	return Decision{Reason: "no statement allows " + r.Action + " on " + ec.resource}
+}
+
+// Unknown names what an early authorization check (Engine.MayAllow)
+// does not know yet, because the request's body, not yet read, says it.
+type Unknown struct {
+	// AnyKey: the object key is unknown (DeleteObjects names its keys in
+	// the body); Request.Key is ignored and any key of Request.Bucket may
+	// be the one.
+	AnyKey bool
+	// Conditions lists condition keys (canonical names, as KeyLocation
+	// Constraint) whose values are unknown: a condition on one of them
+	// is taken to hold.
+	Conditions []string
+}
+
+// MayAllow reports whether Authorize could allow r for some value of what
+// u leaves unknown: whether some Allow statement (of the user's identity
+// policies, or of bucketPolicy naming the requester) matches r's action
+// and could match its resource and conditions. false means that every
+// such request will be denied, so a server can refuse it before reading
+// its body. Deny statements are not considered: true promises nothing,
+// Authorize still decides once everything is known.
+func (e *Engine) MayAllow(r Request, bucketPolicy *Policy, u Unknown) bool {
+	if r.Root {
+		return true
+	}
+	ec := evalContext{r: &r, action: r.Action, resource: resourceARN(r.Bucket, r.Key), now: e.now}
+	if u.AnyKey {
+		ec.resource = resourceARN(r.Bucket, "")
+	}
+	var identity []NamedPolicy
+	if r.Principal != "" {
+		var ok bool
+		if e.src != nil {
+			identity, ok = e.src.UserPolicies(r.Principal)
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, np := range identity {
+		for i := range np.Policy.statements {
+			if np.Policy.statements[i].mayApply(&ec, &u) {
+				return true
+			}
+		}
+	}
+	if bucketPolicy != nil {
+		late := false
+		if r.Principal != "" && bucketPolicy.Bound != nil {
+			c, ok := bucketPolicy.Bound[r.Principal]
+			late = !ok || e.src == nil || !e.src.UserCreated(r.Principal).Equal(c)
+		}
+		for i := range bucketPolicy.statements {
+			s := &bucketPolicy.statements[i]
+			if s.principal != nil && s.principal.matches(r.Principal, false, late) && s.mayApply(&ec, &u) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mayApply reports whether the statement is an Allow that could apply
+// for some value of what u leaves unknown (see MayAllow). With u.AnyKey,
+// ec.resource is the bucket's ARN and a Resource must be able to match
+// some object in it; a NotResource is taken to leave some object out.
+func (s *statement) mayApply(ec *evalContext, u *Unknown) bool {
+	if s.deny {
+		return false
+	}
+	ec.unresolved = false
+	if anyMatch(s.actions, ec.action, ec) == s.notAction {
+		return false
+	}
+	ok := s.notResource
+	switch {
+	case !u.AnyKey:
+		ok = anyMatch(s.resources, ec.resource, ec) != s.notResource
+	case !s.notResource:
+		for i := range s.resources {
+			if s.resources[i].matchLonger(ec.resource+"/", ec.variable) {
+				ok = true
+				break
+			}
+		}
+	}
+	for i := 0; ok && i < len(s.conditions); i++ {
+		c := &s.conditions[i]
+		ok = slices.ContainsFunc(u.Conditions, func(k string) bool { return strings.EqualFold(k, c.key.name) }) || c.eval(ec)
+	}
+	return ok && !ec.unresolved
 }
 
 // resourceARN is the ARN a request is about; service-level requests get

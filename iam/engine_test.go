@@ -2,6 +2,7 @@ package iam
 
 import (
 	"fmt"
+	"maps"
 	"math/rand"
 	"strings"
 	"testing"
@@ -291,6 +292,97 @@ func TestAuthorizeProperties(t *testing.T) {
 		}
 		if !strings.Contains(doc, `"Allow"`) && d1.Allowed {
 			t.Fatalf("case %d: allowed without any Allow: %s", i, doc)
+		}
+	}
+}
+
+func TestMayAllow(t *testing.T) {
+	del := func(principal, bucket string) Request {
+		return Request{Principal: principal, Action: "s3:DeleteObject", Bucket: bucket}
+	}
+	create := Request{Principal: "alice", Action: "s3:CreateBucket", Bucket: "nb"}
+	anyKey := Unknown{AnyKey: true}
+	location := Unknown{Conditions: []string{KeyLocationConstraint}}
+	tests := []struct {
+		name     string
+		identity []string // alice's policies
+		bucket   string   // bucket policy
+		req      Request
+		unknown  Unknown
+		want     bool
+	}{
+		{name: "anonymous without bucket policy", req: del("", "b"), unknown: anyKey},
+		{name: "anonymous, policy grants reads only", bucket: bucketPol(`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`),
+			req: del("", "b"), unknown: anyKey},
+		{name: "anonymous, policy grants deletes under a prefix", bucket: bucketPol(`{"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/tmp/*"}`),
+			req: del("", "b"), unknown: anyKey, want: true},
+		{name: "anonymous, policy grants deletes to alice only", bucket: bucketPol(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*"}`),
+			req: del("", "b"), unknown: anyKey},
+		{name: "anonymous, grant on the bucket not its objects", bucket: bucketPol(`{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b"}`),
+			req: del("", "b"), unknown: anyKey},
+		{name: "anonymous, condition on the source address", bucket: bucketPol(`{"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`),
+			req: Request{Action: "s3:DeleteObject", Bucket: "b", Conditions: map[string][]string{KeySourceIP: {"192.0.2.1"}}}, unknown: anyKey},
+		{name: "user without policies", req: del("alice", "b"), unknown: anyKey},
+		{name: "user may delete in another bucket", identity: []string{allow("s3:DeleteObject", "arn:aws:s3:::c/*")}, req: del("alice", "b"), unknown: anyKey},
+		{name: "user may delete one key", identity: []string{allow("s3:DeleteObject", "arn:aws:s3:::b/k")}, req: del("alice", "b"), unknown: anyKey, want: true},
+		{name: "user may delete in her home", identity: []string{allow("s3:DeleteObject", "arn:aws:s3:::b/home/${aws:username}/*")}, req: del("alice", "b"), unknown: anyKey, want: true},
+		{name: "user's NotResource allow", identity: []string{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:DeleteObject","NotResource":"arn:aws:s3:::b/keep/*"}}`},
+			req: del("alice", "b"), unknown: anyKey, want: true},
+		{name: "unknown user", identity: []string{allow("s3:*", "*")}, req: del("mallory", "b"), unknown: anyKey},
+		{name: "create bucket without any grant", identity: []string{allow("s3:GetObject", "*")}, req: create, unknown: location},
+		{name: "create bucket in one location", identity: []string{withCond("Allow", "s3:CreateBucket", "*", `{"StringEquals":{"s3:LocationConstraint":"eu-central-1"}}`)},
+			req: create, unknown: location, want: true},
+		{name: "create bucket, location still unknown", identity: []string{withCond("Allow", "s3:CreateBucket", "*", `{"StringEquals":{"s3:LocationConstraint":"eu-central-1"}}`)},
+			req: create},
+		{name: "create bucket from another network", identity: []string{withCond("Allow", "s3:CreateBucket", "*", `{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}`)},
+			req: Request{Principal: "alice", Action: "s3:CreateBucket", Bucket: "nb", Conditions: map[string][]string{KeySourceIP: {"192.0.2.1"}}}, unknown: location},
+		{name: "create bucket under another name", identity: []string{allow("s3:CreateBucket", "arn:aws:s3:::team-*")}, req: create, unknown: location},
+		{name: "deny is not considered", identity: []string{allow("s3:*", "*"), deny("s3:CreateBucket", "*")}, req: create, unknown: location, want: true},
+		{name: "root", req: Request{Root: true, Action: "s3:CreateBucket", Bucket: "nb"}, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := fakeSource{"alice": nil}
+			for i, doc := range tt.identity {
+				src["alice"] = append(src["alice"], NamedPolicy{Name: fmt.Sprintf("p%d", i), Policy: mustParse(t, doc)})
+			}
+			var bp *Policy
+			if tt.bucket != "" {
+				bp = mustParse(t, tt.bucket)
+			}
+			e := NewEngine(src, EngineOptions{Now: func() time.Time { return fixedNow }})
+			if got := e.MayAllow(tt.req, bp, tt.unknown); got != tt.want {
+				t.Fatalf("MayAllow = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMayAllowProperties: MayAllow never refuses what Authorize would
+// allow, whatever the key or the value of an unknown condition key.
+func TestMayAllowProperties(t *testing.T) {
+	seed := rand.Int63()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	for i := range 3000 {
+		doc := randomPolicy(rng)
+		e := NewEngine(fakeSource{"alice": {{"p", mustParse(t, doc)}}}, EngineOptions{})
+		r := randomRequest(rng)
+		if !e.Authorize(r, nil).Allowed {
+			continue
+		}
+		if r.Key != "" {
+			anyKey := r
+			anyKey.Key = "other"
+			if !e.MayAllow(anyKey, nil, Unknown{AnyKey: true}) {
+				t.Fatalf("case %d: %s allows %+v, but MayAllow refuses any key", i, doc, r)
+			}
+		}
+		noPrefix := r
+		noPrefix.Conditions = maps.Clone(r.Conditions)
+		delete(noPrefix.Conditions, KeyPrefix)
+		if !e.MayAllow(noPrefix, nil, Unknown{Conditions: []string{KeyPrefix}}) {
+			t.Fatalf("case %d: %s allows %+v, but MayAllow refuses it with s3:prefix unknown", i, doc, r)
 		}
 	}
 }

@@ -80,8 +80,23 @@ func compilePattern(src, path string, wildcards, variables, fold bool) (pattern,
 // match reports whether name matches; lookup resolves policy variables
 // (a variable without a value makes the pattern match nothing, as AWS).
 func (p *pattern) match(name string, lookup func(key string) (string, bool)) bool {
+	elems, ok := p.resolve(lookup)
+	return ok && globMatch(elems, name, p.fold)
+}
+
+// matchLonger reports whether some name that begins with prefix and has
+// at least one character more matches: a Resource that could name some
+// object of a bucket whose key is not known yet (prefix "arn:aws:s3:::b/").
+func (p *pattern) matchLonger(prefix string, lookup func(key string) (string, bool)) bool {
+	elems, ok := p.resolve(lookup)
+	return ok && globMatchLonger(elems, prefix, p.fold)
+}
+
+// resolve returns the pattern's elements with its variables' values; ok
+// is false when a variable has none.
+func (p *pattern) resolve(lookup func(key string) (string, bool)) ([]rune, bool) {
 	if p.parts == nil {
-		return globMatch(p.elems, name, p.fold)
+		return p.elems, true
 	}
 	n := 0
 	for _, part := range p.parts {
@@ -95,7 +110,7 @@ func (p *pattern) match(name string, lookup func(key string) (string, bool)) boo
 		}
 		v, ok := lookup(part.key)
 		if !ok {
-			return false
+			return nil, false
 		}
 		for _, r := range v {
 			if p.fold {
@@ -104,7 +119,7 @@ func (p *pattern) match(name string, lookup func(key string) (string, bool)) boo
 			elems = append(elems, r)
 		}
 	}
-	return globMatch(elems, name, p.fold)
+	return elems, true
 }
 
 // globMatch matches name against elements with '*' and '?' wildcards. It
@@ -142,6 +157,58 @@ func globMatch(pat []rune, name string, fold bool) bool {
 		p++
 	}
 	return p == len(pat)
+}
+
+// globMatchLonger reports whether pat matches some name made of prefix
+// and at least one more character. It follows every position of pat that
+// prefix can lead to (a set, so O(len(pat) * len(prefix)) whatever the
+// pattern); the name can be finished from any position short of the
+// pattern's end, since what remains of the pattern matches some
+// non-empty name ('*' one character, the rest themselves).
+func globMatchLonger(pat []rune, prefix string, fold bool) bool {
+	cur := make([]bool, len(pat)+1)
+	next := make([]bool, len(pat)+1)
+	cur[0] = true
+	skipStars(pat, cur)
+	for _, r := range prefix {
+		if fold {
+			r = lowerASCII(r)
+		}
+		clear(next)
+		live := false
+		for i, c := range pat {
+			if !cur[i] {
+				continue
+			}
+			switch {
+			case c == elemStar:
+				next[i], live = true, true
+			case c == elemQuest || c == r:
+				next[i+1], live = true, true
+			}
+		}
+		if !live {
+			return false
+		}
+		skipStars(pat, next)
+		cur, next = next, cur
+	}
+	for i := range pat {
+		if cur[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// skipStars adds to the positions in at those a '*' there may be skipped
+// to (it matches the empty string).
+func skipStars(pat []rune, at []bool) {
+	for i, c := range pat {
+		if at[i] && c == elemStar {
+			at[i+1] = true
+		}
+	}
 }
 
 func lowerASCII(r rune) rune {

@@ -146,3 +146,86 @@ func FuzzGlob(f *testing.F) {
 		}
 	})
 }
+
+func TestGlobMatchLonger(t *testing.T) {
+	tests := []struct {
+		name, pat, prefix string
+		want              bool
+	}{
+		{"star after the prefix", "arn:aws:s3:::b/*", "arn:aws:s3:::b/", true},
+		{"key prefix", "arn:aws:s3:::b/public/*", "arn:aws:s3:::b/", true},
+		{"exact key", "arn:aws:s3:::b/k", "arn:aws:s3:::b/", true},
+		{"other bucket", "arn:aws:s3:::c/*", "arn:aws:s3:::b/", false},
+		{"bucket only", "arn:aws:s3:::b", "arn:aws:s3:::b/", false},
+		{"bucket and slash only", "arn:aws:s3:::b/", "arn:aws:s3:::b/", false},
+		{"longer bucket", "arn:aws:s3:::bb/*", "arn:aws:s3:::b/", false},
+		{"bucket wildcard", "arn:aws:s3:::b*", "arn:aws:s3:::b/", true},
+		{"star", "*", "arn:aws:s3:::b/", true},
+		{"quest", "arn:aws:s3:::?/x", "arn:aws:s3:::b/", true},
+		{"quest may match the slash", "arn:aws:s3:::??/x", "arn:aws:s3:::b/", true},
+		{"literal too long", "arn:aws:s3:::bc/x", "arn:aws:s3:::b/", false},
+		{"star in the middle", "arn:aws:s3:::*/secret", "arn:aws:s3:::b/", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := compilePattern(tt.pat, "", true, false, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.matchLonger(tt.prefix, nil); got != tt.want {
+				t.Fatalf("%q matches %q + more = %v, want %v", tt.pat, tt.prefix, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestGlobMatchLongerReference checks globMatchLonger against a search
+// of every continuation short enough to be a witness: a pattern of n
+// elements that matches some longer name matches one at most n longer.
+func TestGlobMatchLongerReference(t *testing.T) {
+	seed := rand.Int63()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	alphabet := []rune("ab/€")
+	var suffixes [][]rune
+	var grow func(s []rune)
+	grow = func(s []rune) {
+		if len(s) > 0 {
+			suffixes = append(suffixes, s)
+		}
+		if len(s) == 4 {
+			return
+		}
+		for _, r := range alphabet {
+			grow(append(s[:len(s):len(s)], r))
+		}
+	}
+	grow(nil)
+	for range 3000 {
+		pat := make([]rune, rng.Intn(5))
+		for i := range pat {
+			switch rng.Intn(6) {
+			case 0:
+				pat[i] = elemStar
+			case 1:
+				pat[i] = elemQuest
+			default:
+				pat[i] = alphabet[rng.Intn(len(alphabet))]
+			}
+		}
+		prefix := make([]rune, rng.Intn(4))
+		for i := range prefix {
+			prefix[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		want := false
+		for _, s := range suffixes {
+			if refMatch(pat, append(prefix[:len(prefix):len(prefix)], s...)) {
+				want = true
+				break
+			}
+		}
+		if got := globMatchLonger(pat, string(prefix), false); got != want {
+			t.Fatalf("pattern %v prefix %q: got %v, want %v", pat, string(prefix), got, want)
+		}
+	}
+}
