@@ -40,6 +40,10 @@ type Identities interface {
 // resource's bucket, nil when it has none.
 type Authorizer interface {
 	Authorize(r iam.Request, bucketPolicy *iam.Policy) iam.Decision
+	// MayAllow reports whether Authorize could allow r for some value of
+	// what u leaves unknown (the keys or location a body will name);
+	// false lets a request be refused before its body is read.
+	MayAllow(r iam.Request, bucketPolicy *iam.Policy, u iam.Unknown) bool
 }
 
 // Identity is who made a request.
@@ -263,6 +267,13 @@ func (e *v2AuthError) Unwrap() []error { return []error{e.err, e.kind} }
 // per bucket by listBuckets, DeleteObjects per key by deleteObjects,
 // PostObject once the form named its key (authorizeForm), CreateBucket
 // once the body named its location (authorizeCreateBucket).
+//
+// DeleteObjects and CreateBucket are refused here already when no
+// statement could allow them, whatever their body says: that body is
+// read in an admission slot, and a caller who can never be allowed
+// (anonymous, or a user without a grant) must not hold one by sending it
+// slowly. The same refusal answers whether or not the bucket exists, so
+// an anonymous caller learns nothing from it.
 func (h *Handler) authorize(rq *request) error {
 	if rq.identity.Root {
 		return nil
@@ -278,7 +289,14 @@ func (h *Handler) authorize(rq *request) error {
 		}
 		rq.listAll = d.Allowed
 		return nil
-	case "DeleteObjects", "PostObject":
+	case "PostObject":
+		return nil
+	case "DeleteObjects":
+		spec, _ := iam.Operation(rq.op)
+		u := iam.Unknown{AnyKey: true, Conditions: []string{iam.KeyVersionID}}
+		if !h.mayAllow(rq, spec.Action, u) && !h.mayAllow(rq, spec.VersionAction, u) {
+			return h.deny(rq, "no statement allows "+spec.Action+" on any key of "+rq.bucket)
+		}
 		return nil
 	case "CreateBucket":
 		if rq.identity.User == "" {
@@ -286,6 +304,9 @@ func (h *Handler) authorize(rq *request) error {
 		}
 		// Decided by createBucket once the body named the location:
 		// s3:LocationConstraint is a condition key of this action.
+		if !h.mayAllow(rq, "s3:CreateBucket", iam.Unknown{Conditions: []string{iam.KeyLocationConstraint}}) {
+			return h.deny(rq, "no statement allows s3:CreateBucket on "+rq.bucket+" in any location")
+		}
 		return nil
 	}
 	t := iam.Target{Bucket: rq.bucket, Key: rq.key, VersionID: rq.query.Get("versionId")}
@@ -423,6 +444,22 @@ func (h *Handler) decide(rq *request, action, bucket, key string) iam.Decision {
 		Key:        key,
 		Conditions: rq.conditions(),
 	}, pol)
+}
+
+// mayAllow asks the authorizer whether action on the request's bucket
+// could be allowed once the body says what u leaves unknown
+// (iam.Engine.MayAllow).
+func (h *Handler) mayAllow(rq *request, action string, u iam.Unknown) bool {
+	pol, err := h.policies.get(rq, h.store, rq.bucket)
+	if err != nil {
+		return false // an unreadable policy fails closed, as in decide
+	}
+	return h.authz.MayAllow(iam.Request{
+		Principal:  rq.identity.User,
+		Action:     action,
+		Bucket:     rq.bucket,
+		Conditions: rq.conditions(),
+	}, pol, u)
 }
 
 // deny records a refusal for the audit log and returns AccessDenied.
