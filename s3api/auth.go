@@ -612,13 +612,17 @@ func (c *policyCache) forget(bucket string) {
 }
 
 // countingBody counts the request body bytes the handlers read, gives
-// each read StallTimeout to receive something, and records why the body
-// failed when the client is at fault.
+// each read StallTimeout to receive something (and no more than what is
+// left of a deadline set by within), and records why the body failed
+// when the client is at fault.
 type countingBody struct {
 	io.ReadCloser
 	n     int64
-	stall time.Duration
+	stall time.Duration            // 0: none
 	rc    *http.ResponseController // nil: no deadlines
+	// deadline, when set, is the end of the time the body's reader has
+	// for the whole of it (within).
+	deadline time.Time
 	// fault is errIncompleteBody (the connection ended before the
 	// declared length) or errRequestTimeout (the client stalled), once
 	// a read failed so.
@@ -635,12 +639,20 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	// that fires even between reads, and would blame the client for the
 	// server's own pauses. (After a failed read it stays: net/http's
 	// drain of the rest then fails at once too.)
-	deadline := b.rc != nil && !b.eof
-	if deadline {
-		_ = b.rc.SetReadDeadline(time.Now().Add(b.stall)) // unsupported: no deadline
+	var deadline time.Time
+	if b.rc != nil && !b.eof {
+		if b.stall > 0 {
+			deadline = time.Now().Add(b.stall)
+		}
+		if !b.deadline.IsZero() && (deadline.IsZero() || b.deadline.Before(deadline)) {
+			deadline = b.deadline
+		}
+	}
+	if !deadline.IsZero() {
+		_ = b.rc.SetReadDeadline(deadline) // unsupported: no deadline
 	}
 	n, err := b.ReadCloser.Read(p)
-	if deadline && err == nil {
+	if !deadline.IsZero() && err == nil {
 		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	b.n += int64(n)
@@ -654,6 +666,18 @@ func (b *countingBody) Read(p []byte) (int, error) {
 		b.fault = errRequestTimeout
 	}
 	return n, err
+}
+
+// within gives the reads until the returned function is called d in
+// all (d <= 0: no bound): a client that sends a small body a byte at a
+// time fails with RequestTimeout instead of holding its request for
+// ever. A read that passes the deadline fails as a stalled one does.
+func (b *countingBody) within(d time.Duration) (done func()) {
+	if d <= 0 {
+		return func() {}
+	}
+	b.deadline = time.Now().Add(d)
+	return func() { b.deadline = time.Time{} }
 }
 
 // event builds the OnRequest event of a finished request.
@@ -703,6 +727,10 @@ func (rq *request) countedRequest() *http.Request {
 			body = http.NoBody
 		}
 		rq.in = &countingBody{ReadCloser: body, stall: rq.w.stall, rc: rq.w.rc}
+		if rq.in.rc == nil && rq.smallBody > 0 {
+			// No stall deadlines, but within still needs the connection.
+			rq.in.rc = http.NewResponseController(rq.w)
+		}
 	}
 	r := *rq.r
 	r.Body = rq.in

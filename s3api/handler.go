@@ -102,6 +102,18 @@ type Config struct {
 	// connections and goroutines for ever. Default 30 s (AWS gives up
 	// after about 20 s); negative: never.
 	StallTimeout time.Duration
+	// SmallBodyTimeout bounds the whole read of a small request body:
+	// the XML document of DeleteObjects, CreateBucket,
+	// CompleteMultipartUpload, PutBucketPolicy or PutBucketEncryption
+	// (read in an admission slot), and a browser form's fields before
+	// its file (read before any signature is checked). StallTimeout
+	// bounds each read only, so a client sending a byte now and then
+	// held such a request, and its slot, for ever; these bodies are at
+	// most a few MiB, so one that takes longer fails with
+	// RequestTimeout. Object bodies (PUT, UploadPart, a form's file) have
+	// no total bound: their time grows with their size. Default 30 s;
+	// negative: none.
+	SmallBodyTimeout time.Duration
 	// MaxRequests bounds the requests that run their operation at once
 	// (after authentication); more wait up to RequestWait for a slot,
 	// then answer 503 SlowDown. 0: no bound.
@@ -130,6 +142,11 @@ const defaultRequestWait = 10 * time.Second
 // defaultStallTimeout is Config.StallTimeout's default.
 const defaultStallTimeout = 30 * time.Second
 
+// defaultSmallBodyTimeout is Config.SmallBodyTimeout's default: the
+// largest small body (a 4 MiB CompleteMultipartUpload) arrives in it at
+// about 1 Mbit/s, and real ones are far smaller.
+const defaultSmallBodyTimeout = 30 * time.Second
+
 // maxClockSkew is how far a signed request's time may be from Now, as
 // in AWS.
 const maxClockSkew = 15 * time.Minute
@@ -154,6 +171,7 @@ type Handler struct {
 	onRequest  func(Event)
 	refuse     func() error  // Config.RefuseChanges
 	stall      time.Duration // Config.StallTimeout; 0: none
+	smallBody  time.Duration // Config.SmallBodyTimeout; 0: none
 	policies   policyCache
 	bodyBlocks bodyBlocks // blocks for hashing large PUT bodies (object.go)
 	listBufs   sync.Pool  // *[]byte listing documents, reused (list.go)
@@ -185,6 +203,12 @@ func New(cfg Config) (*Handler, error) {
 	case cfg.StallTimeout < 0:
 		cfg.StallTimeout = 0
 	}
+	switch {
+	case cfg.SmallBodyTimeout == 0:
+		cfg.SmallBodyTimeout = defaultSmallBodyTimeout
+	case cfg.SmallBodyTimeout < 0:
+		cfg.SmallBodyTimeout = 0
+	}
 	if cfg.RequestWait <= 0 {
 		cfg.RequestWait = defaultRequestWait
 	}
@@ -200,6 +224,7 @@ func New(cfg Config) (*Handler, error) {
 		onRequest:  cfg.OnRequest,
 		refuse:     cfg.RefuseChanges,
 		stall:      cfg.StallTimeout,
+		smallBody:  cfg.SmallBodyTimeout,
 		admit:      newAdmission(cfg.MaxRequests, cfg.RequestWait),
 		owner:      accountOwner(cfg.Account),
 		accountID:  accountID(cfg.Account),
@@ -263,6 +288,7 @@ type request struct {
 
 	identity   Identity
 	in         *countingBody
+	smallBody  time.Duration // Config.SmallBodyTimeout; 0: none
 	conds      map[string][]string
 	listAll    bool // ListBuckets: s3:ListAllMyBuckets allowed
 	denied     bool
@@ -289,7 +315,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// else is written.
 		w.WriteHeader(http.StatusContinue)
 	}
-	rq := &request{w: rw, r: r, ctx: r.Context(), id: newRequestID(), op: "Unknown"}
+	rq := &request{w: rw, r: r, ctx: r.Context(), id: newRequestID(), op: "Unknown", smallBody: h.smallBody}
 	rw.beforeHeader = rq.boundBodyDrain
 	rw.Header().Set("x-amz-request-id", rq.id)
 	rw.Header().Set("x-amz-id-2", newHostID())
@@ -728,12 +754,13 @@ func isAWSChunked(r *http.Request) bool {
 }
 
 // readBody reads a small request body (an XML document) of at most limit
-// bytes.
+// bytes, within SmallBodyTimeout.
 func (rq *request) readBody(limit int64) ([]byte, error) {
 	body, err := rq.payload()
 	if err != nil {
 		return nil, err
 	}
+	defer rq.in.within(rq.smallBody)()
 	b, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("s3api: read request body: %w", err)

@@ -110,13 +110,13 @@ func (e *slotEnv) dial(t *testing.T) net.Conn {
 // read, so it never waits in an admission slot for a body sent slowly.
 // The requests below declare a body larger than net/http drains before
 // answering and send one byte of it: the server never has the rest, and
-// its stall timeout is an hour, so a refusal can only come
+// its stall and body timeouts are an hour, so a refusal can only come
 // before the body. (Before, an anonymous caller or a user without any
 // grant held the slot for as long as it kept sending a byte now and
 // then, and anonymous callers learnt from NoSuchBucket which buckets
 // exist.)
 func TestRefusedBeforeBody(t *testing.T) {
-	e := newSlotEnv(t, Config{StallTimeout: time.Hour})
+	e := newSlotEnv(t, Config{StallTimeout: time.Hour, SmallBodyTimeout: time.Hour})
 	const declared = 1 << 20
 	md5 := map[string]string{"Content-MD5": md5b64([]byte("<"))}
 	tests := []struct {
@@ -175,6 +175,45 @@ func TestMayBeAllowedReadsBody(t *testing.T) {
 			resp, body := readResponse(t, c, tt.method)
 			if resp.StatusCode != tt.status || !bytes.Contains(body, []byte(tt.want)) {
 				t.Fatalf("got %d %s, want %d with %q", resp.StatusCode, body, tt.status, tt.want)
+			}
+		})
+	}
+}
+
+// TestSmallBodyTimeout: a small XML body (readBody, which the bucket
+// policy and encryption documents are read with too) that has not all
+// arrived within SmallBodyTimeout fails with RequestTimeout and gives its
+// admission slot back, though each read alone would wait an hour
+// (StallTimeout). Before, a client that sent a byte now and then held
+// the slot for ever. The client here sends half its body and then
+// nothing: only the total bound can end the request.
+func TestSmallBodyTimeout(t *testing.T) {
+	e := newSlotEnv(t, Config{StallTimeout: time.Hour, SmallBodyTimeout: 200 * time.Millisecond})
+	tests := []struct {
+		name, method, path string
+	}{
+		{"DeleteObjects", "POST", "/slots?delete"},
+		{"CreateBucket", "PUT", "/slowbucket"},
+		{"CompleteMultipartUpload", "POST", "/slots/k?uploadId=abc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.dial(t)
+			if _, err := c.Write(append(e.head(t, tt.method, tt.path, testAccessKey, testSecretKey, 100, nil), "<Delete>"...)); err != nil {
+				t.Fatal(err)
+			}
+			resp, body := readResponse(t, c, tt.method)
+			wantCodeIn(t, resp, body, http.StatusBadRequest, "RequestTimeout")
+			if !bytes.Contains(body, []byte("Your socket connection to the server was not read from or written to within the timeout period.")) {
+				t.Fatalf("message: %s", body)
+			}
+			// The one slot is free again: the next request gets it.
+			c2 := e.dial(t)
+			if _, err := c2.Write(e.head(t, "HEAD", "/slots", testAccessKey, testSecretKey, 0, nil)); err != nil {
+				t.Fatal(err)
+			}
+			if resp, _ := readResponse(t, c2, "HEAD"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("HEAD after the timeout: %d", resp.StatusCode)
 			}
 		})
 	}
