@@ -58,6 +58,7 @@ var (
 	errEntityTooSmall          = errors.New("s3api: entity too small")
 	errInvalidPolicyDocument   = errors.New("s3api: invalid POST policy document")
 	errInvalidVersionID        = errors.New("s3api: malformed version id")
+	errPostPreDataTooLarge     = errors.New("s3api: POST form too large before its file")
 )
 
 // apiError is what the client sees for an error: the S3 code, the HTTP
@@ -206,6 +207,9 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("InvalidStorageClass", 400, "The storage class you specified is not valid.")
 	case errors.Is(err, errPolicyViolation):
 		return e("AccessDenied", 403, "Invalid according to Policy")
+	case errors.Is(err, errPostPreDataTooLarge):
+		// AWS's code and wording, its misspelling included.
+		return e("MaxPostPreDataLengthExceeded", 400, "Your POST request fields preceeding the upload file was too large.")
 	case errors.Is(err, errMalformedPOSTRequest):
 		return e("MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data.")
 	case errors.Is(err, errInvalidPolicyDocument):

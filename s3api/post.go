@@ -41,7 +41,14 @@ const (
 	// and values together. AWS's limit is 20 KB for the policy document;
 	// a form with long metadata stays well under this.
 	maxPostFieldsBytes = 64 << 10
-	postDateFormat     = "20060102T150405Z"
+	// maxPostPreDataBytes bounds everything read before the file's first
+	// byte: the fields, and the boundaries and part headers around them,
+	// which mime/multipart would otherwise take up to 10 MiB of per part
+	// (10,000 lines), held in memory by a form nobody has signed yet. It
+	// leaves 16 KiB for the framing of a form's few dozen fields. (AWS
+	// refuses more than 20 KB before the file.)
+	maxPostPreDataBytes = maxPostFieldsBytes + 16<<10
+	postDateFormat      = "20060102T150405Z"
 )
 
 // postExempt reports whether a form field needs no policy condition.
@@ -59,7 +66,14 @@ func (h *Handler) postObject(rq *request) error {
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return withMessage(errMalformedPOSTRequest, "Bucket POST must be of the enclosure-type multipart/form-data.")
 	}
-	fields, file, err := readPostFields(multipart.NewReader(rq.countedRequest().Body, params["boundary"]))
+	// The fields are read within SmallBodyTimeout and maxPostPreDataBytes:
+	// no one has signed them yet, and the connection, the goroutine and
+	// what the parser buffers must not be held by a form sent slowly.
+	pre := &preDataReader{r: rq.countedRequest().Body, max: maxPostPreDataBytes}
+	done := rq.in.within(rq.smallBody)
+	fields, file, err := readPostFields(multipart.NewReader(pre, params["boundary"]), pre)
+	done()
+	pre.lift()
 	if err != nil {
 		return err
 	}
@@ -212,12 +226,19 @@ func objectURL(rq *request, domain string) string {
 // readPostFields reads the form up to the file part and returns the
 // fields by lower-case name, and the file part positioned at its first
 // byte. A field given twice is refused, so that no field can say one
-// thing to the policy check and another to the upload.
-func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, error) {
+// thing to the policy check and another to the upload. pre is the reader
+// under mr, whose limit the form must not reach before its file.
+func readPostFields(mr *multipart.Reader, pre *preDataReader) (map[string]string, *multipart.Part, error) {
 	fields := make(map[string]string)
 	budget := maxPostFieldsBytes
 	for {
 		p, err := mr.NextPart()
+		if pre.hit {
+			// Also when the file part was found: the parser may have read
+			// past its headers into the limit, and the error it then
+			// holds would fail the file's first read.
+			return nil, nil, fmt.Errorf("%w: more than %d bytes", errPostPreDataTooLarge, pre.max)
+		}
 		if errors.Is(err, io.EOF) {
 			return nil, nil, withMessage(errInvalidArgument, "POST requires exactly one file upload per request.")
 		}
@@ -234,12 +255,15 @@ func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 			return fields, p, nil
 		}
 		b, err := io.ReadAll(io.LimitReader(p, int64(budget)+1))
+		if pre.hit {
+			return nil, nil, fmt.Errorf("%w: more than %d bytes", errPostPreDataTooLarge, pre.max)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: field %q: %v", errMalformedPOSTRequest, name, err)
 		}
 		budget -= len(b) + len(name)
 		if budget < 0 {
-			return nil, nil, withMessage(errMalformedPOSTRequest, "Your POST request fields preceding the upload file were too large.")
+			return nil, nil, fmt.Errorf("%w: fields of more than %d bytes", errPostPreDataTooLarge, maxPostFieldsBytes)
 		}
 		if _, dup := fields[name]; dup {
 			return nil, nil, withMessage(errInvalidArgument, "The form field "+strconv.Quote(name)+" is given more than once.")
@@ -521,6 +545,36 @@ func (p *postPolicy) check(fields map[string]string, bucket string) error {
 	}
 	return nil
 }
+
+// preDataReader fails once max bytes came through, until lift: the
+// reader under a form's multipart parser, which must find the file
+// within max bytes. (mime/multipart has no limit of its own to set: its
+// part headers may take 10 MiB each.)
+type preDataReader struct {
+	r   io.Reader
+	n   int64
+	max int64 // < 0: lifted
+	hit bool  // a read was refused for the limit
+}
+
+func (p *preDataReader) Read(b []byte) (int, error) {
+	if p.max < 0 {
+		return p.r.Read(b)
+	}
+	if p.n >= p.max {
+		p.hit = true
+		return 0, errPostPreDataTooLarge
+	}
+	if rest := p.max - p.n; int64(len(b)) > rest {
+		b = b[:rest]
+	}
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	return n, err
+}
+
+// lift ends the limit, once the file part is found.
+func (p *preDataReader) lift() { p.max = -1 }
 
 // boundedReader counts what it passes and fails once more than max
 // bytes came through: the policy's content-length-range, or the largest

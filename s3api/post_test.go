@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -387,7 +388,89 @@ func TestPostObject(t *testing.T) {
 	})
 	t.Run("oversized fields", func(t *testing.T) {
 		resp, body := e.post(t, "forms", postForm{fields: [][2]string{{"x-ignore-pad", strings.Repeat("p", maxPostFieldsBytes)}}, fileData: data})
-		wantError(t, resp, body, http.StatusBadRequest, "MalformedPOSTRequest")
+		wantError(t, resp, body, http.StatusBadRequest, "MaxPostPreDataLengthExceeded")
+	})
+}
+
+// TestPostObjectPreData: everything a form sends before its file, the
+// part headers and boundaries included, is bounded in bytes
+// (maxPostPreDataBytes) and in time (SmallBodyTimeout): the form is read
+// before anyone's signature is checked. Before, only field names and
+// values counted, so a part could carry 10 MiB of headers, which
+// mime/multipart kept in memory for as long as the client trickled the
+// rest.
+func TestPostObjectPreData(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustMakeBucket("forms")
+	// raw is a form with the given parts before an empty file part.
+	raw := func(parts ...string) []byte {
+		var b bytes.Buffer
+		for _, p := range parts {
+			b.WriteString("--B\r\n" + p + "\r\n")
+		}
+		b.WriteString("--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nx\r\n--B--\r\n")
+		return b.Bytes()
+	}
+	post := func(t *testing.T, body []byte) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := http.Post(e.srv.URL+"/forms", "multipart/form-data; boundary=B", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp, out
+	}
+	var manyHeaders strings.Builder
+	manyHeaders.WriteString("Content-Disposition: form-data; name=\"x-ignore-a\"\r\n")
+	for i := range 3000 {
+		fmt.Fprintf(&manyHeaders, "X-Pad-%d: aaaaaaaaaaaaaaaaaaaaaaaa\r\n", i)
+	}
+	manyHeaders.WriteString("\r\nv")
+	var manyFields []string
+	for i := range 2000 {
+		manyFields = append(manyFields, fmt.Sprintf("Content-Disposition: form-data; name=\"x-ignore-%d\"\r\n\r\n", i))
+	}
+	tests := []struct {
+		name string
+		body []byte
+	}{
+		{"part headers", raw(manyHeaders.String())},
+		{"many empty fields", raw(manyFields...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := post(t, tt.body)
+			wantError(t, resp, body, http.StatusBadRequest, "MaxPostPreDataLengthExceeded")
+			if !strings.Contains(string(body), "Your POST request fields preceeding the upload file was too large.") {
+				t.Fatalf("message: %s", body)
+			}
+		})
+	}
+
+	t.Run("a signed form near the field budget still passes", func(t *testing.T) {
+		conds := []any{map[string]string{"bucket": "forms"}, []string{"eq", "$key", "big"}}
+		form := postForm{
+			fields:   append(signedPostFields(t, time.Now().Add(time.Hour), conds, testSecretKey), [2]string{"key", "big"}, [2]string{"x-ignore-pad", strings.Repeat("p", 60<<10)}),
+			fileData: []byte("file"),
+		}
+		resp, body := e.post(t, "forms", form)
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("fields sent slowly", func(t *testing.T) {
+		// Half a field, then nothing: each read would wait an hour, the
+		// fields as a whole get 200 ms.
+		se := newSlotEnv(t, Config{StallTimeout: time.Hour, SmallBodyTimeout: 200 * time.Millisecond})
+		c := se.dial(t)
+		head := se.head(t, "POST", "/slots", "", "", 1<<20, map[string]string{"Content-Type": "multipart/form-data; boundary=B"})
+		if _, err := c.Write(append(head, "--B\r\nContent-Disposition: form-data; name=\"key\"\r\n"...)); err != nil {
+			t.Fatal(err)
+		}
+		resp, body := readResponse(t, c, "POST")
+		wantCodeIn(t, resp, body, http.StatusBadRequest, "RequestTimeout")
 	})
 }
 
@@ -476,7 +559,9 @@ func FuzzReadPostFields(f *testing.F) {
 	f.Add([]byte("--fuzzboundary\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nx\r\n--fuzzboundary--\r\n"))
 	f.Add([]byte("--fuzzboundary--\r\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fields, file, err := readPostFields(multipart.NewReader(bytes.NewReader(body), "fuzzboundary"))
+		pre := &preDataReader{r: bytes.NewReader(body), max: maxPostPreDataBytes}
+		fields, file, err := readPostFields(multipart.NewReader(pre, "fuzzboundary"), pre)
+		pre.lift()
 		if err != nil {
 			if _, known := apiErrorFor(err); !known {
 				t.Fatalf("error outside the table: %v", err)
