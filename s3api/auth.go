@@ -500,7 +500,14 @@ func (rq *request) conditions() map[string][]string {
 		}
 	}
 	set(iam.KeyVersionID, rq.query.Get("versionId"))
-	set(iam.KeyCopySource, strings.TrimPrefix(r.Header.Get("x-amz-copy-source"), "/"))
+	if rq.op == "CopyObject" || rq.op == "UploadPartCopy" {
+		// The source the copy reads, "bucket/key" decoded (without the
+		// versionId), as AWS evaluates it: the raw header let a Deny on
+		// "pub/private/*" miss "%70ub/private/x", the same object.
+		if src, err := parseCopySource(r.Header.Get("x-amz-copy-source")); err == nil {
+			set(iam.KeyCopySource, src.bucket+"/"+src.key)
+		}
+	}
 	set(iam.KeyMetadataDirective, r.Header.Get("x-amz-metadata-directive"))
 	set(iam.KeySSE, r.Header.Get("x-amz-server-side-encryption"))
 	set(iam.KeySSEKMSKeyID, r.Header.Get("x-amz-server-side-encryption-aws-kms-key-id"))
