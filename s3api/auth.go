@@ -353,20 +353,15 @@ func (h *Handler) authorizeKey(rq *request, key, versionID string) error {
 	return nil
 }
 
-// authorizeForm identifies the signer of a browser upload form (its
-// signature already checked) and decides s3:PutObject on the form's key.
+// authorizeForm decides s3:PutObject on a browser upload form's key for
+// its signer (rq.identity, set by authorizePost once the signature held).
 //
 // A form is not a signed request, so the condition keys a signed
 // request gets from its signature and headers are set here from the
 // form: s3:signatureversion (a Deny on "AWS" must stop SigV2 forms as it
 // stops SigV2 requests), s3:authType POST, and the encryption and
 // storage-class fields, which a PUT would send as headers.
-func (h *Handler) authorizeForm(rq *request, accessKey, sigVersion string, fields map[string]string) error {
-	id, ok := h.identify(accessKey)
-	if !ok {
-		return fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)
-	}
-	rq.identity = id
+func (h *Handler) authorizeForm(rq *request, sigVersion string, fields map[string]string) error {
 	c := rq.conditions()
 	// The POST's own headers and query are neither signed nor what the
 	// upload applies (postHeaders takes these from the form): they must

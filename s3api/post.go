@@ -77,7 +77,7 @@ func (h *Handler) postObject(rq *request) error {
 	if err != nil {
 		return err
 	}
-	pol, accessKey, sigVersion, err := h.authorizePost(fields)
+	pol, sigVersion, err := h.authorizePost(rq, fields)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (h *Handler) postObject(rq *request) error {
 	}
 	// The signature proves who signed the policy; whether that identity
 	// may write this key is IAM's decision, as for a PUT.
-	if err := h.authorizeForm(rq, accessKey, sigVersion, fields); err != nil {
+	if err := h.authorizeForm(rq, sigVersion, fields); err != nil {
 		return err
 	}
 
@@ -294,17 +294,20 @@ func postHeaders(fields map[string]string) http.Header {
 }
 
 // authorizePost checks the policy's signature, SigV4 or SigV2 by the
-// fields the form carries, and returns the decoded policy, the access key
-// that signed it and the signature version as s3:signatureversion names
-// it. A form without a policy is anonymous: AccessDenied.
-func (h *Handler) authorizePost(f map[string]string) (pol *postPolicy, accessKey, sigVersion string, err error) {
+// fields the form carries, sets rq.identity to its signer, and returns
+// the decoded policy and the signature version as s3:signatureversion
+// names it. A form without a policy is anonymous: AccessDenied. The
+// identity is set as soon as the signature holds, so that a form refused
+// for its policy (expired, a condition failed) is audited as its signer's.
+func (h *Handler) authorizePost(rq *request, f map[string]string) (pol *postPolicy, sigVersion string, err error) {
 	if f["x-amz-security-token"] != "" {
-		return nil, "", "", fmt.Errorf("%w: temporary credentials are not issued here", errInvalidToken)
+		return nil, "", fmt.Errorf("%w: temporary credentials are not issued here", errInvalidToken)
 	}
 	policy := f["policy"]
 	if policy == "" {
-		return nil, "", "", fmt.Errorf("s3api: POST form without a policy: %w", sigv4.ErrMissingAuth)
+		return nil, "", fmt.Errorf("s3api: POST form without a policy: %w", sigv4.ErrMissingAuth)
 	}
+	var accessKey string
 	if f["awsaccesskeyid"] != "" || f["signature"] != "" {
 		accessKey, err = h.verifyPostV2(f, policy)
 		sigVersion = "AWS"
@@ -313,19 +316,24 @@ func (h *Handler) authorizePost(f map[string]string) (pol *postPolicy, accessKey
 		sigVersion = "AWS4-HMAC-SHA256"
 	}
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", err
 	}
+	id, ok := h.identify(accessKey)
+	if !ok {
+		return nil, "", fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)
+	}
+	rq.identity = id
 	doc, err := base64.StdEncoding.DecodeString(policy)
 	if err != nil {
-		return nil, "", "", withMessage(errInvalidPolicyDocument, "Invalid Policy: Invalid Base64 Encoding.")
+		return nil, "", withMessage(errInvalidPolicyDocument, "Invalid Policy: Invalid Base64 Encoding.")
 	}
 	if pol, err = parsePostPolicy(doc); err != nil {
-		return nil, "", "", err
+		return nil, "", err
 	}
 	if !h.verifier.Now().Before(pol.expiration) {
-		return nil, "", "", withMessage(errPolicyViolation, "Invalid according to Policy: Policy expired.")
+		return nil, "", withMessage(errPolicyViolation, "Invalid according to Policy: Policy expired.")
 	}
-	return pol, accessKey, sigVersion, nil
+	return pol, sigVersion, nil
 }
 
 // verifyPostV4 checks a SigV4 form: x-amz-signature is the SigV4

@@ -769,3 +769,56 @@ func TestPostObjectVersionIDNotFromQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestPostObjectRefusedFormAudited: a form whose signature holds but
+// whose policy refuses it is reported (to OnRequest, so to the audit
+// log) as its signer's, not as anonymous; a form whose signature fails
+// stays anonymous. Before, the identity was set only once every policy
+// condition had passed.
+func TestPostObjectRefusedFormAudited(t *testing.T) {
+	events := make(chan Event, 1)
+	store := newFakeStore()
+	h, err := New(Config{
+		Store:       store,
+		Credentials: func(ak string) (string, bool) { return testSecretKey, ak == testAccessKey },
+		Logger:      slog.New(slog.DiscardHandler),
+		OnRequest:   func(ev Event) { events <- ev },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{t: t, srv: httptest.NewServer(h), store: store}
+	t.Cleanup(e.srv.Close)
+	if err := store.MakeBucket(context.Background(), "forms", ""); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour)
+	tests := []struct {
+		name     string
+		conds    []any
+		expires  time.Time
+		secret   string
+		key      string
+		code     string
+		identity string
+	}{
+		{"condition fails", []any{map[string]string{"bucket": "forms"}, []string{"eq", "$key", "a"}}, future, testSecretKey, "other", "AccessDenied", "root"},
+		{"bucket condition fails", []any{map[string]string{"bucket": "elsewhere"}, []string{"eq", "$key", "a"}}, future, testSecretKey, "a", "AccessDenied", "root"},
+		{"expired", []any{map[string]string{"bucket": "forms"}, []string{"eq", "$key", "a"}}, time.Now().Add(-time.Minute), testSecretKey, "a", "AccessDenied", "root"},
+		{"wrong signature", []any{map[string]string{"bucket": "forms"}, []string{"eq", "$key", "a"}}, future, "not-the-secret", "a", "SignatureDoesNotMatch", "anonymous"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := postForm{fields: append(signedPostFields(t, tt.expires, tt.conds, tt.secret), [2]string{"key", tt.key}), fileData: []byte("f")}
+			resp, body := e.post(t, "forms", form)
+			wantError(t, resp, body, http.StatusForbidden, tt.code)
+			ev := <-events
+			if ev.Identity != tt.identity || ev.ErrorCode != tt.code {
+				t.Fatalf("event %+v, want identity %q", ev, tt.identity)
+			}
+			if wantKey := map[bool]string{true: testAccessKey}[tt.identity != "anonymous"]; ev.AccessKey != wantKey {
+				t.Fatalf("event access key %q, want %q", ev.AccessKey, wantKey)
+			}
+		})
+	}
+}
