@@ -325,7 +325,12 @@ func apiErrorFor(err error) (apiError, bool) {
 	case errors.Is(err, storage.ErrEntityTooLarge):
 		return e("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size.")
 	case errors.Is(err, storage.ErrConflict):
-		return e("OperationAborted", 409, "A conflicting conditional operation is currently in progress against this resource. Try again.")
+		// A 503, not AWS's 409 OperationAborted: aws cli, boto3 and
+		// minio-go retry a 503 but abort a multipart upload whose
+		// completion failed otherwise, dropping every part, while a
+		// completion retried here is safe (one that happened is answered
+		// as such).
+		return e("ServiceUnavailable", 503, "A conflicting operation on this upload was in progress. Please retry.")
 	case errors.Is(err, storage.ErrMetadataTooLarge):
 		return e("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size.")
 	case errors.Is(err, storage.ErrTooManyParts):

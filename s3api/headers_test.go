@@ -523,6 +523,9 @@ func TestErrorTable(t *testing.T) {
 		{fmt.Errorf("%w: %w", storage.ErrStorageFull, storage.ErrWriteQuorum), "InsufficientStorage", 507},
 		{errMissingContentLength, "MissingContentLength", 411},
 		{errSlowDown, "SlowDown", 503},
+		// Retried by aws cli, boto3 and minio-go, which abort the upload
+		// on a 409 OperationAborted.
+		{fmt.Errorf("s3api: complete: %w", storage.ErrConflict), "ServiceUnavailable", 503},
 		// A key the KMS will not use is no passing trouble; one it
 		// cannot reach is.
 		{fmt.Errorf("%w: %w", kms.ErrKeyDisabled, errors.New("kmip: Encrypt failed: Permission Denied")), "KMS.DisabledException", 400},

@@ -222,6 +222,11 @@ func (s *Store) readParts(ctx context.Context, st *set, uploadID string) ([]part
 			}
 		}
 		val, err := s.agree(m.values, errs)
+		if errors.Is(err, ErrObjectNotFound) && undecided(m.values, errs, s.readQuorum()) {
+			// Drives that did not answer may complete a quorum: the
+			// part may be acknowledged. Not knowing is not "absent".
+			return nil, fmt.Errorf("%w: part record %x undecided", ErrReadQuorum, m.key)
+		}
 		if err != nil {
 			continue // a part write that did not reach quorum
 		}
@@ -606,4 +611,29 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
 	}
 	return res, nil
+}
+
+// undecided reports whether the most common value of vals plus the
+// drives that did not answer reach q.
+func undecided(vals [][]byte, errs []error, q int) bool {
+	silent := 0
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, drive.ErrNotFound) {
+			silent++
+		}
+	}
+	best := 0
+	for i, v := range vals {
+		if v == nil || errs[i] != nil {
+			continue
+		}
+		c := 0
+		for j, o := range vals {
+			if errs[j] == nil && bytes.Equal(v, o) {
+				c++
+			}
+		}
+		best = max(best, c)
+	}
+	return best > 0 && best+silent >= q
 }
