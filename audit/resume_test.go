@@ -381,3 +381,37 @@ func TestStoppedHeadStaysOnDisk(t *testing.T) {
 		t.Fatalf("head %d on a stopped log whose disk holds record 1", seq)
 	}
 }
+
+// TestResumeCountsRecordsAcceptedBeforeGapFails: the log resumes, takes
+// records behind its gap record, and the gap record's write is cut
+// short; the next gap record counts both stops, the records accepted in
+// between among the unwritten.
+func TestResumeCountsRecordsAcceptedBeforeGapFails(t *testing.T) {
+	dir := t.TempDir()
+	disk := newDisk()
+	l := openLog(t, dir, Options{WrapFile: disk.wrap, RetryInterval: time.Hour, FlushInterval: 5 * time.Millisecond})
+	appendN(t, l, 0, 3)
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stop(t, l, disk, 0, 3, 2)
+	refuse(t, l, 5, 1)
+	stall, stalled := make(chan struct{}), make(chan struct{})
+	disk.mu.Lock()
+	disk.stall, disk.stalled = stall, stalled
+	disk.room = 30
+	disk.mu.Unlock()
+	<-stalled           // the first attempt writes the gap record
+	appendN(t, l, 6, 3) // accepted after the resume, pending behind the gap record
+	close(stall)
+	waitFor(t, "stopped again", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.err != nil })
+	refuse(t, l, 9, 2)
+	disk.free()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g := onlyGap(t, mustVerify(t, dir, VerifyOptions{}))
+	if g.Unwritten != 5 || g.Refused != 3 {
+		t.Fatalf("gap %+v, want 5 unwritten (2 before the first resume, 3 after) and 3 refused", g)
+	}
+}
