@@ -123,6 +123,7 @@ type Log struct {
 	pendBytes int
 	durSeq    uint64 // last record written and fsynced
 	durHash   [32]byte
+	unsynced  []link        // records durSeq+1 … seq, for resume to check the disk against (resume.go)
 	flushed   chan struct{} // closed and replaced after each flush
 	space     chan struct{} // closed and replaced when pending shrinks
 	err       error         // the write error that stopped the log, until it resumes
@@ -381,6 +382,7 @@ func (l *Log) appendLocked(e Entry, t time.Time) Record {
 	seg.data = append(seg.data, '\n')
 	seg.lastSeq, seg.lastHash = r.Seq, r.Hash
 	l.seq, l.hash, l.last = r.Seq, r.Hash, r.Time
+	l.unsynced = append(l.unsynced, link{seq: r.Seq, hash: r.Hash})
 	l.curSize += size
 	l.pendBytes += int(size)
 	if l.pendBytes >= flushThreshold {
@@ -550,7 +552,7 @@ func (l *Log) flusher() {
 				l.stopLocked(err)
 			} else {
 				last := batch[len(batch)-1]
-				l.durSeq, l.durHash = last.lastSeq, last.lastHash
+				l.syncedLocked(last.lastSeq, last.lastHash)
 				l.resumedLocked()
 			}
 			l.releaseLocked(batch)
@@ -563,6 +565,14 @@ func (l *Log) flusher() {
 			return
 		}
 	}
+}
+
+// syncedLocked moves the durable head to record seq, just written and
+// fsynced (l.mu held).
+func (l *Log) syncedLocked(seq uint64, hash [32]byte) {
+	n := copy(l.unsynced, l.unsynced[seq-l.durSeq:])
+	l.unsynced = l.unsynced[:n]
+	l.durSeq, l.durHash = seq, hash
 }
 
 // releaseLocked accounts for a batch that left pending (written or

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +25,16 @@ type outage struct {
 	// carried is the previous outage, when the log stopped again before
 	// that outage's gap record was known to be on disk.
 	carried *outage
+	// foreign, once set, says how the files differ from what this
+	// process wrote: the log stays stopped until a restart (stayStopped).
+	// evidence names the anchor kept to show it, once written.
+	foreign, evidence string
+}
+
+// link is a record's place in the chain as this process appended it.
+type link struct {
+	seq  uint64
+	hash [32]byte
 }
 
 // stopLocked stops the log after a failed write (l.mu held): Append
@@ -48,16 +60,32 @@ func (l *Log) stopLocked(err error) {
 // resume tries once to restart a stopped log. It finds the head on
 // disk the way Open does after a crash (a line the failed write cut
 // short is kept as evidence, and appending continues in a new file
-// chained to the last complete record), makes that head durable, and
-// chains a gap record to it as the first pending record. On success the
-// log takes records again; the flusher writes the gap record next, and
-// a failure there stops the log again with this outage carried. Called
-// by the flusher only.
+// chained to the last complete record), checks that this process wrote
+// that head (see foreignLocked), makes it durable, and chains a gap
+// record to it as the first pending record. On success the log takes
+// records again; the flusher writes the gap record next, and a failure
+// there stops the log again with this outage carried. Called by the
+// flusher only.
 func (l *Log) resume() error {
+	l.mu.Lock()
+	problem := l.out.foreign
+	l.mu.Unlock()
+	if problem != "" {
+		return l.stayStopped(problem, false)
+	}
 	l.file.Close() // it may fail again: the write error is already known
 	h, err := l.readHead("the write that stopped the log was cut short")
 	if err != nil {
 		return err
+	}
+	l.mu.Lock()
+	if problem = l.foreignLocked(h); problem != "" {
+		l.err = fmt.Errorf("%w: the log on disk does not match what this process wrote: %s", ErrWrite, problem)
+		l.out.err, l.out.foreign = l.err, problem
+	}
+	l.mu.Unlock()
+	if problem != "" {
+		return l.stayStopped(problem, true)
 	}
 	if err := l.openHead(h); err != nil {
 		return err
@@ -75,17 +103,10 @@ func (l *Log) resume() error {
 		appended--
 		o = &outage{err: c.err, since: c.since, cause: c.cause, refused: c.refused + o.refused, unwritten: c.unwritten}
 	}
-	if appended >= h.seq {
-		o.unwritten += appended - h.seq
-	} else {
-		l.opts.Logger.Error("audit: the log on disk ends after the last record appended", "disk_head", h.seq, "appended", l.seq)
-	}
-	if h.seq < l.durSeq {
-		l.opts.Logger.Error("audit: the log on disk ends before its last synced record: records were removed",
-			"disk_head", h.seq, "synced", l.durSeq)
-	}
+	o.unwritten += appended - h.seq
 	o.carried = nil
 	l.seq, l.hash, l.durSeq, l.durHash = h.seq, h.hash, h.seq, h.hash
+	l.unsynced = l.unsynced[:0]
 	l.curName, l.curSize = h.name, h.size
 	l.err = nil
 	t := l.nextTimeLocked()
@@ -95,6 +116,110 @@ func (l *Log) resume() error {
 	o.gapSeq = l.appendLocked(e, t).Seq
 	l.out = o
 	return nil
+}
+
+// foreignLocked says how the head found on disk differs from what this
+// process wrote, "" if it does not (l.mu held). The head must be a
+// record this process appended, no older than the last it synced, with
+// the hash it had when appended; as each record holds its predecessor's
+// hash, that covers every record before it. Anything else means someone
+// rewrote, cut or extended the files under the running log. Chaining the
+// gap record to such a head and anchoring it, as a resume does, would
+// replace the only authenticated evidence with an anchor of the forgery;
+// Open, at the next start, compares the files with the anchor this
+// process leaves, as it does after any tampering.
+func (l *Log) foreignLocked(h head) string {
+	switch {
+	case h.seq < l.durSeq:
+		return fmt.Sprintf("the log on disk ends at record %d, but this process synced records up to %d: records were removed", h.seq, l.durSeq)
+	case h.seq > l.seq:
+		return fmt.Sprintf("the log on disk ends at record %d, but this process appended records up to %d only: records were added", h.seq, l.seq)
+	}
+	want := l.durHash
+	if h.seq > l.durSeq {
+		want = l.unsynced[h.seq-l.durSeq-1].hash
+	}
+	if h.hash != want {
+		return fmt.Sprintf("record %d on disk is not the one this process wrote: the log was rewritten", h.seq)
+	}
+	return ""
+}
+
+// stayStopped keeps a log whose files do not match what this process
+// wrote stopped until a restart: Err stays set, so the server reports
+// itself unready, and nothing is anchored beyond the head this process
+// synced. found is true when resume has just found the mismatch. With
+// Options.AnchorKeys it also keeps evidence (writeEvidence) that Verify
+// reports; the disk that made the write fail may still be full, so each
+// later attempt retries until the evidence is on disk. It returns the
+// error the attempt to resume failed with.
+func (l *Log) stayStopped(problem string, found bool) error {
+	stopped := fmt.Errorf("audit: the log on disk does not match what this process wrote: %s", problem)
+	l.mu.Lock()
+	kept := l.out.evidence
+	l.mu.Unlock()
+	if kept != "" || l.opts.AnchorKeys == nil {
+		return stopped
+	}
+	kept, err := l.writeEvidence()
+	if err == nil {
+		l.mu.Lock()
+		l.out.evidence = kept
+		l.mu.Unlock()
+	}
+	switch {
+	case found:
+		attrs := []any{"problem", problem, "kept", kept}
+		if err != nil {
+			attrs = append(attrs, "keep_err", l.describe(err))
+		}
+		l.opts.Logger.Error("audit: THE LOG ON DISK DOES NOT MATCH WHAT THIS PROCESS WROTE; it takes no records until a restart, "+
+			"which checks it against its anchor: run `objstore admin audit verify`", attrs...)
+	case err == nil:
+		l.opts.Logger.Error("audit: kept the anchor of the head this process wrote, as evidence that the log on disk does not match it",
+			"problem", problem, "kept", kept)
+	}
+	return stopped
+}
+
+// writeEvidence anchors the durable head this process wrote, under its
+// data key, in a file of its own named like the mismatching anchors
+// Open keeps, which Verify reports until an operator removes them. The
+// anchor file alone would not do: it does not show records added after
+// the head, and the next start would anchor the files as they are. It
+// returns the file's name.
+func (l *Log) writeEvidence() (string, error) {
+	seq, hash := l.Head()
+	l.anchorMu.Lock()
+	if l.anchorClosed {
+		l.anchorMu.Unlock()
+		return "", ErrClosed
+	}
+	sa := SignedAnchor{Anchor: Anchor{Seq: seq, Hash: hash}, Time: l.opts.Now().UTC(), sealedKey: l.anchorSealed}
+	sa.mac = anchorMAC(l.anchorKey, sa.Anchor, sa.Time, sa.sealedKey)
+	l.anchorMu.Unlock()
+	name := anchorMismatchPrefix + strconv.FormatInt(sa.Time.UnixNano(), 10)
+	path := filepath.Join(l.dir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("audit: keep evidence: %w", err)
+	}
+	file := l.wrap(f)
+	_, err = file.Write(encodeAnchor(sa))
+	if err == nil {
+		err = file.Sync()
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(l.dir)
+	}
+	if err != nil {
+		os.Remove(path) // a later attempt writes it whole
+		return "", fmt.Errorf("audit: keep evidence %s: %w", name, err)
+	}
+	return name, nil
 }
 
 // resumedLocked ends the outage once its gap record is durable (l.mu
