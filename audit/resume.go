@@ -44,6 +44,10 @@ type link struct {
 func (l *Log) stopLocked(err error) {
 	l.err = fmt.Errorf("%w: %v", ErrWrite, err)
 	o := &outage{err: l.err, since: l.nextTimeLocked(), cause: l.describe(err)}
+	// Time never goes backwards across a stop: the gap record, and every
+	// record after it, is no older than since, even if the clock steps
+	// back while the log is stopped.
+	l.last = o.since
 	if l.out != nil && l.out.gapSeq > 0 {
 		// The first write after a resume failed, the gap record's or
 		// one just after it: most likely the same stop, logged already
@@ -110,6 +114,9 @@ func (l *Log) resume() error {
 	l.curName, l.curSize = h.name, h.size
 	l.err = nil
 	t := l.nextTimeLocked()
+	if t.Before(o.since) { // never, as stopLocked set l.last: ParseGap refuses such a record
+		t = o.since
+	}
 	g := Gap{Since: o.since, Until: t, Unwritten: o.unwritten, Refused: o.refused, Unrecorded: o.unwritten + o.refused, Cause: o.cause}
 	e := gapEntry(g)
 	e.sanitize()

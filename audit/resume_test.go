@@ -415,3 +415,33 @@ func TestResumeCountsRecordsAcceptedBeforeGapFails(t *testing.T) {
 		t.Fatalf("gap %+v, want 5 unwritten (2 before the first resume, 3 after) and 3 refused", g)
 	}
 }
+
+// TestGapClockStepBackWhileStopped: the clock steps back (NTP) while the
+// log is stopped. The gap record must still have until >= since, or
+// ParseGap refuses the log's own record and Verify reports it as
+// malformed forever.
+func TestGapClockStepBackWhileStopped(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: t0}
+	disk := newDisk()
+	l := openLog(t, dir, Options{Now: c.Now, WrapFile: disk.wrap, RetryInterval: 20 * time.Millisecond})
+	appendN(t, l, 0, 2)
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.Set(t0.Add(time.Hour))
+	stop(t, l, disk, 0, 2, 1)
+	c.Set(t0) // stepped back by an hour while stopped
+	disk.free()
+	waitFor(t, "the log resumes", func() bool { return l.Err() == nil })
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep := mustVerify(t, dir, VerifyOptions{})
+	if !rep.OK() || len(rep.Gaps) != 1 {
+		t.Fatalf("the log's own gap record after a clock step: OK %v, gaps %+v, issues %v", rep.OK(), rep.Gaps, rep.Issues)
+	}
+	if g := rep.Gaps[0]; g.Since.Before(t0.Add(time.Hour)) || !g.Until.Equal(g.Since) {
+		t.Fatalf("gap from %v to %v: want both at the stop, an hour after t0", g.Since, g.Until)
+	}
+}
