@@ -58,11 +58,12 @@ func BenchmarkAppendSync(b *testing.B) {
 			b.SetParallelism((writers + 1) / 2)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if _, err := l.Append(context.Background(), e); err != nil {
+					r, err := l.Append(context.Background(), e)
+					if err != nil {
 						b.Error(err)
 						return
 					}
-					if err := l.Sync(context.Background()); err != nil {
+					if err := l.Sync(context.Background(), r); err != nil {
 						b.Error(err)
 						return
 					}

@@ -124,6 +124,7 @@ type Log struct {
 	durSeq    uint64 // last record written and fsynced
 	durHash   [32]byte
 	unsynced  []link        // records durSeq+1 … seq, for resume to check the disk against (resume.go)
+	era       *era          // of the records appended now (resume.go)
 	flushed   chan struct{} // closed and replaced after each flush
 	space     chan struct{} // closed and replaced when pending shrinks
 	err       error         // the write error that stopped the log, until it resumes
@@ -171,7 +172,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Log{dir: dir, opts: opts, lock: lock, flushed: make(chan struct{}), space: make(chan struct{}),
+	l := &Log{dir: dir, opts: opts, lock: lock, era: &era{}, flushed: make(chan struct{}), space: make(chan struct{}),
 		kick: make(chan struct{}, 1), done: make(chan struct{}), anchorKick: make(chan struct{}, 1)}
 	h, err := l.readHead("a write cut short by a crash")
 	if err == nil {
@@ -321,9 +322,10 @@ func (l *Log) createFile(name string) error {
 // (until ctx is done) only when MaxPending bytes wait for the disk.
 //
 // While a failed write has the log stopped, Append refuses e with
-// ErrWrite and counts it. A record whose write failed is lost (Sync
-// reports it); both are counted in the gap record the log writes when it
-// resumes, which takes the lost record's sequence number.
+// ErrWrite and counts it. A record whose write failed is lost (Sync,
+// given the record, reports it); both are counted in the gap record the
+// log writes when it resumes, which takes the lost record's sequence
+// number.
 func (l *Log) Append(ctx context.Context, e Entry) (Record, error) {
 	if !validIdentity(e.Identity) {
 		return Record{}, fmt.Errorf("%w: identity %q is not root, anonymous, user:<name> or admin-token:<id>", ErrInvalidEntry, limit(e.Identity, 64))
@@ -354,7 +356,7 @@ func (l *Log) Append(ctx context.Context, e Entry) (Record, error) {
 // appendLocked chains a record for e (valid and sanitized) at time t
 // (from nextTimeLocked) in memory, with l.mu held.
 func (l *Log) appendLocked(e Entry, t time.Time) Record {
-	r := Record{Entry: e, Seq: l.seq + 1, Time: t, Prev: l.hash}
+	r := Record{Entry: e, Seq: l.seq + 1, Time: t, Prev: l.hash, era: l.era}
 	n := len(l.pending)
 	if n == 0 || l.pending[n-1].name != l.curName {
 		buf := l.spare
@@ -408,12 +410,34 @@ func (l *Log) wake() {
 	}
 }
 
-// Sync returns once every record appended before the call is written and
-// fsynced.
-func (l *Log) Sync(ctx context.Context) error {
+// Sync returns once the records appended before the call are written
+// and fsynced. Given records Append returned, it waits for those alone;
+// either way it fails with ErrWrite if a failed write lost one of them,
+// or if the log is stopped before they are on disk. A caller that must
+// know its record is on disk passes it: a record lost before the call
+// cannot be told otherwise, since the log reuses the sequence numbers
+// of lost records once it resumes. Records read from files (Query) are
+// ignored.
+func (l *Log) Sync(ctx context.Context, appended ...Record) error {
 	l.mu.Lock()
-	target := l.seq
-	for l.durSeq < target && l.err == nil {
+	e, target := l.era, l.seq
+	for {
+		done, err := true, error(nil)
+		if len(appended) == 0 {
+			done, err = l.fateLocked(e, target)
+		}
+		for _, r := range appended {
+			if r.era == nil || err != nil {
+				continue
+			}
+			var d bool
+			d, err = l.fateLocked(r.era, r.Seq)
+			done = done && d
+		}
+		if done || err != nil {
+			l.mu.Unlock()
+			return err
+		}
 		ch := l.flushed
 		l.mu.Unlock()
 		l.wake()
@@ -424,8 +448,18 @@ func (l *Log) Sync(ctx context.Context) error {
 		}
 		l.mu.Lock()
 	}
-	defer l.mu.Unlock()
-	return l.err
+}
+
+// fateLocked says whether record seq, appended in era e, is on disk
+// (durable), lost (an error), or neither yet (l.mu held).
+func (l *Log) fateLocked(e *era, seq uint64) (durable bool, err error) {
+	switch {
+	case e != l.era && seq <= e.kept, e == l.era && seq <= l.durSeq:
+		return true, nil
+	case e != l.era:
+		return false, fmt.Errorf("%w: record %d was lost with a failed write; the log has resumed since, and a gap record counts it", ErrWrite, seq)
+	}
+	return false, l.err
 }
 
 // Err returns the write error that stopped the log, nil while it works.

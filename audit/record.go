@@ -102,6 +102,9 @@ type Record struct {
 	// Hash is the SHA-256 of this record's line; not stored in the line,
 	// it is the next record's Prev.
 	Hash [32]byte
+	// era is the log's era when Append returned the record, nil for one
+	// read from a file: Log.Sync tells by it whether a stop lost it.
+	era *era
 }
 
 // sanitize makes an entry's strings valid UTF-8, shortens what the

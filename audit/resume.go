@@ -31,6 +31,16 @@ type outage struct {
 	foreign, evidence string
 }
 
+// era is a span of appends between two resumes. A resume reuses the
+// sequence numbers of the records it lost, so Sync knows a caller's
+// record by its era and sequence number.
+type era struct {
+	// kept is set by the resume that ends the era (Log.era then moves
+	// on): its records up to kept are on disk, the rest were lost.
+	// Under Log.mu.
+	kept uint64
+}
+
 // link is a record's place in the chain as this process appended it.
 type link struct {
 	seq  uint64
@@ -111,6 +121,7 @@ func (l *Log) resume() error {
 	o.carried = nil
 	l.seq, l.hash, l.durSeq, l.durHash = h.seq, h.hash, h.seq, h.hash
 	l.unsynced = l.unsynced[:0]
+	l.era.kept, l.era = h.seq, &era{}
 	l.curName, l.curSize = h.name, h.size
 	l.err = nil
 	t := l.nextTimeLocked()

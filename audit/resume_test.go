@@ -445,3 +445,49 @@ func TestGapClockStepBackWhileStopped(t *testing.T) {
 		t.Fatalf("gap from %v to %v: want both at the stop, an hour after t0", g.Since, g.Until)
 	}
 }
+
+// TestSyncReportsRecordLostToStop: once a stopped log resumes, the gap
+// record and the records after it take the sequence numbers of the
+// records the failed write lost. A caller that appended one of those
+// and Syncs it afterwards must get ErrWrite, not nil because its
+// sequence number is on disk again; a record the failed write did get
+// on disk, and one appended after the resume, sync as usual.
+func TestSyncReportsRecordLostToStop(t *testing.T) {
+	dir := t.TempDir()
+	disk := newDisk()
+	l := openLog(t, dir, Options{WrapFile: disk.wrap, RetryInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	appendN(t, l, 0, 3)
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	line := int64(len(appendLine(nil, &Record{Seq: 4, Time: t0, Entry: entry(3)})) + 1)
+	disk.fill(line + line/2)
+	recs := appendN(t, l, 3, 3) // record 4 reaches the disk, 5 is cut, 6 is lost
+	kept, lost := recs[0], recs[1:]
+	l.wake()
+	waitFor(t, "the log stops", func() bool { return l.Err() != nil })
+	disk.free()
+	waitFor(t, "the log resumes", func() bool { return l.Err() == nil })
+	after := appendN(t, l, 6, 2) // records 6 and 7, after the gap record 5
+	if after[0].Seq != lost[1].Seq {
+		t.Fatalf("record %d after the resume, want %d, a lost record's", after[0].Seq, lost[1].Seq)
+	}
+	if err := l.Sync(ctx, kept, after[0], after[1]); err != nil {
+		t.Fatalf("Sync of records on disk = %v", err)
+	}
+	for _, r := range lost {
+		if err := l.Sync(ctx, r); !errors.Is(err, ErrWrite) {
+			t.Fatalf("Sync of lost record %d = %v, want ErrWrite", r.Seq, err)
+		}
+		if err := l.Sync(ctx, kept, r, after[1]); !errors.Is(err, ErrWrite) {
+			t.Fatalf("Sync of records with lost record %d among them = %v, want ErrWrite", r.Seq, err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if g := onlyGap(t, mustVerify(t, dir, VerifyOptions{})); g.Seq != 5 || g.Unwritten != 2 {
+		t.Fatalf("gap %+v, want record 5 counting records 5 and 6", g)
+	}
+}
