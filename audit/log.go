@@ -62,9 +62,10 @@ type Options struct {
 	// to it. It bounds how long the log stays stopped after the disk
 	// recovers. Default DefaultRetryInterval.
 	RetryInterval time.Duration
-	// WrapFile, when set, wraps every log file the log opens to write or
-	// sync: fault injection (a disk that fills up and is freed again).
-	// nil uses the files as they are.
+	// WrapFile, when set, wraps every file the log opens to write or
+	// sync (log files, kept evidence; not the anchor's) and the directory
+	// when it fsyncs it after creating one: fault injection (a disk that
+	// fills up and is freed again). nil uses the files as they are.
 	WrapFile func(*os.File) File
 }
 
@@ -264,7 +265,10 @@ func (l *Log) readHead(why string) (head, error) {
 // goes to. The head's line may have been written and never synced (by
 // the write that failed before a resume, or the process before a
 // crash): it is fsynced before anything is chained to it, so that a
-// power loss cannot take a record the next one points to.
+// power loss cannot take a record the next one points to. So is the
+// directory when the file is reused: an empty file is left by a
+// createFile that failed at its directory fsync, and its entry may not
+// be durable.
 func (l *Log) openHead(h head) error {
 	if h.headFile != "" && h.headFile != h.name {
 		f, err := os.Open(filepath.Join(l.dir, h.headFile))
@@ -289,6 +293,10 @@ func (l *Log) openHead(h head) error {
 		file.Close()
 		return fmt.Errorf("audit: sync %s: %w", h.name, err)
 	}
+	if err := l.syncDir(); err != nil {
+		file.Close()
+		return err
+	}
 	l.file, l.name = file, h.name
 	return nil
 }
@@ -308,11 +316,28 @@ func (l *Log) createFile(name string) error {
 	if err != nil {
 		return fmt.Errorf("audit: create %s: %w", name, err)
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := l.syncDir(); err != nil {
 		f.Close()
 		return err
 	}
 	l.file, l.name = l.wrap(f), name
+	return nil
+}
+
+// syncDir fsyncs the log's directory, making a created log file's entry
+// durable. It goes through Options.WrapFile like the files, so that a
+// test can fail it.
+func (l *Log) syncDir() error {
+	d, err := os.Open(l.dir)
+	if err != nil {
+		return fmt.Errorf("audit: sync directory: %w", err)
+	}
+	dir := l.wrap(d)
+	err = dir.Sync()
+	dir.Close()
+	if err != nil {
+		return fmt.Errorf("audit: sync directory: %w", err)
+	}
 	return nil
 }
 

@@ -231,7 +231,7 @@ func (l *Log) writeEvidence() (string, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = syncDir(l.dir)
+		err = l.syncDir()
 	}
 	if err != nil {
 		os.Remove(path) // a later attempt writes it whole

@@ -491,3 +491,85 @@ func TestSyncReportsRecordLostToStop(t *testing.T) {
 		t.Fatalf("gap %+v, want record 5 counting records 5 and 6", g)
 	}
 }
+
+// dirSyncs wraps a log's files (Options.WrapFile) to count the fsyncs of
+// its directory and fail the next fail of them.
+type dirSyncs struct {
+	dir     string
+	mu      sync.Mutex
+	fail, n int
+}
+
+func (d *dirSyncs) wrap(f *os.File) File {
+	if f.Name() == d.dir {
+		return &dirFile{File: f, syncs: d}
+	}
+	return f
+}
+
+func (d *dirSyncs) count() int { d.mu.Lock(); defer d.mu.Unlock(); return d.n }
+
+type dirFile struct {
+	*os.File
+	syncs *dirSyncs
+}
+
+func (f *dirFile) Sync() error {
+	d := f.syncs
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail > 0 {
+		d.fail--
+		return &fs.PathError{Op: "sync", Path: f.Name(), Err: syscall.EIO}
+	}
+	d.n++
+	return f.File.Sync()
+}
+
+// TestResumeReusedFileSyncsDir: a rotation creates the next file and
+// fails to fsync the directory, which stops the log and leaves the file
+// empty, its entry perhaps not durable. The resume appends to that file
+// (as Open would) and must fsync the directory before the gap record
+// goes in, or a power loss could take the file with the records after
+// the gap.
+func TestResumeReusedFileSyncsDir(t *testing.T) {
+	dir := t.TempDir()
+	scratch := t.TempDir() // the size of three records
+	l := openLog(t, scratch, Options{})
+	appendN(t, l, 0, 3)
+	l.Close()
+	info, err := os.Stat(filepath.Join(scratch, fileName(1, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncs := &dirSyncs{dir: dir}
+	l = openLog(t, dir, Options{WrapFile: syncs.wrap, FlushInterval: time.Hour, RetryInterval: time.Hour, MaxFileSize: info.Size()})
+	ctx := context.Background()
+	appendN(t, l, 0, 3)
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	syncs.mu.Lock()
+	syncs.fail = 1
+	syncs.mu.Unlock()
+	appendN(t, l, 3, 1) // record 4 opens a new file
+	if err := l.Sync(ctx); !errors.Is(err, ErrWrite) {
+		t.Fatalf("Sync = %v, want ErrWrite", err)
+	}
+	if size, err := osStat(filepath.Join(dir, fileName(4, 0))); err != nil || size != 0 {
+		t.Fatalf("file 4 after the failed directory fsync: size %d, %v", size, err)
+	}
+	before := syncs.count()
+	if err := l.Close(); err != nil { // resumes, and writes the gap record
+		t.Fatal(err)
+	}
+	if syncs.count() == before {
+		t.Fatal("the resume reused file 4 without fsyncing the directory")
+	}
+	if g := onlyGap(t, mustVerify(t, dir, VerifyOptions{})); g.Seq != 4 {
+		t.Fatalf("gap %+v", g)
+	}
+	if _, err := os.Stat(filepath.Join(dir, fileName(4, 1))); err == nil {
+		t.Fatal("the resume began a new file instead of reusing file 4")
+	}
+}
