@@ -212,8 +212,8 @@ type head struct {
 }
 
 // readHead finds the chain's head: the last complete line of the last
-// file that has one. A partial last line (why: what cut it short) is
-// kept as evidence and logged; appending then continues in a new file,
+// file that has one. A partial last line (why: what cut it short; ""
+// does not log it) is kept as evidence and logged; appending then continues in a new file,
 // with a generation suffix if one is named for the same record. It
 // fails with ErrCorrupt when the last complete line is not a valid
 // record: the head is then unknown, and continuing would hide the
@@ -233,7 +233,7 @@ func (l *Log) readHead(why string) (head, error) {
 		}
 		if i == len(files)-1 {
 			lastTail = t
-			if t.partial {
+			if t.partial && why != "" {
 				l.opts.Logger.Warn("audit: partial last line; continuing in a new file",
 					slog.String("cause", why), slog.String("file", files[i].name), slog.Int64("size", t.size))
 			}

@@ -107,18 +107,7 @@ func (l *Log) resume() error {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	o := l.out
-	// Every record appended after the head on disk is lost, except a
-	// carried outage's own gap record.
-	appended := l.seq
-	if c := o.carried; c != nil && h.seq < c.gapSeq {
-		// Its gap record never reached the disk: report both stops in
-		// one record, from the first.
-		appended--
-		o = &outage{err: c.err, since: c.since, cause: c.cause, refused: c.refused + o.refused, unwritten: c.unwritten}
-	}
-	o.unwritten += appended - h.seq
-	o.carried = nil
+	o := l.unreportedLocked(h.seq)
 	l.seq, l.hash, l.durSeq, l.durHash = h.seq, h.hash, h.seq, h.hash
 	l.unsynced = l.unsynced[:0]
 	l.era.kept, l.era = h.seq, &era{}
@@ -134,6 +123,25 @@ func (l *Log) resume() error {
 	o.gapSeq = l.appendLocked(e, t).Seq
 	l.out = o
 	return nil
+}
+
+// unreportedLocked is the stop that a gap record chained to record hseq,
+// the head on disk, must report (l.mu held): l.out, merged with the
+// outage it carries unless that one's gap record is on disk, and
+// counting as unwritten every record appended after hseq but that gap
+// record.
+func (l *Log) unreportedLocked(hseq uint64) *outage {
+	o := *l.out
+	appended := l.seq
+	if c := o.carried; c != nil && hseq < c.gapSeq {
+		// Its gap record never reached the disk: report both stops in
+		// one record, from the first.
+		appended--
+		o = outage{err: c.err, since: c.since, cause: c.cause, refused: c.refused + o.refused, unwritten: c.unwritten}
+	}
+	o.unwritten += appended - hseq
+	o.carried = nil
+	return &o
 }
 
 // foreignLocked says how the head found on disk differs from what this
@@ -258,19 +266,34 @@ func (l *Log) resumedLocked() {
 }
 
 // closeStopped logs, at Close, a stop that no gap record reports: the
-// log line is then the only account of it.
+// log line is then the only account of it. It reads the head on disk,
+// as a resume would, to count what is lost and to leave out a carried
+// stop whose gap record is in the file after all (written, then its
+// fsync failed): the next start reports that one.
 func (l *Log) closeStopped(err error) {
+	h, herr := l.readHead("") // a torn line was reported already
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	msg := "audit: closing a stopped log; no gap record reports the events it did not record"
+	if herr == nil && l.out.foreign == "" && l.foreignLocked(h) == "" {
+		o := l.unreportedLocked(h.seq)
+		attrs := []any{"since", o.since, "cause", o.cause, "refused", o.refused, "unwritten", o.unwritten}
+		if c := l.out.carried; c != nil && h.seq >= c.gapSeq {
+			attrs = append(attrs, "earlier_stop_gap_record", c.gapSeq)
+		}
+		l.opts.Logger.Error(msg, append(attrs, "err", l.describe(err))...)
+		return
+	}
+	// The head on disk is unknown, or not this process's: count from
+	// the first stop that no gap record is known to report; the records
+	// appended after the last sync may or may not be on disk.
 	o := l.out
 	since, cause, refused, unwritten := o.since, o.cause, o.refused, uint64(0)
 	if c := o.carried; c != nil {
 		since, cause, refused, unwritten = c.since, c.cause, refused+c.refused, c.unwritten
 	}
-	// Records appended after the last sync may or may not be on disk.
-	l.opts.Logger.Error("audit: closing a stopped log; no gap record reports the events it did not record",
-		"since", since, "cause", cause, "refused", refused, "unwritten", unwritten,
-		"appended_after_last_sync", l.seq-l.durSeq, "err", err)
+	l.opts.Logger.Error(msg, "since", since, "cause", cause, "refused", refused, "unwritten", unwritten,
+		"appended_after_last_sync", l.seq-l.durSeq, "err", l.describe(err))
 }
 
 // describe renders a write error for a gap record and the logs: the

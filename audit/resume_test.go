@@ -25,6 +25,9 @@ type fullDisk struct {
 	// stall, when set, holds the next write until it is closed, after
 	// the write says so on stalled.
 	stall, stalled chan struct{}
+	// failSync fails that many fsyncs of files written since their
+	// last fsync, with EIO, the written bytes staying readable.
+	failSync int
 }
 
 func newDisk() *fullDisk { return &fullDisk{room: -1} }
@@ -38,7 +41,21 @@ func (d *fullDisk) wrap(f *os.File) File { return &diskFile{File: f, disk: d} }
 
 type diskFile struct {
 	*os.File
-	disk *fullDisk
+	disk  *fullDisk
+	wrote bool // since the last Sync
+}
+
+func (f *diskFile) Sync() error {
+	d := f.disk
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	wrote := f.wrote
+	f.wrote = false
+	if wrote && d.failSync > 0 {
+		d.failSync--
+		return &fs.PathError{Op: "sync", Path: f.Name(), Err: syscall.EIO}
+	}
+	return f.File.Sync()
 }
 
 func (f *diskFile) Write(p []byte) (int, error) {
@@ -53,10 +70,12 @@ func (f *diskFile) Write(p []byte) (int, error) {
 	}
 	defer d.mu.Unlock()
 	if d.room < 0 {
+		f.wrote = true
 		return f.File.Write(p)
 	}
 	n, err := f.File.Write(p[:min(int64(len(p)), d.room)])
 	d.room -= int64(n)
+	f.wrote = f.wrote || n > 0
 	if err == nil && n < len(p) {
 		err = &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
 	}
@@ -571,5 +590,45 @@ func TestResumeReusedFileSyncsDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, fileName(4, 1))); err == nil {
 		t.Fatal("the resume began a new file instead of reusing file 4")
+	}
+}
+
+// TestCloseStoppedAfterGapWritten: at Close the log resumes and writes
+// its gap record, whose fsync fails. The record is in the file, so the
+// next start finds it: the error logged at Close must account for the
+// new stop only, not count the first one again as reported by no gap
+// record.
+func TestCloseStoppedAfterGapWritten(t *testing.T) {
+	dir := t.TempDir()
+	disk := newDisk()
+	var logged logBuffer
+	l := openLog(t, dir, Options{WrapFile: disk.wrap, FlushInterval: time.Hour, RetryInterval: time.Hour,
+		Logger: logged.logger()})
+	appendN(t, l, 0, 1)
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stop(t, l, disk, 0, 1, 2) // records 2 and 3 lost
+	refuse(t, l, 3, 2)
+	disk.free()
+	disk.mu.Lock()
+	disk.failSync = 1 // the gap record's
+	disk.mu.Unlock()
+	if err := l.Close(); !errors.Is(err, ErrWrite) {
+		t.Fatalf("Close = %v, want ErrWrite", err)
+	}
+	g := onlyGap(t, mustVerify(t, dir, VerifyOptions{}))
+	if g.Seq != 2 || g.Unwritten != 2 || g.Refused != 2 {
+		t.Fatalf("gap %+v, want record 2 with 2 unwritten and 2 refused", g)
+	}
+	var line string
+	for l := range strings.Lines(logged.String()) {
+		if strings.Contains(l, "closing a stopped log") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "input/output error") || strings.Contains(line, "no space left") ||
+		!strings.Contains(line, "refused=0 unwritten=0") || !strings.Contains(line, "earlier_stop_gap_record=2") {
+		t.Fatalf("Close logged %q: want the failed fsync alone, the first stop left to gap record 2", line)
 	}
 }
