@@ -23,7 +23,8 @@
 //	<dir>/
 //	├── LOCK                                 flock: one appender per log
 //	├── ANCHOR                               the anchored head (see Anchors)
-//	├── ANCHOR.mismatch-<unix ns>            only if Open found ANCHOR not to match
+//	├── ANCHOR.mismatch-<unix ns>            only if Open found ANCHOR not to match,
+//	│                                        or a resume found the files not to (Resuming)
 //	├── audit-00000000000000000001.jsonl     records 1 … 81,920
 //	├── audit-00000000000000081921.jsonl     records 81,921 …, named by first seq
 //	└── audit-00000000000000081921.1.jsonl   only after a crash or a full disk
@@ -142,12 +143,28 @@
 // next gap record reports both stops, from the first. Err stays set
 // until the gap record is on disk; then the head is anchored at once, so
 // the anchor covers the record of the loss. The anchor written before
-// the stop names a record that is still in the log, so anchors stay
-// consistent. A stop that Close cannot resume is only in the server's
-// log (an error with the counts).
+// the stop names a record still in the log, as the check below makes
+// sure, so anchors stay consistent. A stop that Close cannot resume is
+// only in the server's log (an error with the counts).
+//
+// Before chaining anything, an attempt checks that the head on disk is
+// one this process wrote: a record no older than the last it synced and
+// no newer than the last it appended, with the hash it had when
+// appended (the log keeps those of the records not yet synced; each
+// record holds its predecessor's hash, so that covers the prefix).
+// Anything else means the files were rewritten, cut or extended under
+// the running log, perhaps by someone who then filled the disk to make
+// a write fail, and chaining to that head and anchoring it would
+// launder the forgery. The log then stays stopped until a restart (Err
+// stays set; Open's anchor check judges the files), logs an error, and
+// keeps an anchor of the head it synced as ANCHOR.mismatch-<unix ns>,
+// which Verify reports: ANCHOR alone would not show an extended tail,
+// and the next Open would anchor it.
 //
 // Callers that must not acknowledge a request before its record is on
-// disk call Sync after Append; concurrent Syncs share one fsync.
+// disk call Sync with the record Append returned; concurrent Syncs share
+// one fsync. Sync fails with ErrWrite if a stop lost the record, even
+// after the log resumed and another record took its sequence number.
 //
 // # Floods of refused requests
 //
@@ -174,7 +191,7 @@
 //
 // Query and Export stream the files with constant memory, skipping files
 // that lie wholly before the requested time or sequence number (the
-// writer keeps time monotonic: a clock stepping back repeats the last
-// time). Filters: time range, identity, bucket, action, and AfterSeq and
+// writer keeps time monotonic, across stops too: a clock stepping back
+// repeats the last time). Filters: time range, identity, bucket, action, and AfterSeq and
 // Limit for paging.
 package audit
