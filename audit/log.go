@@ -213,12 +213,12 @@ type head struct {
 
 // readHead finds the chain's head: the last complete line of the last
 // file that has one. A partial last line (why: what cut it short; ""
-// does not log it) is kept as evidence and logged; appending then continues in a new file,
-// with a generation suffix if one is named for the same record. It
-// fails with ErrCorrupt when the last complete line is not a valid
-// record: the head is then unknown, and continuing would hide the
-// damage. Open calls it, and resume, which must find the same head a
-// restart would.
+// does not log it) is kept as evidence and logged; appending then
+// continues in a new file, with a generation suffix if one is named for
+// the same record. It fails with ErrCorrupt when the last complete line
+// is not a valid record: the head is then unknown, and continuing would
+// hide the damage. Open calls it, and resume, which must find the same
+// head a restart would.
 func (l *Log) readHead(why string) (head, error) {
 	files, _, err := listFiles(l.dir)
 	if err != nil {

@@ -182,16 +182,16 @@ func (l *Log) foreignLocked(h head) string {
 func (l *Log) stayStopped(problem string, found bool) error {
 	stopped := fmt.Errorf("audit: the log on disk does not match what this process wrote: %s", problem)
 	l.mu.Lock()
-	kept := l.out.evidence
+	missing := l.out.evidence == "" && l.opts.AnchorKeys != nil
 	l.mu.Unlock()
-	if kept != "" || l.opts.AnchorKeys == nil {
-		return stopped
-	}
-	kept, err := l.writeEvidence()
-	if err == nil {
-		l.mu.Lock()
-		l.out.evidence = kept
-		l.mu.Unlock()
+	var kept string // written now
+	var err error
+	if missing {
+		if kept, err = l.writeEvidence(); err == nil {
+			l.mu.Lock()
+			l.out.evidence = kept
+			l.mu.Unlock()
+		}
 	}
 	switch {
 	case found:
@@ -201,7 +201,7 @@ func (l *Log) stayStopped(problem string, found bool) error {
 		}
 		l.opts.Logger.Error("audit: THE LOG ON DISK DOES NOT MATCH WHAT THIS PROCESS WROTE; it takes no records until a restart, "+
 			"which checks it against its anchor: run `objstore admin audit verify`", attrs...)
-	case err == nil:
+	case kept != "":
 		l.opts.Logger.Error("audit: kept the anchor of the head this process wrote, as evidence that the log on disk does not match it",
 			"problem", problem, "kept", kept)
 	}

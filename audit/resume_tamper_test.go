@@ -167,3 +167,32 @@ func TestResumeRefusesForeignDiskHead(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeRefusesForeignDiskHeadUnanchored: without anchor keys there
+// is no evidence to keep, but the log still refuses the forged head,
+// stays stopped and says why.
+func TestResumeRefusesForeignDiskHeadUnanchored(t *testing.T) {
+	dir := t.TempDir()
+	disk := newDisk()
+	var logged logBuffer
+	l := openLog(t, dir, Options{WrapFile: disk.wrap, RetryInterval: 20 * time.Millisecond, Logger: logged.logger()})
+	appendN(t, l, 0, 5)
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	forgeTail(t, dir, 4, false)
+	stop(t, l, disk, 0, 5, 1)
+	disk.free()
+	waitFor(t, "the mismatch is found", func() bool {
+		return strings.Contains(logged.String(), "DOES NOT MATCH WHAT THIS PROCESS WROTE")
+	})
+	if err := l.Close(); !errors.Is(err, ErrWrite) {
+		t.Fatalf("Close = %v, want ErrWrite", err)
+	}
+	if kept := evidence(t, dir); len(kept) != 0 {
+		t.Fatalf("evidence %v without anchor keys", kept)
+	}
+	if rep := mustVerify(t, dir, VerifyOptions{}); len(rep.Gaps) != 0 || rep.Records != 5 {
+		t.Fatalf("a gap record chained to the forged tail: %+v", rep)
+	}
+}
