@@ -206,7 +206,7 @@ func (v *verifier) loadAnchors(ctx context.Context, dir string, keys KeySource) 
 		}
 		if kept {
 			v.issue(Issue{Kind: IssueAnchor, File: name, Seq: sa.Seq, Detail: fmt.Sprintf(
-				"an anchor of record %d (written %s) that did not match the log when the server started; kept as evidence: "+
+				"an anchor of record %d (written %s) that did not match the log on disk when the server started or resumed it; kept as evidence: "+
 					"remove it once investigated", sa.Seq, sa.Time.Format(time.RFC3339))})
 		} else {
 			v.rep.Anchor = &sa
