@@ -37,8 +37,9 @@
 //	    "Effect": "Allow" | "Deny",
 //	    "Principal": "*" | {"AWS": "*" | account | user ARN | [...]},
 //	                                      bucket policies only
-//	    "Action" | "NotAction": "s3:GetObject" | "s3:Get*" | "*" | [...],
-//	    "Resource" | "NotResource": "arn:aws:s3:::bucket/prefix/*" | "*" | [...],
+//	    "Action" | "NotAction": "s3:GetObject" | "s3:Get*" | "kms:GenerateDataKey" | "*" | [...],
+//	    "Resource" | "NotResource": "arn:aws:s3:::bucket/prefix/*" |
+//	                  "arn:aws:kms:<region>:<account-id>:key/<key-id>" | "*" | [...],
 //	    "Condition": {"<Operator>[IfExists]": {"<key>": value | [values]}}
 //	  }]
 //	}
@@ -54,6 +55,17 @@
 // form of each. Keys: see ConditionKeys. Values of one key are ORed (NORed
 // for negated operators), keys and operators are ANDed, a missing key
 // makes a positive operator false and a negated one true, as in AWS.
+//
+// KMS: besides S3 actions, a policy may name kms:GenerateDataKey and
+// kms:Decrypt (or a wildcard matching one: "kms:*", "kms:GenerateDataKey*")
+// on KMS key ARNs; any other KMS action is refused. A statement's Action
+// must apply to one of its Resources' services (a KMS action to a key
+// ARN or "*", an S3 action to an S3 ARN or "*"). Region and account of a
+// key ARN are checked for shape only: the engine matches the key id
+// (KMSKeyARN), objstore having one account and one key namespace. The
+// S3 layer asks for kms:GenerateDataKey (Request.KMSKey) when a user
+// names a master key to seal data under; only identity policies decide
+// it, never a bucket policy. kms:Decrypt is accepted, not checked.
 //
 // A bucket policy being written is parsed by ParseBucketPolicyStrict,
 // which also refuses, as AWS S3 does, an action that is not in AWS's

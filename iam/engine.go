@@ -20,6 +20,11 @@ type Request struct {
 	// Bucket and Key name the resource: both empty for service-level
 	// actions (s3:ListAllMyBuckets), Key empty for bucket actions.
 	Bucket, Key string
+	// KMSKey names the master key of a KMS action
+	// (ActionKMSGenerateDataKey), whose resource is then KMSKeyARN(KMSKey)
+	// and not Bucket and Key. Only identity policies decide it: a bucket
+	// policy is S3's resource policy, not the key's.
+	KMSKey string
 	// Conditions holds the request context under the canonical key names
 	// (KeySourceIP...). aws:username, aws:CurrentTime and aws:EpochTime
 	// are filled by the engine when absent. The map is only read.
@@ -100,7 +105,14 @@ func (e *Engine) Authorize(r Request, bucketPolicy *Policy) Decision {
 	if r.Root {
 		return Decision{Allowed: true, Reason: "root credentials"}
 	}
-	ec := evalContext{r: &r, action: r.Action, resource: resourceARN(r.Bucket, r.Key), now: e.now}
+	if r.KMSKey != "" {
+		// A bucket policy cannot name a KMS key (its resources are the
+		// bucket's), but an Action "*" with a NotResource reaches one:
+		// whoever may write the bucket's policy would then grant the
+		// use of keys they may not use themselves.
+		bucketPolicy = nil
+	}
+	ec := evalContext{r: &r, action: r.Action, resource: r.resource(), now: e.now}
 	var identity []NamedPolicy
 	if r.Principal != "" {
 		var ok bool
@@ -180,7 +192,10 @@ func (e *Engine) MayAllow(r Request, bucketPolicy *Policy, u Unknown) bool {
 	if r.Root {
 		return true
 	}
-	ec := evalContext{r: &r, action: r.Action, resource: resourceARN(r.Bucket, r.Key), now: e.now}
+	if r.KMSKey != "" {
+		bucketPolicy = nil // as in Authorize
+	}
+	ec := evalContext{r: &r, action: r.Action, resource: r.resource(), now: e.now}
 	if u.AnyKey {
 		ec.resource = resourceARN(r.Bucket, "")
 	}
@@ -248,7 +263,16 @@ func (s *statement) mayApply(ec *evalContext, u *Unknown) bool {
 	return ok && !ec.unresolved
 }
 
-// resourceARN is the ARN a request is about; service-level requests get
+// resource is the ARN the request is about: its KMS key's, else its
+// bucket's or object's.
+func (r *Request) resource() string {
+	if r.KMSKey != "" {
+		return KMSKeyARN(r.KMSKey)
+	}
+	return resourceARN(r.Bucket, r.Key)
+}
+
+// resourceARN is the ARN of an S3 request; service-level requests get
 // "arn:aws:s3:::", which "*" and "arn:aws:s3:::*" match and no bucket
 // ARN does.
 func resourceARN(bucket, key string) string {

@@ -194,7 +194,9 @@ func (p *Policy) Statements() int { return len(p.statements) }
 
 // ParsePolicy parses and validates a policy document. It is strict:
 // unknown elements, operators, condition keys, other services' actions and
-// resources, duplicate JSON keys and documents over MaxPolicySize are
+// resources (but S3's, and KMS keys with kms:GenerateDataKey and
+// kms:Decrypt), an Action that applies to no Resource of its statement's
+// service, duplicate JSON keys and documents over MaxPolicySize are
 // refused with a *PolicyError (ErrMalformedPolicy) naming the element.
 // It accepts both identity and bucket policies; ParseBucketPolicy and
 // Store.PutPolicy add the rules of each kind.
@@ -438,7 +440,7 @@ func parseStatement(raw json.RawMessage, path string, variables bool) (statement
 	case !haveResource:
 		return s, policyErr(path, "missing Resource or NotResource")
 	}
-	return s, nil
+	return s, s.checkServices(path)
 }
 
 func parseActions(raw json.RawMessage, path string) ([]pattern, error) {
@@ -448,10 +450,15 @@ func parseActions(raw json.RawMessage, path string) ([]pattern, error) {
 	}
 	out := make([]pattern, 0, len(vals))
 	for _, v := range vals {
+		isKMS := false
 		if v != "*" {
 			service, name, ok := strings.Cut(v, ":")
-			if !ok || !strings.EqualFold(service, "s3") {
-				return nil, policyErr(path, "%q: only s3 actions (s3:Name) are supported", v)
+			switch {
+			case ok && strings.EqualFold(service, "s3"):
+			case ok && strings.EqualFold(service, "kms"):
+				isKMS = true
+			default:
+				return nil, policyErr(path, "%q: only s3 actions (s3:Name) and %s, %s are supported", v, ActionKMSGenerateDataKey, ActionKMSDecrypt)
 			}
 			if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*?") != "" {
 				return nil, policyErr(path, "%q is not a valid action name", v)
@@ -460,6 +467,13 @@ func parseActions(raw json.RawMessage, path string) ([]pattern, error) {
 		p, err := compilePattern(v, path, true, false, true)
 		if err != nil {
 			return nil, err
+		}
+		// Unlike S3 actions, which identity policies may name unchecked
+		// (AWS IAM takes unknown ones too), a KMS action must be one the
+		// server knows: there are two, and a kms:Encrypt taken silently
+		// would read as a grant or a Deny that does nothing.
+		if isKMS && !kmsActionMatches(&p) {
+			return nil, policyErr(path, "%q is not a KMS action objstore knows (%s, %s)", v, ActionKMSGenerateDataKey, ActionKMSDecrypt)
 		}
 		out = append(out, p)
 	}
@@ -473,13 +487,21 @@ func parseResources(raw json.RawMessage, path string, variables bool) ([]pattern
 	}
 	out := make([]pattern, 0, len(vals))
 	for _, v := range vals {
-		if v != "*" && (!strings.HasPrefix(v, s3ARNPrefix) || len(v) == len(s3ARNPrefix)) {
-			return nil, policyErr(path, "%q: a resource is \"*\" or an ARN arn:aws:s3:::bucket[/key]", v)
+		compiled := v
+		switch {
+		case v == "*":
+		case strings.HasPrefix(v, kmsARNPrefix):
+			if compiled, err = parseKMSResource(v, path); err != nil {
+				return nil, err
+			}
+		case !strings.HasPrefix(v, s3ARNPrefix) || len(v) == len(s3ARNPrefix):
+			return nil, policyErr(path, "%q: a resource is \"*\", an ARN arn:aws:s3:::bucket[/key] or a KMS key arn:aws:kms:<region>:<account-id>:key/<key-id>", v)
 		}
-		p, err := compilePattern(v, path, true, variables, false)
+		p, err := compilePattern(compiled, path, true, variables, false)
 		if err != nil {
 			return nil, err
 		}
+		p.src = v
 		out = append(out, p)
 	}
 	return out, nil
