@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/objstore/objstore/encryption"
 	"github.com/objstore/objstore/iam"
+	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/s3api/sigv2"
 	"github.com/objstore/objstore/s3api/sigv4"
 	"github.com/objstore/objstore/storage"
@@ -381,6 +383,51 @@ func (h *Handler) authorizeForm(rq *request, sigVersion string, fields map[strin
 		}
 	}
 	return h.authorizeKey(rq, rq.key, "")
+}
+
+// authorizeKMSKey decides whether the request's identity may have data of
+// the request's bucket sealed under master key id, which the request
+// names (an SSE-KMS key id header or form field, PutBucketEncryption's
+// KMSMasterKeyID): it needs kms:GenerateDataKey on the key from its
+// identity policies, as AWS S3 asks for, or the key's disabling,
+// rotation and custody would reach data its holder did not agree to
+// carry. Decided before the KMS is asked, so a caller without the grant
+// gets the same AccessDenied whether or not the key exists, and learns
+// no key names; root still gets KMS.NotFoundException.
+//
+// No grant is needed for a key the write would use without naming any,
+// so that naming it gains nothing: the server's default key (every
+// SSE-S3 and SSE-C object is under it) and the bucket's configured
+// SSE-KMS key, chosen by someone allowed s3:PutEncryptionConfiguration.
+// Writes that name no key are not checked at all (see
+// docs/architecture.md for why).
+func (h *Handler) authorizeKMSKey(rq *request, id kms.KeyID) error {
+	if rq.identity.Root {
+		return nil
+	}
+	if id == "" {
+		return h.deny(rq, "an empty KMS key id")
+	}
+	if id == h.keys.DefaultKeyID() {
+		return nil
+	}
+	cfg, ok, err := h.keys.Config(rq.ctx, rq.bucket)
+	if err != nil {
+		return fmt.Errorf("s3api: encryption of %s: %w", rq.bucket, err)
+	}
+	if ok && cfg.Algorithm == encryption.AlgorithmKMS && cfg.KeyID == id {
+		return nil
+	}
+	d := h.authz.Authorize(iam.Request{
+		Principal:  rq.identity.User,
+		Action:     iam.ActionKMSGenerateDataKey,
+		KMSKey:     string(id),
+		Conditions: rq.conditions(),
+	}, nil)
+	if !d.Allowed {
+		return h.deny(rq, d.Reason)
+	}
+	return nil
 }
 
 // hideMissing turns the NoSuchKey of a read (or of a conditional

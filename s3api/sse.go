@@ -220,6 +220,9 @@ func (h *Handler) newEncryptionFrom(rq *request, hdr http.Header, object string)
 		e.mode = modeKMS
 		if v := hdr.Get(hdrSSEKMSKey); v != "" {
 			e.master = kmsKeyID(v)
+			if err := h.authorizeKMSKey(rq, e.master); err != nil {
+				return nil, err
+			}
 		} else if cfg, ok, err := h.keys.Config(rq.ctx, rq.bucket); err != nil {
 			return nil, err
 		} else if ok && cfg.Algorithm == encryption.AlgorithmKMS && cfg.KeyID != "" {

@@ -73,6 +73,14 @@ func (h *Handler) putBucketEncryption(rq *request) error {
 	if err != nil {
 		return err
 	}
+	// A default key is used for every writer of the bucket, none of whom
+	// is asked for a grant on it (authorizeKMSKey): whoever sets it must
+	// be allowed to use it.
+	if cfg.KeyID != "" {
+		if err := h.authorizeKMSKey(rq, cfg.KeyID); err != nil {
+			return err
+		}
+	}
 	if err := h.keys.SetConfig(rq.ctx, rq.bucket, &cfg); err != nil {
 		return fmt.Errorf("s3api: put bucket encryption: %w", err)
 	}
