@@ -21,6 +21,8 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte(`{"Statement":[{"Effect":"Allow","Effect":"Deny"}]}`))
 	f.Add([]byte(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"NumericGreaterThan":{"s3:max-keys":1e400}}}}`))
 	f.Add([]byte(`[`))
+	f.Add([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:GenerateDataKey*","s3:PutObject"],` +
+		`"Resource":["arn:aws:kms:us-east-1:111122223333:key/${aws:username}-*","arn:aws:s3:::b/*"]}]}`))
 
 	reqs := []Request{
 		{Principal: "alice", Action: "s3:GetObject", Bucket: "examplebucket", Key: "a/b",
@@ -29,6 +31,7 @@ func FuzzParsePolicy(f *testing.F) {
 		{Principal: "JohnDoe", Action: "s3:PutObject", Bucket: "amzn-s3-demo-bucket", Key: "home/JohnDoe/x",
 			Conditions: map[string][]string{KeySourceIP: {"2001:db8:1234:5678::1"}, KeySSE: {"AES256"}}},
 		{Principal: "alice", Action: "s3:ListAllMyBuckets"},
+		{Principal: "alice", Action: ActionKMSGenerateDataKey, KMSKey: "alice-hr"},
 	}
 	now := func() time.Time { return fixedNow }
 	f.Fuzz(func(t *testing.T, doc []byte) {
