@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,11 +21,12 @@ type AggregateOptions struct {
 	// records are written; default DefaultAggregateInterval.
 	Interval time.Duration
 	// PerSource is how many refused unauthenticated requests of each
-	// source address are recorded one by one in an interval, before
-	// the rest are counted; default 3.
+	// source (an IPv4 address, an IPv6 /64), and refused requests of
+	// each replayable credential (AppendReplayable), are recorded one by
+	// one in an interval, before the rest are counted; default 3.
 	PerSource int
-	// MaxSources bounds, in an interval, both the sources whose first
-	// requests are recorded one by one and the (source, action, error)
+	// MaxSources bounds, in an interval, both the sources and
+	// credentials whose first requests are recorded one by one and the
 	// counters; requests beyond either are counted in one counter for
 	// other sources. Default 128.
 	MaxSources int
@@ -75,17 +77,30 @@ func (o *AggregateOptions) ensureDefaults() {
 // A refused unauthenticated request (identity Anonymous, which covers a
 // bad signature or an unknown key, and status 400 or more except 500,
 // a server fault that keeps its own record) is recorded one by one for
-// the first PerSource of each source address in an interval; the rest
-// are counted per (source, action, error) and written at the end of the
-// interval as one summary record each (see IsSummary). Nothing is
-// dropped: every request is in a record or a count. Records of
-// authenticated callers, and successful anonymous requests (changes to
-// a bucket open to the public), go to the log unchanged: they identify
-// who did what.
+// the first PerSource of each source in an interval; the rest are
+// counted per (source, action, error) and written at the end of the
+// interval as one summary record each (see IsSummary). A source is an
+// IPv4 address or an IPv6 /64: one subscriber gets a /64, so counting
+// IPv6 addresses one by one would let a single client take every
+// source of an interval. Nothing is dropped: every request is in a
+// record or a count.
 //
-// Memory is bounded by MaxSources; a flood from more sources than that
-// folds into one counter for other sources, so an interval writes at
-// most MaxSources × (PerSource + 1) + 1 records whatever the traffic.
+// Refusals of a replayable credential (AppendReplayable: a presigned
+// URL, a signed browser form) are aggregated the same way, keyed by
+// the credential's access key instead of the source, because whoever
+// holds the URL or form can replay it from anywhere, after it expired
+// too: one credential's flood is one summary per (action, error) per
+// interval, which names the signer and the access key.
+//
+// Records of authenticated callers signing each request themselves,
+// and successful anonymous requests (changes to a bucket open to the
+// public), go to the log unchanged: they identify who did what.
+//
+// Memory is bounded by MaxSources; a flood from more sources and
+// credentials than that folds into one counter for other sources,
+// which keeps the first few sources it counts (maxSample), so an
+// interval writes at most MaxSources × (PerSource + 1) + 1 records
+// whatever the traffic.
 //
 // Append, Flush and Close are safe for concurrent use.
 type Aggregator struct {
@@ -94,7 +109,7 @@ type Aggregator struct {
 
 	mu      sync.Mutex
 	start   time.Time           // of the current interval; zero: none yet
-	sources map[string]int      // records written one by one per source, this interval
+	sources map[string]int      // records written one by one per source or credential (seenKey), this interval
 	counts  map[tallyKey]*tally // counted, to summarize
 	closed  bool
 
@@ -102,21 +117,31 @@ type Aggregator struct {
 	done chan struct{}
 }
 
-// tallyKey is what one summary record stands for; other is the counter
-// for sources beyond MaxSources (source, action and error then empty).
+// tallyKey is what one summary record stands for: a source, or a
+// replayable credential (identity and access key, source empty); other
+// is the counter for sources beyond MaxSources (every other field then
+// empty).
 type tallyKey struct {
-	source, action, code string
-	other                bool
+	source, identity, accessKey, action, code string
+	other                                     bool
 }
 
 // tally counts requests for one summary record. Its entry keeps the
 // fields every counted request shared (Bucket, Status), emptied when
-// they differ.
+// they differ; sample holds the first maxSample distinct sources
+// counted, more whether there were others.
 type tally struct {
+	k            tallyKey
 	e            Entry
 	n            uint64
 	since, until time.Time
+	sample       []string
+	more         bool
 }
+
+// maxSample bounds the sources a summary of several sources names: the
+// first few are what leads to a prober hidden among many.
+const maxSample = 8
 
 // NewAggregator returns an Aggregator in front of l and starts its
 // timer, which writes the summaries of each ended interval. Close it
@@ -150,9 +175,10 @@ func (a *Aggregator) timer() {
 }
 
 // aggregated reports whether e is the record of a refused request from
-// a caller nobody authenticated.
-func aggregated(e Entry) bool {
-	return e.Identity == Anonymous && e.Status >= 400 && e.Status != 500
+// a caller nobody authenticated or, with replayable, of a refused
+// request whose credential anyone holding it may send.
+func aggregated(e Entry, replayable bool) bool {
+	return (e.Identity == Anonymous || replayable) && e.Status >= 400 && e.Status != 500
 }
 
 // Append records e: at once through the log, or counted for a summary
@@ -160,7 +186,25 @@ func aggregated(e Entry) bool {
 // that has ended. Errors are the log's (ErrWrite while it is stopped,
 // ErrClosed).
 func (a *Aggregator) Append(ctx context.Context, e Entry) error {
-	if !aggregated(e) {
+	return a.append(ctx, e, false)
+}
+
+// AppendReplayable is Append for the record of a request whose
+// credential is not bound to its sender: a presigned URL or a signed
+// browser form, which anyone who has it may send again, from anywhere,
+// as often as they like, and after it expired (the signature still
+// names its signer). A refusal of such a request is aggregated like an
+// unauthenticated one, counted per (identity, access key, action,
+// error) whatever its source, so that replaying one published URL or
+// form costs one summary per interval; the records and the summary
+// keep the signer's identity and access key. Anything else is recorded
+// as Append records it.
+func (a *Aggregator) AppendReplayable(ctx context.Context, e Entry) error {
+	return a.append(ctx, e, true)
+}
+
+func (a *Aggregator) append(ctx context.Context, e Entry, replayable bool) error {
+	if !aggregated(e, replayable) {
 		_, err := a.log.Append(ctx, e)
 		return err
 	}
@@ -171,7 +215,7 @@ func (a *Aggregator) Append(ctx context.Context, e Entry) error {
 		return ErrClosed
 	}
 	due := a.rollLocked(now, false)
-	one := a.countLocked(e, now)
+	one := a.countLocked(e, replayable, now)
 	a.mu.Unlock()
 	err := a.write(ctx, due)
 	if one {
@@ -217,7 +261,8 @@ func (a *Aggregator) Close(ctx context.Context) error {
 	defer a.mu.Unlock()
 	for _, t := range a.counts {
 		a.opts.Logger.Error("audit: closing with refused requests counted and not recorded",
-			"source", t.e.Source, "action", t.e.Action, "error", t.e.Error, "count", t.n, "since", t.since, "until", t.until)
+			"source", t.e.Source, "identity", t.e.Identity, "access_key", t.e.AccessKey, "sources", t.sample,
+			"action", t.e.Action, "error", t.e.Error, "count", t.n, "since", t.since, "until", t.until)
 	}
 	return err
 }
@@ -240,53 +285,75 @@ func (a *Aggregator) rollLocked(now time.Time, all bool) []*tally {
 	// In a stable order, other sources last: a log reads the same for
 	// the same traffic.
 	slices.SortFunc(due, func(x, y *tally) int {
-		return cmp.Or(cmp.Compare(otherLast(x), otherLast(y)), strings.Compare(x.e.Source, y.e.Source),
-			strings.Compare(x.e.Action, y.e.Action), strings.Compare(x.e.Error, y.e.Error))
+		return cmp.Or(cmp.Compare(otherLast(x), otherLast(y)), strings.Compare(x.k.source, y.k.source),
+			strings.Compare(x.k.identity, y.k.identity), strings.Compare(x.k.accessKey, y.k.accessKey),
+			strings.Compare(x.k.action, y.k.action), strings.Compare(x.k.code, y.k.code))
 	})
 	return due
 }
 
 // countLocked accounts for e at now: true to record it one by one,
 // false when it was counted. a.mu held.
-func (a *Aggregator) countLocked(e Entry, now time.Time) bool {
+func (a *Aggregator) countLocked(e Entry, replayable bool, now time.Time) bool {
 	if a.start.IsZero() {
 		a.start = now
 	}
-	n, seen := a.sources[e.Source]
+	src := sourcePrefix(e.Source)
+	k := tallyKey{source: src, action: e.Action, code: e.Error}
+	if replayable {
+		k = tallyKey{identity: e.Identity, accessKey: e.AccessKey, action: e.Action, code: e.Error}
+	}
+	seenKey := k.source
+	if replayable {
+		// A space never occurs in an address or prefix.
+		seenKey = "credential " + k.identity + " " + k.accessKey
+	}
+	n, seen := a.sources[seenKey]
 	if !seen && len(a.sources) < a.opts.MaxSources {
 		seen = true
 	}
 	if seen && n < a.opts.PerSource {
-		a.sources[e.Source] = n + 1
+		a.sources[seenKey] = n + 1
 		return true
 	}
-	k := tallyKey{source: e.Source, action: e.Action, code: e.Error}
 	if !seen {
 		k = tallyKey{other: true}
 	}
-	a.addLocked(k, &tally{e: e, n: 1, since: now, until: now})
+	a.addLocked(&tally{k: k, e: e, n: 1, since: now, until: now, sample: []string{src}})
 	return false
 }
 
-// addLocked merges t into the counter for k, or into the one for other
-// sources when MaxSources counters exist already. a.mu held.
-func (a *Aggregator) addLocked(k tallyKey, t *tally) {
+// addLocked merges t into the counter for t.k, or into the one for
+// other sources when MaxSources counters exist already. a.mu held.
+func (a *Aggregator) addLocked(t *tally) {
+	k := t.k
 	c := a.counts[k]
 	if c == nil && !k.other && len(a.counts) >= a.opts.MaxSources {
 		k = tallyKey{other: true}
 		c = a.counts[k]
 	}
 	if c == nil {
-		e := Entry{Identity: Anonymous, Source: t.e.Source, Action: t.e.Action, Bucket: t.e.Bucket,
+		e := Entry{Identity: Anonymous, Source: k.source, Action: t.e.Action, Bucket: t.e.Bucket,
 			Status: t.e.Status, Error: t.e.Error}
-		if k.other {
-			e.Source = ""
+		if k.accessKey != "" || k.identity != "" {
+			e.Identity, e.AccessKey = k.identity, k.accessKey
 		}
-		a.counts[k] = &tally{e: e, n: t.n, since: t.since, until: t.until}
+		a.counts[k] = &tally{k: k, e: e, n: t.n, since: t.since, until: t.until,
+			sample: slices.Clone(t.sample), more: t.more}
 		return
 	}
 	c.n += t.n
 	c.since, c.until = minTime(c.since, t.since), maxTime(c.until, t.until)
+	for _, s := range t.sample {
+		switch {
+		case slices.Contains(c.sample, s):
+		case len(c.sample) < maxSample:
+			c.sample = append(c.sample, s)
+		default:
+			c.more = true
+		}
+	}
+	c.more = c.more || t.more
 	for _, f := range []struct{ have, add *string }{
 		{&c.e.Action, &t.e.Action}, {&c.e.Bucket, &t.e.Bucket}, {&c.e.Error, &t.e.Error},
 	} {
@@ -312,8 +379,7 @@ func (a *Aggregator) write(ctx context.Context, due []*tally) error {
 		if err != nil {
 			a.mu.Lock()
 			for _, t := range due[i:] {
-				k := tallyKey{source: t.e.Source, action: t.e.Action, code: t.e.Error, other: t.e.Source == ""}
-				a.addLocked(k, t)
+				a.addLocked(t)
 			}
 			a.mu.Unlock()
 			return fmt.Errorf("audit: summary: %w", err)
@@ -322,46 +388,72 @@ func (a *Aggregator) write(ctx context.Context, due []*tally) error {
 	return nil
 }
 
-// summaryEntry is the record of a tally: identity Anonymous, the
-// source (empty for other sources), action, error, and bucket and
-// status where every counted request had the same, no key or request
-// id, and the counts in Reason:
+// summaryEntry is the record of a tally: the identity (Anonymous, or
+// the signer of a replayable credential with its access key), the
+// source (empty for several), action, error, and bucket and status
+// where every counted request had the same, no key or request id, and
+// the counts in Reason:
 //
-//	"<N> more refused requests from <source|other sources> between <RFC 3339> and <RFC 3339>"
+//	"<N> more refused requests from <source|other sources|several sources> between <RFC 3339> and <RFC 3339>[; sources: <s1>, <s2>, …[, and others]]"
 //
-// An ordinary version 1 record, chained like any other: every reader
-// verifies it.
+// "other sources" is the counter beyond MaxSources, "several sources"
+// a replayable credential sent from more than one; both list the first
+// maxSample sources they counted. An ordinary version 1 record, chained
+// like any other: every reader verifies it.
 func summaryEntry(t *tally) Entry {
 	e := t.e
+	if e.Source == "" && !t.k.other && e.Identity != Anonymous && len(t.sample) == 1 && !t.more {
+		e.Source = t.sample[0] // a replayed credential, from one source
+	}
 	from := e.Source
-	if from == "" {
+	switch {
+	case from != "":
+	case e.Identity == Anonymous:
 		from = otherSources
+	default:
+		from = severalSources
 	}
 	e.Reason = strconv.FormatUint(t.n, 10) + summaryMore + from + " between " +
 		t.since.UTC().Format(time.RFC3339Nano) + " and " + t.until.UTC().Format(time.RFC3339Nano)
+	if e.Source == "" && len(t.sample) > 0 {
+		e.Reason += summarySources + strings.Join(t.sample, ", ")
+		if t.more {
+			e.Reason += ", " + summaryOthers
+		}
+	}
 	return e
 }
 
 const (
-	summaryMore  = " more refused requests from "
-	otherSources = "other sources"
+	summaryMore    = " more refused requests from "
+	summarySources = "; sources: "
+	summaryOthers  = "and others"
+	otherSources   = "other sources"
+	severalSources = "several sources"
 )
 
-// Summary is what a summary record reports: Count refused requests of
-// unauthenticated callers from Source ("" for sources beyond
-// AggregateOptions.MaxSources) between Since and Until, counted rather
-// than recorded one by one.
+// Summary is what a summary record reports: Count refused requests
+// from Source between Since and Until, counted rather than recorded one
+// by one. Source is an IPv4 address or an IPv6 /64 ("2001:db8::/64"),
+// or "" for several: sources beyond AggregateOptions.MaxSources, or a
+// replayable credential sent from more than one. Sources then lists the
+// first few of them, MoreSources whether there were others. The record
+// itself says whose: identity Anonymous, or the signer and access key
+// of a replayed presigned URL or form.
 type Summary struct {
 	Seq          uint64
 	Source       string
 	Count        uint64
 	Since, Until time.Time
+	Sources      []string
+	MoreSources  bool
 }
 
 // IsSummary reports whether r is a summary record written by an
-// Aggregator. Requests always have a request id; summaries have none.
+// Aggregator. Requests always have a request id; summaries have none,
+// and are anonymous or name the access key of a replayed credential.
 func IsSummary(r Record) bool {
-	return r.Identity == Anonymous && r.RequestID == "" && strings.Contains(r.Reason, summaryMore)
+	return (r.Identity == Anonymous || r.AccessKey != "") && r.RequestID == "" && strings.Contains(r.Reason, summaryMore)
 }
 
 // ParseSummary reads the counts of a summary record.
@@ -373,22 +465,52 @@ func ParseSummary(r Record) (Summary, error) {
 	n, rest, _ := strings.Cut(r.Reason, summaryMore)
 	from, times, ok1 := strings.Cut(rest, " between ")
 	since, until, ok2 := strings.Cut(times, " and ")
+	until, sample, sampled := strings.Cut(until, summarySources)
 	var err1, err2, err3 error
 	s.Count, err1 = strconv.ParseUint(n, 10, 64)
 	s.Since, err2 = time.Parse(time.RFC3339Nano, since)
 	s.Until, err3 = time.Parse(time.RFC3339Nano, until)
-	if !ok1 || !ok2 || errors.Join(err1, err2, err3) != nil || s.Until.Before(s.Since) {
+	if !ok1 || !ok2 || errors.Join(err1, err2, err3) != nil || s.Until.Before(s.Since) || sampled && sample == "" {
 		return Summary{}, fmt.Errorf("audit: summary record %d: reason %q is not in the summary form", r.Seq, limit(r.Reason, 128))
 	}
-	if from != otherSources {
+	if from != otherSources && from != severalSources {
 		s.Source = from
+	}
+	if sampled {
+		s.Sources = strings.Split(sample, ", ")
+		if s.Sources[len(s.Sources)-1] == summaryOthers {
+			s.Sources, s.MoreSources = s.Sources[:len(s.Sources)-1], true
+		}
 	}
 	return s, nil
 }
 
+// sourcePrefix is the source an Aggregator counts a request's address
+// under: an IPv4 address (or IPv4-mapped IPv6) as it is, an IPv6
+// address as its /64, which one subscriber gets whole, anything else
+// as it is; a port is dropped.
+func sourcePrefix(source string) string {
+	if ap, err := netip.ParseAddrPort(source); err == nil {
+		source = ap.Addr().String()
+	}
+	a, err := netip.ParseAddr(source)
+	if err != nil {
+		return source
+	}
+	a = a.WithZone("").Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return source
+	}
+	return p.String()
+}
+
 // otherLast sorts the counter of other sources after the others.
 func otherLast(t *tally) int {
-	if t.e.Source == "" {
+	if t.k.other {
 		return 1
 	}
 	return 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -28,8 +29,8 @@ func refusal(source, action, code string) Entry {
 }
 
 // show renders a record for the tables: a summary as
-// "summary <source> <action> <error> <count>", else
-// "<identity> <source> <action> <status>".
+// "summary [<identity> <access key>] <source> <action> <error> <count> [<sources>]",
+// else "<identity> <source> <action> <status>".
 func show(t *testing.T, r Record) string {
 	if !IsSummary(r) {
 		return fmt.Sprintf("%s %s %s %d", r.Identity, r.Source, r.Action, r.Status)
@@ -42,10 +43,21 @@ func show(t *testing.T, r Record) string {
 		t.Fatalf("summary %d: source %q in the reason, %q in the field", r.Seq, s.Source, r.Source)
 	}
 	src := r.Source
-	if src == "" {
+	switch {
+	case src != "":
+	case r.Identity == Anonymous:
 		src = "other"
+	default:
+		src = "several"
 	}
-	return fmt.Sprintf("summary %s %s %s %d", src, r.Action, r.Error, s.Count)
+	if r.Identity != Anonymous {
+		src = r.Identity + " " + r.AccessKey + " " + src
+	}
+	out := fmt.Sprintf("summary %s %s %s %d", src, r.Action, r.Error, s.Count)
+	if len(s.Sources) > 0 {
+		out += fmt.Sprint(" ", s.Sources)
+	}
+	return out
 }
 
 // TestAggregator: refusals of unauthenticated callers are recorded one
@@ -62,10 +74,16 @@ func TestAggregator(t *testing.T) {
 	public.Status, public.Error = 200, ""
 	fault := denyA
 	fault.Status, fault.Error = 500, "InternalError"
+	form := func(source string) Entry { // a replayed form alice signed
+		e := refusal(source, "PostObject", "AccessDenied")
+		e.Identity, e.AccessKey = User("alice"), "AKIAALICE"
+		return e
+	}
 	type step struct {
-		e     Entry
-		n     int           // appends of e
-		after time.Duration // clock step before them
+		e          Entry
+		n          int           // appends of e
+		after      time.Duration // clock step before them
+		replayable bool          // through AppendReplayable
 	}
 	tests := []struct {
 		name  string
@@ -100,14 +118,36 @@ func TestAggregator(t *testing.T) {
 		}, []string{
 			"anonymous 192.0.2.1 DeleteObject 403", "anonymous 192.0.2.2 GetObject 403",
 			"summary 192.0.2.1 DeleteObject AccessDenied 1", "summary 192.0.2.2 GetObject AccessDenied 1",
-			"summary other PutObject AccessDenied 5"}},
+			"summary other PutObject AccessDenied 5 [192.0.2.3 192.0.2.4]"}},
 		{"counters beyond the bound fold too", AggregateOptions{PerSource: 1, MaxSources: 2}, []step{
 			{e: denyA, n: 2}, {e: refusal(A, "GetObject", "AccessDenied"), n: 1}, {e: refusal(A, "PutObject", "AccessDenied"), n: 1},
 			{e: refusal(A, "HeadObject", "Forbidden"), n: 1},
 		}, []string{
 			"anonymous 192.0.2.1 DeleteObject 403",
 			"summary 192.0.2.1 DeleteObject AccessDenied 1", "summary 192.0.2.1 GetObject AccessDenied 1",
-			"summary other   2"}},
+			"summary other   2 [192.0.2.1]"}},
+		{"an IPv6 /64 is one source", AggregateOptions{}, []step{
+			{e: refusal("2001:db8::1", "GetObject", "AccessDenied"), n: 2}, {e: refusal("2001:db8::ffff:2", "GetObject", "AccessDenied"), n: 3},
+			{e: refusal("2001:db8:0:1::1", "GetObject", "AccessDenied"), n: 1},
+		}, []string{
+			"anonymous 2001:db8::1 GetObject 403", "anonymous 2001:db8::1 GetObject 403", "anonymous 2001:db8::ffff:2 GetObject 403",
+			"anonymous 2001:db8:0:1::1 GetObject 403", "summary 2001:db8::/64 GetObject AccessDenied 2"}},
+		{"other sources name their first sources", AggregateOptions{PerSource: 1, MaxSources: 1}, []step{
+			{e: denyA, n: 1}, {e: refusal(B, "GetObject", "AccessDenied"), n: 2}, {e: refusal("2001:db8::7", "GetObject", "AccessDenied"), n: 1},
+		}, []string{
+			"anonymous 192.0.2.1 DeleteObject 403", "summary other GetObject AccessDenied 3 [192.0.2.2 2001:db8::/64]"}},
+		{"a replayed credential is one summary whatever its sources", AggregateOptions{}, []step{
+			{e: form(A), n: 4, replayable: true}, {e: form(B), n: 2, replayable: true}, {e: form(A), n: 1},
+		}, []string{
+			"user:alice 192.0.2.1 PostObject 403", "user:alice 192.0.2.1 PostObject 403", "user:alice 192.0.2.1 PostObject 403",
+			"user:alice 192.0.2.1 PostObject 403",
+			"summary user:alice AKIAALICE several PostObject AccessDenied 3 [192.0.2.1 192.0.2.2]"}},
+		{"a replayed credential from one source names it", AggregateOptions{}, []step{{e: form(A), n: 5, replayable: true}}, []string{
+			"user:alice 192.0.2.1 PostObject 403", "user:alice 192.0.2.1 PostObject 403", "user:alice 192.0.2.1 PostObject 403",
+			"summary user:alice AKIAALICE 192.0.2.1 PostObject AccessDenied 2"}},
+		{"replayable successes one each", AggregateOptions{}, []step{{e: func() Entry { e := form(A); e.Status, e.Error = 204, ""; return e }(), n: 4, replayable: true}}, []string{
+			"user:alice 192.0.2.1 PostObject 204", "user:alice 192.0.2.1 PostObject 204", "user:alice 192.0.2.1 PostObject 204",
+			"user:alice 192.0.2.1 PostObject 204"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +162,11 @@ func TestAggregator(t *testing.T) {
 			for _, s := range tt.steps {
 				clk.Add(s.after)
 				for range s.n {
-					if err := a.Append(ctx, s.e); err != nil {
+					add := a.Append
+					if s.replayable {
+						add = a.AppendReplayable
+					}
+					if err := add(ctx, s.e); err != nil {
 						t.Fatal(err)
 					}
 					appended++
@@ -257,6 +301,12 @@ func TestParseSummary(t *testing.T) {
 			Summary{Seq: 9, Source: "2001:db8::1", Count: 42, Since: since, Until: until}, true},
 		{"from other sources", Record{Seq: 9, Entry: summaryEntry(&tally{e: Entry{Identity: Anonymous}, n: 1, since: since, until: since})},
 			Summary{Seq: 9, Count: 1, Since: since, Until: since}, true},
+		{"with a sample of sources", Record{Seq: 9, Entry: summaryEntry(&tally{k: tallyKey{other: true}, e: Entry{Identity: Anonymous}, n: 30, since: since, until: until,
+			sample: []string{"192.0.2.1", "2001:db8::/64"}, more: true})},
+			Summary{Seq: 9, Count: 30, Since: since, Until: until, Sources: []string{"192.0.2.1", "2001:db8::/64"}, MoreSources: true}, true},
+		{"of a replayed credential", Record{Seq: 9, Entry: summaryEntry(&tally{e: Entry{Identity: User("alice"), AccessKey: "AKIAALICE"}, n: 5, since: since, until: until,
+			sample: []string{"192.0.2.1", "192.0.2.2"}})},
+			Summary{Seq: 9, Count: 5, Since: since, Until: until, Sources: []string{"192.0.2.1", "192.0.2.2"}}, true},
 		{"a request record", Record{Entry: Entry{Identity: Anonymous, RequestID: "R", Reason: "7 more refused requests from x between a and b"}}, Summary{}, false},
 		{"an authenticated record", Record{Entry: Entry{Identity: User("a"), Reason: "7 more refused requests from x between a and b"}}, Summary{}, false},
 		{"bad count", Record{Entry: Entry{Identity: Anonymous, Reason: "many more refused requests from x between " +
@@ -267,7 +317,7 @@ func TestParseSummary(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseSummary(tt.r)
-			if (err == nil) != tt.wantOK || got != tt.want {
+			if (err == nil) != tt.wantOK || !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("ParseSummary = %+v, %v; want %+v (ok %v)", got, err, tt.want, tt.wantOK)
 			}
 		})

@@ -172,20 +172,35 @@
 // refused: one anonymous client made the server write 2,600 records a
 // second. An Aggregator in front of the log records the refusals of
 // unauthenticated callers (identity anonymous: no signature, a bad one
-// or an unknown key) one by one only for the first 3 of each source
-// address in each 10 s interval, and counts the rest in one summary
-// record per source, action and error code:
+// or an unknown key) one by one only for the first 3 of each source in
+// each 10 s interval, and counts the rest in one summary record per
+// source, action and error code:
 //
 //	{"v":1,…,"identity":"anonymous","accessKey":"","source":"192.0.2.7","action":"DeleteObject",
 //	 "bucket":"secret","key":"","status":403,"error":"AccessDenied","requestId":"",…,
 //	 "reason":"2597 more refused requests from 192.0.2.7 between <RFC 3339> and <RFC 3339>",…}
 //
-// Bucket and status are kept when every request counted shared them. At
-// most 128 sources and 128 counters are kept per interval; beyond them
-// requests are counted under "other sources" (empty source). Summaries
-// are ordinary version 1 records, chained and verified like any other;
-// IsSummary and ParseSummary read them. Records of authenticated
-// callers are never aggregated: they name who did what.
+// A source is an IPv4 address or an IPv6 /64 ("2001:db8::/64"): one
+// subscriber has a whole /64, and counting its addresses apart would
+// let one client use up the sources of an interval. Bucket and status
+// are kept when every request counted shared them. At most 128 sources
+// and 128 counters are kept per interval; beyond them requests are
+// counted under "other sources" (empty source), whose reason ends with
+// the first 8 sources it counted ("…; sources: 198.51.100.7,
+// 2001:db8::/64[, and others]"), so that a prober hidden behind a
+// flood is still named.
+//
+// Refusals of a presigned URL or a signed browser form
+// (AppendReplayable) are aggregated too, though a signature names
+// their signer: whoever holds the URL or form can replay it, from
+// anywhere, after it expired. They are counted per (identity, access
+// key, action, error) whatever their source; their records and summary
+// keep the signer's identity and access key, and a summary of several
+// sources reads "from several sources" and lists the first 8. Requests
+// signed by their sender (an Authorization header) are never
+// aggregated: they name who did what. Summaries are ordinary version 1
+// records, chained and verified like any other; IsSummary and
+// ParseSummary read them.
 //
 // # Queries
 //
