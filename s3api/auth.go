@@ -105,6 +105,14 @@ type Event struct {
 	// of a DeleteObjects); DenyReason then says which policy decided.
 	Denied     bool
 	DenyReason string
+	// Replayable is true when the credential that identified the
+	// requester is not bound to whoever sent it: a presigned URL (SigV4
+	// or SigV2 query authentication) or a signed browser form. Anyone
+	// holding the URL or form may send it again, after it expired too,
+	// so a refusal of such a request does not show that its signer is
+	// the sender; the audit log aggregates those refusals like
+	// unauthenticated ones (audit.Aggregator.AppendReplayable).
+	Replayable bool
 }
 
 // Mutating reports whether the request was of a state-changing kind
@@ -750,6 +758,7 @@ func (h *Handler) event(rq *request, start time.Time, failure error) Event {
 		Duration:   time.Since(start),
 		Denied:     rq.denied,
 		DenyReason: rq.denyReason,
+		Replayable: rq.formSigned || rq.auth != nil && rq.auth.Presigned,
 	}
 	if rq.in != nil {
 		ev.BytesIn = rq.in.n

@@ -287,6 +287,7 @@ type request struct {
 	body   *sigv4.Body
 
 	identity   Identity
+	formSigned bool // a browser form's signature verified (identity is its signer)
 	in         *countingBody
 	smallBody  time.Duration // Config.SmallBodyTimeout; 0: none
 	conds      map[string][]string

@@ -298,7 +298,9 @@ func postHeaders(fields map[string]string) http.Header {
 // the decoded policy and the signature version as s3:signatureversion
 // names it. A form without a policy is anonymous: AccessDenied. The
 // identity is set as soon as the signature holds, so that a form refused
-// for its policy (expired, a condition failed) is audited as its signer's.
+// for its policy (expired, a condition failed) is audited as its
+// signer's; rq.formSigned marks it replayable (Event.Replayable): a
+// published form is anyone's to send, so its refusals are aggregated.
 func (h *Handler) authorizePost(rq *request, f map[string]string) (pol *postPolicy, sigVersion string, err error) {
 	if f["x-amz-security-token"] != "" {
 		return nil, "", fmt.Errorf("%w: temporary credentials are not issued here", errInvalidToken)
@@ -322,7 +324,7 @@ func (h *Handler) authorizePost(rq *request, f map[string]string) (pol *postPoli
 	if !ok {
 		return nil, "", fmt.Errorf("s3api: POST form: %w", sigv4.ErrInvalidAccessKeyID)
 	}
-	rq.identity = id
+	rq.identity, rq.formSigned = id, true
 	doc, err := base64.StdEncoding.DecodeString(policy)
 	if err != nil {
 		return nil, "", withMessage(errInvalidPolicyDocument, "Invalid Policy: Invalid Base64 Encoding.")

@@ -774,7 +774,7 @@ func TestPostObjectVersionIDNotFromQuery(t *testing.T) {
 // whose policy refuses it is reported (to OnRequest, so to the audit
 // log) as its signer's, not as anonymous; a form whose signature fails
 // stays anonymous. Before, the identity was set only once every policy
-// condition had passed.
+// condition had passed. A signed form's event is Replayable.
 func TestPostObjectRefusedFormAudited(t *testing.T) {
 	events := make(chan Event, 1)
 	store := newFakeStore()
@@ -818,6 +818,11 @@ func TestPostObjectRefusedFormAudited(t *testing.T) {
 			}
 			if wantKey := map[bool]string{true: testAccessKey}[tt.identity != "anonymous"]; ev.AccessKey != wantKey {
 				t.Fatalf("event access key %q, want %q", ev.AccessKey, wantKey)
+			}
+			// A signed form is anyone's to replay: its refusals are
+			// aggregated like anonymous ones.
+			if ev.Replayable != (tt.identity != "anonymous") {
+				t.Fatalf("event replayable %v for identity %q", ev.Replayable, tt.identity)
 			}
 		})
 	}

@@ -132,7 +132,9 @@ func (s *Server) closeQuotas() error {
 // onRequest feeds every finished S3 request to the metrics, and the
 // state-changing and refused ones to the audit log, through the
 // aggregator: refusals of unauthenticated callers beyond the first few
-// of a source are counted in summary records (audit.Aggregator).
+// of a source, and of presigned URLs and signed forms beyond the first
+// few of an access key, are counted in summary records
+// (audit.Aggregator).
 //
 // It runs after the response: by default the audit log fails open.
 // While a failed write has the log stopped (a full audit disk),
@@ -150,7 +152,11 @@ func (s *Server) onRequest(ev s3api.Event) {
 	if !ev.Mutating() && !ev.Denied && ev.Status != http.StatusForbidden {
 		return
 	}
-	err := op.denials.Append(context.Background(), audit.Entry{
+	add := op.denials.Append
+	if ev.Replayable {
+		add = op.denials.AppendReplayable // a presigned URL or a form: anyone holding it may send it
+	}
+	err := add(context.Background(), audit.Entry{
 		Identity:  ev.Identity,
 		AccessKey: ev.AccessKey,
 		Source:    ev.Source,
