@@ -236,13 +236,18 @@ func (e *Engine) MayAllow(r Request, bucketPolicy *Policy, u Unknown) bool {
 // for some value of what u leaves unknown (see MayAllow). With u.AnyKey,
 // ec.resource is the bucket's ARN and a Resource must be able to match
 // some object in it; a NotResource is taken to leave some object out.
+// A statement whose evaluation reached a policy variable of a key in
+// u.Conditions (${s3:LocationConstraint} in a Resource or in another
+// condition's value) may apply: that variable has a value once the body
+// is read, which Authorize then uses.
 func (s *statement) mayApply(ec *evalContext, u *Unknown) bool {
 	if s.deny {
 		return false
 	}
-	ec.unresolved = false
+	ec.unresolved, ec.unknownVar, ec.unknown = false, false, u.Conditions
+	defer func() { ec.unknown = nil }()
 	if anyMatch(s.actions, ec.action, ec) == s.notAction {
-		return false
+		return ec.unknownVar
 	}
 	ok := s.notResource
 	switch {
@@ -260,7 +265,7 @@ func (s *statement) mayApply(ec *evalContext, u *Unknown) bool {
 		c := &s.conditions[i]
 		ok = slices.ContainsFunc(u.Conditions, func(k string) bool { return strings.EqualFold(k, c.key.name) }) || c.eval(ec)
 	}
-	return ok && !ec.unresolved
+	return ok && !ec.unresolved || ec.unknownVar
 }
 
 // resource is the ARN the request is about: its KMS key's, else its
@@ -320,6 +325,10 @@ type evalContext struct {
 	resource   string
 	now        func() time.Time
 	unresolved bool // a policy variable had no value
+	// unknown lists the condition keys MayAllow does not know yet;
+	// unknownVar notes that a policy variable of one had no value.
+	unknown    []string
+	unknownVar bool
 }
 
 // values returns the request's values for a canonical key.
@@ -350,6 +359,7 @@ func (ec *evalContext) variable(key string) (string, bool) {
 	v, ok := ec.values(key)
 	if !ok {
 		ec.unresolved = true
+		ec.unknownVar = ec.unknownVar || slices.ContainsFunc(ec.unknown, func(k string) bool { return strings.EqualFold(k, key) })
 		return "", false
 	}
 	return v[0], true
