@@ -678,7 +678,8 @@ type countingBody struct {
 	stall time.Duration            // 0: none
 	rc    *http.ResponseController // nil: no deadlines
 	// deadline, when set, is the end of the time the body's reader has
-	// for the whole of it (within).
+	// for the whole of it (within); each byte received moves it on by
+	// 1/minSmallBodyRate of a second.
 	deadline time.Time
 	// fault is errIncompleteBody (the connection ended before the
 	// declared length) or errRequestTimeout (the client stalled), once
@@ -713,6 +714,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	b.n += int64(n)
+	if !b.deadline.IsZero() {
+		b.deadline = b.deadline.Add(time.Duration(n) * time.Second / minSmallBodyRate)
+	}
 	switch {
 	case err == nil:
 	case err == io.EOF:
@@ -726,9 +730,16 @@ func (b *countingBody) Read(p []byte) (int, error) {
 }
 
 // within gives the reads until the returned function is called d in
-// all (d <= 0: no bound): a client that sends a small body a byte at a
+// all, plus 1/minSmallBodyRate of a second for each byte they receive
+// (d <= 0: no bound): a client that sends a small body a byte at a
 // time fails with RequestTimeout instead of holding its request for
-// ever. A read that passes the deadline fails as a stalled one does.
+// ever, and one that sends a large one steadily at minSmallBodyRate or
+// faster is never cut off, however large. A read that passes the
+// deadline fails as a stalled one does.
+//
+// The same rule serves bodies of a declared length and those without
+// one (aws-chunked, chunked): it needs no length, and a declared length
+// could not be trusted to extend the bound before its bytes arrive.
 func (b *countingBody) within(d time.Duration) (done func()) {
 	if d <= 0 {
 		return func() {}

@@ -108,11 +108,14 @@ type Config struct {
 	// (read in an admission slot), and a browser form's fields before
 	// its file (read before any signature is checked). StallTimeout
 	// bounds each read only, so a client sending a byte now and then
-	// held such a request, and its slot, for ever; these bodies are at
-	// most a few MiB, so one that takes longer fails with
-	// RequestTimeout. Object bodies (PUT, UploadPart, a form's file) have
-	// no total bound: their time grows with their size. Default 30 s;
-	// negative: none.
+	// held such a request, and its slot, for ever. The bound is
+	// SmallBodyTimeout plus one second per 16 KiB received
+	// (minSmallBodyRate): a body that falls behind that fails with
+	// RequestTimeout, while a steady client on a slow link (a 4 MiB
+	// CompleteMultipartUpload at 128 kbit/s) is never cut off.
+	// Object bodies (PUT, UploadPart, a form's file) have no total
+	// bound: their time grows with their size. Default 30 s; negative:
+	// none.
 	SmallBodyTimeout time.Duration
 	// MaxRequests bounds the requests that run their operation at once
 	// (after authentication); more wait up to RequestWait for a slot,
@@ -143,9 +146,22 @@ const defaultRequestWait = 10 * time.Second
 const defaultStallTimeout = 30 * time.Second
 
 // defaultSmallBodyTimeout is Config.SmallBodyTimeout's default: the
-// largest small body (a 4 MiB CompleteMultipartUpload) arrives in it at
-// about 1 Mbit/s, and real ones are far smaller.
+// time a small body gets before what it has sent counts, as long as
+// StallTimeout, so that a client that connects and pauses is not cut
+// off where it would not be between two reads.
 const defaultSmallBodyTimeout = 30 * time.Second
+
+// minSmallBodyRate is the slowest a small body may arrive, in bytes a
+// second, once SmallBodyTimeout is spent: each byte received extends
+// the bound by 1/minSmallBodyRate of a second. A fixed total cut off
+// every steady client slower than size/SmallBodyTimeout (a 10,000-part
+// CompleteMultipartUpload with checksums, about 1.6 MB, below
+// 430 kbit/s), on every retry, and its whole upload was lost; 16 KiB/s
+// (128 kbit/s) is below any link that uploads parts, and holds a slot
+// at most SmallBodyTimeout + 256 s for the largest body (4 MiB), while
+// a client trickling a byte now and then still fails after about
+// SmallBodyTimeout.
+const minSmallBodyRate = 16 << 10
 
 // maxClockSkew is how far a signed request's time may be from Now, as
 // in AWS.
