@@ -64,6 +64,10 @@ type Config struct {
 	// GET) runs, after authentication: an error refuses it with 503
 	// AuditUnavailable and Retry-After. The server sets it with
 	// --audit-fail-closed, to refuse changes the audit log cannot record.
+	// Changes that only take access away (disable or delete a user or
+	// an access key, revoke a token) are not asked: refusing them would
+	// keep a compromised credential working until the log resumes.
+	// When the log cannot take their record, it goes to Logger.
 	RefuseChanges func() error
 	// Root returns the root credentials, which may mint tokens (HTTP
 	// Basic, over TLS or loopback only). Required.
@@ -134,7 +138,11 @@ type route struct {
 	Public       bool
 	Query        []string // query parameters, for the OpenAPI document
 	Summary      string
-	fn           func(*call) error
+	// Revokes: the change only takes access away, so that it can
+	// widen nobody's (a key, a user or a token stops working). Served
+	// while RefuseChanges refuses the others.
+	Revokes bool
+	fn      func(*call) error
 }
 
 // New checks cfg and returns a Handler.
@@ -206,7 +214,7 @@ func (h *Handler) wrap(rt route) http.HandlerFunc {
 		if err == nil {
 			err = h.authenticate(c, rt)
 		}
-		if err == nil {
+		if err == nil && !rt.Revokes {
 			err = h.refuseChange(c)
 		}
 		if err == nil {
@@ -373,7 +381,14 @@ func (h *Handler) record(c *call, rt route) {
 	} else {
 		_, err = h.cfg.Audit.Append(c.ctx, e)
 	}
-	if err != nil {
+	switch {
+	case err != nil && rt.Revokes:
+		// Served whatever the log's state (Config.RefuseChanges): what
+		// was done must be somewhere. The record's fields, no secrets.
+		h.cfg.Logger.Error("admin: audit log did not take the record of a revocation; it is recorded here only",
+			"request_id", c.id, "identity", e.Identity, "source", e.Source, "action", e.Action, "path", e.Key,
+			"status", e.Status, "error", e.Error, "reason", e.Reason, "err", err)
+	case err != nil:
 		h.cfg.Logger.Error("admin: audit append failed", "request_id", c.id, "err", err)
 	}
 }

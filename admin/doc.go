@@ -83,7 +83,10 @@
 // stands and the response does not report it. The log holds what was
 // recorded, not everything that was done. Config.RefuseChanges (the
 // server's --audit-fail-closed) refuses changes up front while the log
-// cannot be written instead, and Config.Recorder (the server's
+// cannot be written instead, except those that only take access away
+// (disable or delete an access key or a user, revoke a token: a
+// compromised credential must be stoppable), whose record, if the log
+// refuses it, is written to Config.Logger. Config.Recorder (the server's
 // audit.Aggregator) counts refusals of callers without credentials
 // rather than recording each.
 //
