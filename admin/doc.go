@@ -86,7 +86,8 @@
 // cannot be written instead, except those that only take access away
 // (disable or delete an access key or a user, revoke a token: a
 // compromised credential must be stoppable), whose record, if the log
-// refuses it, is written to Config.Logger. Config.Recorder (the server's
+// refuses it, is written to Config.Logger; a change that passed the
+// check before the log stopped completes. Config.Recorder (the server's
 // audit.Aggregator) counts refusals of callers without credentials
 // rather than recording each.
 //

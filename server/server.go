@@ -378,7 +378,11 @@ func (s *Server) auditErr() error {
 
 // changeGate is the RefuseChanges of s3api and admin: with
 // AuditFailClosed, changes are refused while the audit log is stopped;
-// without, nil (the log fails open).
+// without, nil (the log fails open). It is asked once per request,
+// before the operation: a change that passed it completes if the log
+// stops meanwhile, and its refused record is counted in the gap record
+// (docs/architecture.md, "fail open by default"). Admin changes that
+// only revoke access are not asked (admin.Config.RefuseChanges).
 func (s *Server) changeGate() func() error {
 	if !s.cfg.AuditFailClosed {
 		return nil
