@@ -15,11 +15,13 @@ import (
 // default 30 s, a 10,000-part CompleteMultipartUpload with SHA-256
 // checksums (about 1.6 MB) below about 430 kbit/s, and its whole
 // multipart upload was lost. Scaled down here: a 64 KiB DeleteObjects
-// body against a 300 ms grace, sent 1 KiB at a time, steadily above
-// the minimum rate (1 KiB every 10 ms, about 0.65 s in all) or below
-// it (1 KiB every 100 ms: cut off after about 0.8 s).
+// body against a 100 ms grace, sent 1 KiB at a time, steadily above
+// the minimum rate (1 KiB every 5 ms, about 0.33 s in all: a loaded
+// machine would have to stretch each pause twelve times to fall below
+// the rate) or below it (1 KiB every 100 ms: cut off after about
+// 0.27 s).
 func TestSmallBodyTimeoutSteadyClient(t *testing.T) {
-	e := newSlotEnv(t, Config{StallTimeout: time.Hour, SmallBodyTimeout: 300 * time.Millisecond})
+	e := newSlotEnv(t, Config{StallTimeout: time.Hour, SmallBodyTimeout: 100 * time.Millisecond})
 	var doc strings.Builder
 	doc.WriteString("<Delete>")
 	for i := 0; doc.Len() < 64<<10; i++ {
@@ -32,7 +34,7 @@ func TestSmallBodyTimeoutSteadyClient(t *testing.T) {
 		pause time.Duration // between KiBs
 		ok    bool
 	}{
-		{"above the minimum rate", 10 * time.Millisecond, true},
+		{"above the minimum rate", 5 * time.Millisecond, true},
 		{"below the minimum rate", 100 * time.Millisecond, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
