@@ -201,7 +201,12 @@ func (h *Handler) newEncryptionFrom(rq *request, hdr http.Header, object string)
 	e := &objectEncryption{}
 	switch {
 	case ck != nil:
-		if alg != "" {
+		// An SSE-KMS key id or context beside an SSE-C key is refused, as
+		// AWS refuses it, not dropped: the request names a key it would
+		// not be sealed under, and a bucket policy pinning
+		// s3:x-amz-server-side-encryption-aws-kms-key-id reads that
+		// header.
+		if alg != "" || hdr.Get(hdrSSEKMSKey) != "" || hdr.Get(hdrSSEContext) != "" {
 			return nil, withMessage(errInvalidArgument, "Server Side Encryption with Customer provided key is incompatible with the encryption method specified.")
 		}
 		if err := h.checkSecureSSEC(rq); err != nil {
