@@ -105,14 +105,14 @@ func TestAdmission(t *testing.T) {
 // A client that goes away while its request waits leaves no trace.
 func TestAdmissionClientGone(t *testing.T) {
 	a := newAdmission(1, time.Hour)
-	leave, err := a.enter(context.Background())
+	leave, err := a.enter(context.Background(), "key:a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := a.enter(ctx)
+		_, err := a.enter(ctx, "key:a")
 		done <- err
 	}()
 	for a.waiting.Load() == 0 {
@@ -128,7 +128,7 @@ func TestAdmissionClientGone(t *testing.T) {
 	}
 	// Unbounded: nil admits everything.
 	var none *admission
-	if l, err := none.enter(ctx); err != nil || l == nil {
+	if l, err := none.enter(ctx, "key:a"); err != nil || l == nil {
 		t.Fatalf("nil admission: %v", err)
 	}
 }
@@ -153,5 +153,106 @@ func TestAdmissionUnsignedPost(t *testing.T) {
 	}
 	if a := h.Admission(); a.Running != 0 || a.Refused != 0 {
 		t.Fatalf("admission %+v", a)
+	}
+}
+
+// TestAdmissionShare: one principal holds at most half of the slots, so
+// a caller sending slow bodies under one key cannot take them all; the
+// others' requests still get the rest, and every share is given back.
+func TestAdmissionShare(t *testing.T) {
+	for _, tt := range []struct{ n, share int }{{1, 1}, {2, 1}, {3, 2}, {4, 2}, {1205, 603}} {
+		if a := newAdmission(tt.n, time.Hour); a.share != tt.share {
+			t.Errorf("newAdmission(%d).share = %d, want %d", tt.n, a.share, tt.share)
+		}
+	}
+
+	a := newAdmission(4, time.Hour)
+	ctx := context.Background()
+	var leaves []func()
+	for range 2 {
+		l, err := a.enter(ctx, "key:slow")
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves = append(leaves, l)
+	}
+	// A third request of the same key waits, though two slots are free.
+	third := make(chan func(), 1)
+	go func() {
+		l, err := a.enter(ctx, "key:slow")
+		if err != nil {
+			t.Error(err)
+		}
+		third <- l
+	}()
+	for a.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// Another principal gets the free slots.
+	for range 2 {
+		l, err := a.enter(ctx, "addr:192.0.2.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves = append(leaves, l)
+	}
+	select {
+	case <-third:
+		t.Fatal("a third request of one key admitted beyond its share")
+	default:
+	}
+	// One of the key's requests ends: its third takes the share and slot.
+	leaves[0]()
+	leaves[0] = <-third
+	if got := len(a.slots); got != 4 {
+		t.Fatalf("slots held %d, want 4", got)
+	}
+	for _, l := range leaves {
+		l()
+	}
+	if len(a.slots) != 0 || len(a.shares) != 0 || a.waiting.Load() != 0 {
+		t.Fatalf("after: slots %d, shares %d, waiting %d", len(a.slots), len(a.shares), a.waiting.Load())
+	}
+
+	// A wait for a share, and one for a slot with the share held, both
+	// give everything back when they fail.
+	a = newAdmission(2, 20*time.Millisecond)
+	l1, err := a.enter(ctx, "key:slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.enter(ctx, "key:slow"); err != errSlowDown {
+		t.Fatalf("beyond the share: %v, want SlowDown", err)
+	}
+	l2, err := a.enter(ctx, "key:other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.enter(ctx, "key:third"); err != errSlowDown {
+		t.Fatalf("no slot: %v, want SlowDown", err)
+	}
+	l1()
+	l2()
+	if len(a.slots) != 0 || len(a.shares) != 0 || a.refused.Load() != 2 {
+		t.Fatalf("after failures: slots %d, shares %d, refused %d", len(a.slots), len(a.shares), a.refused.Load())
+	}
+}
+
+func TestRequestPrincipal(t *testing.T) {
+	for _, tt := range []struct {
+		remote, key, want string
+	}{
+		{"192.0.2.7:5000", "AKIA1", "key:AKIA1"},
+		{"192.0.2.7:5000", "", "addr:192.0.2.7"},
+		{"[::ffff:192.0.2.7]:5000", "", "addr:192.0.2.7"},
+		{"[2001:db8:1:2:3:4:5:6]:5000", "", "addr:2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff::1]:5000", "", "addr:2001:db8:1:2::/64"},
+		{"[fe80::1%eth0]:5000", "", "addr:fe80::/64"},
+		{"junk", "", "addr:junk"},
+	} {
+		rq := &request{r: &http.Request{RemoteAddr: tt.remote}, identity: Identity{AccessKey: tt.key}}
+		if got := rq.principal(); got != tt.want {
+			t.Errorf("principal(%q, %q) = %q, want %q", tt.remote, tt.key, got, tt.want)
+		}
 	}
 }

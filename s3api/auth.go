@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -580,6 +581,26 @@ func (rq *request) conditions() map[string][]string {
 	}
 	rq.conds = c
 	return c
+}
+
+// principal names who a request's admission slot counts against
+// (admission.share): its access key when it was signed, else the
+// caller's address, an IPv6 one by its /64, which one host has whole.
+func (rq *request) principal() string {
+	if rq.identity.AccessKey != "" {
+		return "key:" + rq.identity.AccessKey
+	}
+	ip := clientIP(rq.r)
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "addr:" + ip
+	}
+	if a = a.WithZone("").Unmap(); a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return "addr:" + p.String()
+		}
+	}
+	return "addr:" + a.String()
 }
 
 // clientIP is the connection's remote address without the port.

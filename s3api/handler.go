@@ -441,7 +441,7 @@ func (h *Handler) admitted(rq *request, fn func(*request) error) error {
 	if err := h.refuseChange(rq); err != nil {
 		return err
 	}
-	leave, err := h.admit.enter(rq.ctx)
+	leave, err := h.admit.enter(rq.ctx, rq.principal())
 	if err != nil {
 		return err
 	}

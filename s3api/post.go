@@ -119,7 +119,7 @@ func (h *Handler) postObject(rq *request) error {
 	}
 	// A slot only now, with the form's policy verified: an unsigned
 	// form sent slowly must not hold one.
-	leave, err := h.admit.enter(rq.ctx)
+	leave, err := h.admit.enter(rq.ctx, rq.principal())
 	if err != nil {
 		return err
 	}
