@@ -700,8 +700,18 @@ type countingBody struct {
 	rc    *http.ResponseController // nil: no deadlines
 	// deadline, when set, is the end of the time the body's reader has
 	// for the whole of it (within); each byte received moves it on by
-	// 1/minSmallBodyRate of a second.
+	// 1/minSmallBodyRate of a second, up to deadlineCap.
 	deadline time.Time
+	// deadlineCap is the latest the deadline moves to: the time a body of
+	// within's size limit takes at minSmallBodyRate, after the grace.
+	// The bytes counted are those on the wire, and an aws-chunked body
+	// may carry kilobytes of chunk extensions per byte it decodes to:
+	// without the cap, framing alone would buy time without end.
+	deadlineCap time.Time
+	// creditDecoded: the deadline moves by the bytes the body decodes to
+	// (credit, called by the reader above the aws-chunked decoder), not
+	// by those on the wire, which may be mostly chunk extensions.
+	creditDecoded bool
 	// fault is errIncompleteBody (the connection ended before the
 	// declared length) or errRequestTimeout (the client stalled), once
 	// a read failed so.
@@ -735,8 +745,8 @@ func (b *countingBody) Read(p []byte) (int, error) {
 		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	b.n += int64(n)
-	if !b.deadline.IsZero() {
-		b.deadline = b.deadline.Add(time.Duration(n) * time.Second / minSmallBodyRate)
+	if !b.creditDecoded {
+		b.credit(n)
 	}
 	switch {
 	case err == nil:
@@ -761,12 +771,41 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // The same rule serves bodies of a declared length and those without
 // one (aws-chunked, chunked): it needs no length, and a declared length
 // could not be trusted to extend the bound before its bytes arrive.
-func (b *countingBody) within(d time.Duration) (done func()) {
+//
+// The time in all is at most d plus max bytes' worth at
+// minSmallBodyRate, max being the reader's limit on what the body
+// decodes to, whatever the wire carries besides.
+func (b *countingBody) within(d time.Duration, max int64) (done func()) {
 	if d <= 0 {
 		return func() {}
 	}
 	b.deadline = time.Now().Add(d)
-	return func() { b.deadline = time.Time{} }
+	b.deadlineCap = b.deadline.Add(time.Duration(max) * time.Second / minSmallBodyRate)
+	return func() { b.deadline, b.deadlineCap, b.creditDecoded = time.Time{}, time.Time{}, false }
+}
+
+// credit moves a within deadline on by n bytes' worth at
+// minSmallBodyRate, up to its cap.
+func (b *countingBody) credit(n int) {
+	if b.deadline.IsZero() {
+		return
+	}
+	if b.deadline = b.deadline.Add(time.Duration(n) * time.Second / minSmallBodyRate); b.deadline.After(b.deadlineCap) {
+		b.deadline = b.deadlineCap
+	}
+}
+
+// creditReader credits its countingBody with the bytes it reads: the
+// decoded body, above the aws-chunked decoder.
+type creditReader struct {
+	r  io.Reader
+	in *countingBody
+}
+
+func (c creditReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.in.credit(n)
+	return n, err
 }
 
 // event builds the OnRequest event of a finished request.

@@ -70,7 +70,7 @@ func (h *Handler) postObject(rq *request) error {
 	// no one has signed them yet, and the connection, the goroutine and
 	// what the parser buffers must not be held by a form sent slowly.
 	pre := &preDataReader{r: rq.countedRequest().Body, max: maxPostPreDataBytes}
-	done := rq.in.within(rq.smallBody)
+	done := rq.in.within(rq.smallBody, maxPostPreDataBytes)
 	fields, file, err := readPostFields(multipart.NewReader(pre, params["boundary"]), pre)
 	done()
 	pre.lift()
