@@ -22,14 +22,22 @@ type AggregateOptions struct {
 	Interval time.Duration
 	// PerSource is how many refused unauthenticated requests of each
 	// source (an IPv4 address, an IPv6 /64), and refused requests of
-	// each replayable credential (AppendReplayable), are recorded one by
-	// one in an interval, before the rest are counted; default 3.
+	// each replayable credential to each target (AppendReplayable), are
+	// recorded one by one in an interval, before the rest are counted;
+	// default 3.
 	PerSource int
-	// MaxSources bounds, in an interval, both the sources and
-	// credentials whose first requests are recorded one by one and the
-	// counters; requests beyond either are counted in one counter for
-	// other sources. Default 128.
+	// MaxSources bounds, in an interval, both the sources of
+	// unauthenticated requests whose first requests are recorded one by
+	// one and their counters; requests beyond either are counted in one
+	// counter for other sources. Default 128. Replayable credentials
+	// have a budget of their own (MaxTargets): anyone can use up
+	// MaxSources, and a signer's refusals must keep naming her.
 	MaxSources int
+	// MaxTargets bounds the targets (bucket and key) of each replayable
+	// credential counted apart in an interval; refusals of that
+	// credential to further targets are counted in one summary per
+	// (action, error) that still names the credential. Default 32.
+	MaxTargets int
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Logger receives summaries that could not be written at Close;
@@ -61,6 +69,9 @@ func (o *AggregateOptions) ensureDefaults() {
 	if o.MaxSources <= 0 {
 		o.MaxSources = 128
 	}
+	if o.MaxTargets <= 0 {
+		o.MaxTargets = 32
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -87,20 +98,27 @@ func (o *AggregateOptions) ensureDefaults() {
 //
 // Refusals of a replayable credential (AppendReplayable: a presigned
 // URL, a signed browser form) are aggregated the same way, keyed by
-// the credential's access key instead of the source, because whoever
-// holds the URL or form can replay it from anywhere, after it expired
-// too: one credential's flood is one summary per (action, error) per
-// interval, which names the signer and the access key.
+// the credential's identity and access key and the request's bucket and
+// key instead of the source, because whoever holds the URL or form can
+// replay it from anywhere, after it expired too: replaying one URL is
+// one summary per (action, error) per interval, which names the signer,
+// the access key and the target. The target is in the key because a
+// signer can presign her own requests: without it, her refusals on
+// many objects would fold into one summary naming none of them.
 //
 // Records of authenticated callers signing each request themselves,
 // and successful anonymous requests (changes to a bucket open to the
 // public), go to the log unchanged: they identify who did what.
 //
-// Memory is bounded by MaxSources; a flood from more sources and
-// credentials than that folds into one counter for other sources,
-// which keeps the first few sources it counts (maxSample), so an
-// interval writes at most MaxSources × (PerSource + 1) + 1 records
-// whatever the traffic.
+// Memory is bounded by MaxSources; a flood from more sources than that
+// folds into one counter for other sources, which keeps the first few
+// sources it counts (maxSample), so the unauthenticated requests of an
+// interval write at most MaxSources × (PerSource + 1) + 1 records
+// whatever the traffic. Replayable credentials never fold into that
+// counter, which names nobody: only a verified signature makes a
+// request replayable, so their number is bounded by the IAM store, and
+// each has at most MaxTargets targets counted apart, beyond which its
+// refusals go to one counter per (action, error) of that credential.
 //
 // Append, Flush and Close are safe for concurrent use.
 type Aggregator struct {
@@ -109,8 +127,11 @@ type Aggregator struct {
 
 	mu      sync.Mutex
 	start   time.Time           // of the current interval; zero: none yet
-	sources map[string]int      // records written one by one per source or credential (seenKey), this interval
+	sources map[string]int      // records written one by one per unauthenticated source, this interval
+	targets map[target]int      // records written one by one per credential and target, this interval
+	perCred map[credential]int  // targets counted apart per credential, this interval
 	counts  map[tallyKey]*tally // counted, to summarize
+	anon    int                 // counters of unauthenticated sources in counts (not other)
 	closed  bool
 
 	stop chan struct{}
@@ -118,16 +139,26 @@ type Aggregator struct {
 }
 
 // tallyKey is what one summary record stands for: a source, or a
-// replayable credential (identity and access key, source empty); other
-// is the counter for sources beyond MaxSources (every other field then
-// empty).
+// replayable credential (identity and access key, source empty) and its
+// target (bucket, key); other is the counter for sources beyond
+// MaxSources (every other field then empty), overflow a credential's
+// counter for targets beyond MaxTargets (bucket and key then empty).
 type tallyKey struct {
-	source, identity, accessKey, action, code string
-	other                                     bool
+	source, identity, accessKey, bucket, key, action, code string
+	other, overflow                                        bool
+}
+
+// credential is a replayable credential: its signer and access key.
+type credential struct{ identity, accessKey string }
+
+// target is what a replayable credential was used on.
+type target struct {
+	credential
+	bucket, key string
 }
 
 // tally counts requests for one summary record. Its entry keeps the
-// fields every counted request shared (Bucket, Status), emptied when
+// fields every counted request shared (Bucket, Key, Status), emptied when
 // they differ; sample holds the first maxSample distinct sources
 // counted, more whether there were others.
 type tally struct {
@@ -148,7 +179,8 @@ const maxSample = 8
 // before l.
 func NewAggregator(l *Log, opts AggregateOptions) *Aggregator {
 	opts.ensureDefaults()
-	a := &Aggregator{log: l, opts: opts, sources: map[string]int{}, counts: map[tallyKey]*tally{},
+	a := &Aggregator{log: l, opts: opts, sources: map[string]int{}, targets: map[target]int{},
+		perCred: map[credential]int{}, counts: map[tallyKey]*tally{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go a.timer()
 	return a
@@ -194,11 +226,13 @@ func (a *Aggregator) Append(ctx context.Context, e Entry) error {
 // browser form, which anyone who has it may send again, from anywhere,
 // as often as they like, and after it expired (the signature still
 // names its signer). A refusal of such a request is aggregated like an
-// unauthenticated one, counted per (identity, access key, action,
-// error) whatever its source, so that replaying one published URL or
-// form costs one summary per interval; the records and the summary
-// keep the signer's identity and access key. Anything else is recorded
-// as Append records it.
+// unauthenticated one, counted per (identity, access key, bucket, key,
+// action, error) whatever its source, so that replaying one published
+// URL or form costs one summary per interval; the records and the
+// summary keep the signer's identity and access key, and the target up
+// to MaxTargets targets per credential. An entry with identity
+// Anonymous names no verified signer and is counted by its source, as
+// Append counts it. Anything else is recorded as Append records it.
 func (a *Aggregator) AppendReplayable(ctx context.Context, e Entry) error {
 	return a.append(ctx, e, true)
 }
@@ -262,6 +296,7 @@ func (a *Aggregator) Close(ctx context.Context) error {
 	for _, t := range a.counts {
 		a.opts.Logger.Error("audit: closing with refused requests counted and not recorded",
 			"source", t.e.Source, "identity", t.e.Identity, "access_key", t.e.AccessKey, "sources", t.sample,
+			"bucket", t.e.Bucket, "key", t.e.Key,
 			"action", t.e.Action, "error", t.e.Error, "count", t.n, "since", t.since, "until", t.until)
 	}
 	return err
@@ -277,17 +312,21 @@ func (a *Aggregator) rollLocked(now time.Time, all bool) []*tally {
 	}
 	a.start = time.Time{}
 	clear(a.sources)
+	clear(a.targets)
+	clear(a.perCred)
+	a.anon = 0
 	due := make([]*tally, 0, len(a.counts))
 	for k, t := range a.counts {
 		due = append(due, t)
 		delete(a.counts, k)
 	}
-	// In a stable order, other sources last: a log reads the same for
-	// the same traffic.
+	// In a stable order, other sources last and a credential's overflow
+	// after its targets: a log reads the same for the same traffic.
 	slices.SortFunc(due, func(x, y *tally) int {
 		return cmp.Or(cmp.Compare(otherLast(x), otherLast(y)), strings.Compare(x.k.source, y.k.source),
 			strings.Compare(x.k.identity, y.k.identity), strings.Compare(x.k.accessKey, y.k.accessKey),
-			strings.Compare(x.k.action, y.k.action), strings.Compare(x.k.code, y.k.code))
+			cmp.Compare(overflowLast(x), overflowLast(y)), strings.Compare(x.k.bucket, y.k.bucket),
+			strings.Compare(x.k.key, y.k.key), strings.Compare(x.k.action, y.k.action), strings.Compare(x.k.code, y.k.code))
 	})
 	return due
 }
@@ -299,21 +338,16 @@ func (a *Aggregator) countLocked(e Entry, replayable bool, now time.Time) bool {
 		a.start = now
 	}
 	src := sourcePrefix(e.Source)
+	if replayable && e.Identity != Anonymous {
+		return a.countCredentialLocked(e, src, now)
+	}
 	k := tallyKey{source: src, action: e.Action, code: e.Error}
-	if replayable {
-		k = tallyKey{identity: e.Identity, accessKey: e.AccessKey, action: e.Action, code: e.Error}
-	}
-	seenKey := k.source
-	if replayable {
-		// A space never occurs in an address or prefix.
-		seenKey = "credential " + k.identity + " " + k.accessKey
-	}
-	n, seen := a.sources[seenKey]
+	n, seen := a.sources[src]
 	if !seen && len(a.sources) < a.opts.MaxSources {
 		seen = true
 	}
 	if seen && n < a.opts.PerSource {
-		a.sources[seenKey] = n + 1
+		a.sources[src] = n + 1
 		return true
 	}
 	if !seen {
@@ -323,20 +357,59 @@ func (a *Aggregator) countLocked(e Entry, replayable bool, now time.Time) bool {
 	return false
 }
 
-// addLocked merges t into the counter for t.k, or into the one for
-// other sources when MaxSources counters exist already. a.mu held.
+// countCredentialLocked is countLocked for a replayable credential: the
+// first PerSource refusals of each of its first MaxTargets targets are
+// recorded one by one, the rest counted per target.
+//
+// Beyond MaxTargets a credential's refusals fold into one counter per
+// (action, error) that names the credential (and the bucket if all
+// shared it), rather than being recorded one by one: a published form
+// whose policy lets the sender choose the key (starts-with) replays to
+// any number of keys, and recording each would hand back to whoever
+// holds it the flood the Aggregator exists to stop. The first
+// MaxTargets targets of each interval are still named, and the signer
+// and the counts are always kept. a.mu held.
+func (a *Aggregator) countCredentialLocked(e Entry, src string, now time.Time) bool {
+	c := credential{identity: e.Identity, accessKey: e.AccessKey}
+	tg := target{credential: c, bucket: e.Bucket, key: e.Key}
+	n, seen := a.targets[tg]
+	if !seen && a.perCred[c] < a.opts.MaxTargets {
+		seen = true
+		a.perCred[c]++
+	}
+	if seen && n < a.opts.PerSource {
+		a.targets[tg] = n + 1
+		return true
+	}
+	k := tallyKey{identity: c.identity, accessKey: c.accessKey, bucket: tg.bucket, key: tg.key,
+		action: e.Action, code: e.Error}
+	if !seen {
+		k = tallyKey{identity: c.identity, accessKey: c.accessKey, action: e.Action, code: e.Error, overflow: true}
+	}
+	a.addLocked(&tally{k: k, e: e, n: 1, since: now, until: now, sample: []string{src}})
+	return false
+}
+
+// addLocked merges t into the counter for t.k, or, for a source, into
+// the one for other sources when MaxSources counters of sources exist
+// already. A credential's counter is never folded there (see
+// Aggregator): its number is bounded by the IAM store and MaxTargets.
+// a.mu held.
 func (a *Aggregator) addLocked(t *tally) {
 	k := t.k
+	cred := k.identity != ""
 	c := a.counts[k]
-	if c == nil && !k.other && len(a.counts) >= a.opts.MaxSources {
+	if c == nil && !cred && !k.other && a.anon >= a.opts.MaxSources {
 		k = tallyKey{other: true}
 		c = a.counts[k]
 	}
 	if c == nil {
 		e := Entry{Identity: Anonymous, Source: k.source, Action: t.e.Action, Bucket: t.e.Bucket,
 			Status: t.e.Status, Error: t.e.Error}
-		if k.accessKey != "" || k.identity != "" {
-			e.Identity, e.AccessKey = k.identity, k.accessKey
+		if cred {
+			e.Identity, e.AccessKey, e.Key = k.identity, k.accessKey, t.e.Key
+		} else if !k.other {
+			a.anon++
 		}
 		a.counts[k] = &tally{k: k, e: e, n: t.n, since: t.since, until: t.until,
 			sample: slices.Clone(t.sample), more: t.more}
@@ -355,7 +428,7 @@ func (a *Aggregator) addLocked(t *tally) {
 	}
 	c.more = c.more || t.more
 	for _, f := range []struct{ have, add *string }{
-		{&c.e.Action, &t.e.Action}, {&c.e.Bucket, &t.e.Bucket}, {&c.e.Error, &t.e.Error},
+		{&c.e.Action, &t.e.Action}, {&c.e.Bucket, &t.e.Bucket}, {&c.e.Key, &t.e.Key}, {&c.e.Error, &t.e.Error},
 	} {
 		if *f.have != *f.add {
 			*f.have = ""
@@ -390,9 +463,9 @@ func (a *Aggregator) write(ctx context.Context, due []*tally) error {
 
 // summaryEntry is the record of a tally: the identity (Anonymous, or
 // the signer of a replayable credential with its access key), the
-// source (empty for several), action, error, and bucket and status
-// where every counted request had the same, no key or request id, and
-// the counts in Reason:
+// source (empty for several), action, error, and bucket, key (of a
+// replayable credential only) and status where every counted request
+// had the same, no request id, and the counts in Reason:
 //
 //	"<N> more refused requests from <source|other sources|several sources> between <RFC 3339> and <RFC 3339>[; sources: <s1>, <s2>, …[, and others]]"
 //
@@ -439,7 +512,8 @@ const (
 // replayable credential sent from more than one. Sources then lists the
 // first few of them, MoreSources whether there were others. The record
 // itself says whose: identity Anonymous, or the signer and access key
-// of a replayed presigned URL or form.
+// of a replayed presigned URL or form, with its bucket and key unless
+// the summary counts a credential's targets beyond MaxTargets.
 type Summary struct {
 	Seq          uint64
 	Source       string
@@ -511,6 +585,15 @@ func sourcePrefix(source string) string {
 // otherLast sorts the counter of other sources after the others.
 func otherLast(t *tally) int {
 	if t.k.other {
+		return 1
+	}
+	return 0
+}
+
+// overflowLast sorts a credential's counters beyond MaxTargets after
+// those of its targets.
+func overflowLast(t *tally) int {
+	if t.k.overflow {
 		return 1
 	}
 	return 0

@@ -29,7 +29,7 @@ func refusal(source, action, code string) Entry {
 }
 
 // show renders a record for the tables: a summary as
-// "summary [<identity> <access key>] <source> <action> <error> <count> [<sources>]",
+// "summary [<identity> <access key>] <source> [<bucket>/<key>] <action> <error> <count> [<sources>]",
 // else "<identity> <source> <action> <status>".
 func show(t *testing.T, r Record) string {
 	if !IsSummary(r) {
@@ -52,6 +52,9 @@ func show(t *testing.T, r Record) string {
 	}
 	if r.Identity != Anonymous {
 		src = r.Identity + " " + r.AccessKey + " " + src
+	}
+	if r.Key != "" {
+		src += " " + r.Bucket + "/" + r.Key
 	}
 	out := fmt.Sprintf("summary %s %s %s %d", src, r.Action, r.Error, s.Count)
 	if len(s.Sources) > 0 {
@@ -79,6 +82,13 @@ func TestAggregator(t *testing.T) {
 		e.Identity, e.AccessKey = User("alice"), "AKIAALICE"
 		return e
 	}
+	formTo := func(key string) Entry { // alice's presigned delete of key
+		e := form(A)
+		e.Action, e.Key = "DeleteObject", key
+		return e
+	}
+	unverified := denyA // replayable, but no signer was verified
+	unverified.AccessKey = "AKIAFAKE"
 	type step struct {
 		e          Entry
 		n          int           // appends of e
@@ -141,10 +151,32 @@ func TestAggregator(t *testing.T) {
 		}, []string{
 			"user:alice 192.0.2.1 PostObject 403", "user:alice 192.0.2.1 PostObject 403", "user:alice 192.0.2.1 PostObject 403",
 			"user:alice 192.0.2.1 PostObject 403",
-			"summary user:alice AKIAALICE several PostObject AccessDenied 3 [192.0.2.1 192.0.2.2]"}},
+			"summary user:alice AKIAALICE several secret/k PostObject AccessDenied 3 [192.0.2.1 192.0.2.2]"}},
 		{"a replayed credential from one source names it", AggregateOptions{}, []step{{e: form(A), n: 5, replayable: true}}, []string{
 			"user:alice 192.0.2.1 PostObject 403", "user:alice 192.0.2.1 PostObject 403", "user:alice 192.0.2.1 PostObject 403",
-			"summary user:alice AKIAALICE 192.0.2.1 PostObject AccessDenied 2"}},
+			"summary user:alice AKIAALICE 192.0.2.1 secret/k PostObject AccessDenied 2"}},
+		{"a replayed credential is counted per target", AggregateOptions{PerSource: 1}, []step{
+			{e: formTo("a"), n: 3, replayable: true}, {e: formTo("b"), n: 2, replayable: true},
+		}, []string{
+			"user:alice 192.0.2.1 DeleteObject 403", "user:alice 192.0.2.1 DeleteObject 403",
+			"summary user:alice AKIAALICE 192.0.2.1 secret/a DeleteObject AccessDenied 2",
+			"summary user:alice AKIAALICE 192.0.2.1 secret/b DeleteObject AccessDenied 1"}},
+		{"targets beyond the bound fold into a summary naming the credential", AggregateOptions{PerSource: 1, MaxTargets: 2}, []step{
+			{e: formTo("a"), n: 2, replayable: true}, {e: formTo("b"), n: 1, replayable: true},
+			{e: formTo("c"), n: 2, replayable: true}, {e: formTo("d"), n: 1, replayable: true},
+		}, []string{
+			"user:alice 192.0.2.1 DeleteObject 403", "user:alice 192.0.2.1 DeleteObject 403",
+			"summary user:alice AKIAALICE 192.0.2.1 secret/a DeleteObject AccessDenied 1",
+			"summary user:alice AKIAALICE 192.0.2.1 DeleteObject AccessDenied 3"}},
+		{"credentials use none of the sources", AggregateOptions{PerSource: 1, MaxSources: 1}, []step{
+			{e: denyA, n: 2}, {e: refusal(B, "GetObject", "AccessDenied"), n: 1}, {e: form(C), n: 2, replayable: true},
+		}, []string{
+			"anonymous 192.0.2.1 DeleteObject 403", "user:alice 192.0.2.3 PostObject 403",
+			"summary user:alice AKIAALICE 192.0.2.3 secret/k PostObject AccessDenied 1",
+			"summary 192.0.2.1 DeleteObject AccessDenied 1", "summary other GetObject AccessDenied 1 [192.0.2.2]"}},
+		{"an unverified replayable is counted by its source", AggregateOptions{}, []step{{e: unverified, n: 4, replayable: true}}, []string{
+			"anonymous 192.0.2.1 DeleteObject 403", "anonymous 192.0.2.1 DeleteObject 403", "anonymous 192.0.2.1 DeleteObject 403",
+			"summary 192.0.2.1 DeleteObject AccessDenied 1"}},
 		{"replayable successes one each", AggregateOptions{}, []step{{e: func() Entry { e := form(A); e.Status, e.Error = 204, ""; return e }(), n: 4, replayable: true}}, []string{
 			"user:alice 192.0.2.1 PostObject 204", "user:alice 192.0.2.1 PostObject 204", "user:alice 192.0.2.1 PostObject 204",
 			"user:alice 192.0.2.1 PostObject 204"}},

@@ -194,9 +194,14 @@
 // (AppendReplayable) are aggregated too, though a signature names
 // their signer: whoever holds the URL or form can replay it, from
 // anywhere, after it expired. They are counted per (identity, access
-// key, action, error) whatever their source; their records and summary
-// keep the signer's identity and access key, and a summary of several
-// sources reads "from several sources" and lists the first 8. Requests
+// key, bucket, key, action, error) whatever their source, so that
+// replaying one URL is one summary an interval while refusals on many
+// objects each name theirs; their records and summary keep the
+// signer's identity and access key, and a summary of several sources
+// reads "from several sources" and lists the first 8. They have their
+// own budget, never "other sources": at most 32 targets per credential
+// and interval (MaxTargets) are counted apart, the rest in one summary
+// per (action, error) that still names the credential. Requests
 // signed by their sender (an Authorization header) are never
 // aggregated: they name who did what. Summaries are ordinary version 1
 // records, chained and verified like any other; IsSummary and
