@@ -235,6 +235,27 @@ func (l *Log) writeAnchor() (SignedAnchor, error) {
 	return l.writeAnchorLocked(false)
 }
 
+// signAnchorLocked signs an anchor of record seq, now, under the log's
+// anchor key (anchorMu held).
+func (l *Log) signAnchorLocked(seq uint64, hash [32]byte) SignedAnchor {
+	sa := SignedAnchor{Anchor: Anchor{Seq: seq, Hash: hash}, Time: l.opts.Now().UTC(), sealedKey: l.anchorSealed}
+	sa.mac = anchorMAC(l.anchorKey, sa.Anchor, sa.Time, sa.sealedKey)
+	return sa
+}
+
+// writeSynced writes b to f, syncs and closes it: an anchor file is
+// whole on disk, or reported not to be.
+func writeSynced(f File, b []byte) error {
+	_, err := f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // writeAnchorLocked is writeAnchor with anchorMu held; force writes even
 // an unchanged head (under a new key).
 func (l *Log) writeAnchorLocked(force bool) (SignedAnchor, error) {
@@ -245,21 +266,14 @@ func (l *Log) writeAnchorLocked(force bool) (SignedAnchor, error) {
 	if !force && l.anchored.Seq == seq && l.anchored.Hash == hash && !l.anchored.Time.IsZero() {
 		return l.anchored, nil
 	}
-	sa := SignedAnchor{Anchor: Anchor{Seq: seq, Hash: hash}, Time: l.opts.Now().UTC(), sealedKey: l.anchorSealed}
-	sa.mac = anchorMAC(l.anchorKey, sa.Anchor, sa.Time, sa.sealedKey)
+	sa := l.signAnchorLocked(seq, hash)
 	f, err := os.CreateTemp(l.dir, AnchorFile+".tmp-*")
 	if err != nil {
 		return SignedAnchor{}, fmt.Errorf("audit: anchor: %w", err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // a no-op after the rename
-	_, err = f.Write(encodeAnchor(sa))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err = writeSynced(f, encodeAnchor(sa))
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(l.dir, AnchorFile))
 	}

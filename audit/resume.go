@@ -221,8 +221,7 @@ func (l *Log) writeEvidence() (string, error) {
 		l.anchorMu.Unlock()
 		return "", ErrClosed
 	}
-	sa := SignedAnchor{Anchor: Anchor{Seq: seq, Hash: hash}, Time: l.opts.Now().UTC(), sealedKey: l.anchorSealed}
-	sa.mac = anchorMAC(l.anchorKey, sa.Anchor, sa.Time, sa.sealedKey)
+	sa := l.signAnchorLocked(seq, hash)
 	l.anchorMu.Unlock()
 	name := anchorMismatchPrefix + strconv.FormatInt(sa.Time.UnixNano(), 10)
 	path := filepath.Join(l.dir, name)
@@ -230,14 +229,7 @@ func (l *Log) writeEvidence() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("audit: keep evidence: %w", err)
 	}
-	file := l.wrap(f)
-	_, err = file.Write(encodeAnchor(sa))
-	if err == nil {
-		err = file.Sync()
-	}
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
+	err = writeSynced(l.wrap(f), encodeAnchor(sa))
 	if err == nil {
 		err = l.syncDir()
 	}

@@ -140,15 +140,7 @@ func (e *Engine) Authorize(r Request, bucketPolicy *Policy) Decision {
 		}
 	}
 	if bucketPolicy != nil {
-		// A user created at another time than the one the policy was
-		// written for is another user, though the name is the same (AWS
-		// keeps the named user's unique id): a deleted user's grants must
-		// not pass to a newcomer.
-		late := false
-		if r.Principal != "" && bucketPolicy.Bound != nil {
-			c, ok := bucketPolicy.Bound[r.Principal]
-			late = !ok || e.src == nil || !e.src.UserCreated(r.Principal).Equal(c)
-		}
+		late := e.late(r.Principal, bucketPolicy)
 		for i := range bucketPolicy.statements {
 			s := &bucketPolicy.statements[i]
 			if s.principal == nil || !s.principal.matches(r.Principal, s.deny, late) || !s.applies(&ec) {
@@ -217,11 +209,7 @@ func (e *Engine) MayAllow(r Request, bucketPolicy *Policy, u Unknown) bool {
 		}
 	}
 	if bucketPolicy != nil {
-		late := false
-		if r.Principal != "" && bucketPolicy.Bound != nil {
-			c, ok := bucketPolicy.Bound[r.Principal]
-			late = !ok || e.src == nil || !e.src.UserCreated(r.Principal).Equal(c)
-		}
+		late := e.late(r.Principal, bucketPolicy)
 		for i := range bucketPolicy.statements {
 			s := &bucketPolicy.statements[i]
 			if s.principal != nil && s.principal.matches(r.Principal, false, late) && s.mayApply(&ec, &u) {
@@ -230,6 +218,18 @@ func (e *Engine) MayAllow(r Request, bucketPolicy *Policy, u Unknown) bool {
 		}
 	}
 	return false
+}
+
+// late reports whether user is not the user a bucket policy naming that
+// name was written for: one created at another time is another user,
+// though the name is the same (AWS keeps the named user's unique id), so
+// a deleted user's grants do not pass to a newcomer.
+func (e *Engine) late(user string, p *Policy) bool {
+	if user == "" || p.Bound == nil {
+		return false
+	}
+	c, ok := p.Bound[user]
+	return !ok || e.src == nil || !e.src.UserCreated(user).Equal(c)
 }
 
 // mayApply reports whether the statement is an Allow that could apply
