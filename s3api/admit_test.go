@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/objstore/objstore/s3api/sigv4"
 	"github.com/objstore/objstore/storage"
 )
 
@@ -241,16 +242,24 @@ func TestAdmissionShare(t *testing.T) {
 func TestRequestPrincipal(t *testing.T) {
 	for _, tt := range []struct {
 		remote, key, want string
+		presigned, form   bool
 	}{
-		{"192.0.2.7:5000", "AKIA1", "key:AKIA1"},
-		{"192.0.2.7:5000", "", "addr:192.0.2.7"},
-		{"[::ffff:192.0.2.7]:5000", "", "addr:192.0.2.7"},
-		{"[2001:db8:1:2:3:4:5:6]:5000", "", "addr:2001:db8:1:2::/64"},
-		{"[2001:db8:1:2:ffff::1]:5000", "", "addr:2001:db8:1:2::/64"},
-		{"[fe80::1%eth0]:5000", "", "addr:fe80::/64"},
-		{"junk", "", "addr:junk"},
+		// Anyone holding a presigned URL or a signed form may send it:
+		// it counts against its key from the sender's address only.
+		{"192.0.2.7:5000", "AKIA1", "key:AKIA1@192.0.2.7", true, false},
+		{"[2001:db8:1:2::9]:5000", "AKIA1", "key:AKIA1@2001:db8:1:2::/64", false, true},
+		{"192.0.2.7:5000", "AKIA1", "key:AKIA1", false, false},
+		{"192.0.2.7:5000", "", "addr:192.0.2.7", false, false},
+		{"[::ffff:192.0.2.7]:5000", "", "addr:192.0.2.7", false, false},
+		{"[2001:db8:1:2:3:4:5:6]:5000", "", "addr:2001:db8:1:2::/64", false, false},
+		{"[2001:db8:1:2:ffff::1]:5000", "", "addr:2001:db8:1:2::/64", false, false},
+		{"[fe80::1%eth0]:5000", "", "addr:fe80::/64", false, false},
+		{"junk", "", "addr:junk", false, false},
 	} {
-		rq := &request{r: &http.Request{RemoteAddr: tt.remote}, identity: Identity{AccessKey: tt.key}}
+		rq := &request{r: &http.Request{RemoteAddr: tt.remote}, identity: Identity{AccessKey: tt.key}, formSigned: tt.form}
+		if tt.presigned {
+			rq.auth = &sigv4.Auth{Presigned: true}
+		}
 		if got := rq.principal(); got != tt.want {
 			t.Errorf("principal(%q, %q) = %q, want %q", tt.remote, tt.key, got, tt.want)
 		}

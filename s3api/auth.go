@@ -586,21 +586,35 @@ func (rq *request) conditions() map[string][]string {
 // principal names who a request's admission slot counts against
 // (admission.share): its access key when it was signed, else the
 // caller's address, an IPv6 one by its /64, which one host has whole.
+//
+// A presigned URL or a signed form counts against its key and the
+// caller's address together: anyone holding one may send it, and must
+// not use up the slots of the key's owner.
 func (rq *request) principal() string {
-	if rq.identity.AccessKey != "" {
-		return "key:" + rq.identity.AccessKey
+	addr := rq.addressPrincipal()
+	switch {
+	case rq.identity.AccessKey == "":
+		return "addr:" + addr
+	case rq.formSigned || rq.auth != nil && rq.auth.Presigned:
+		return "key:" + rq.identity.AccessKey + "@" + addr
 	}
+	return "key:" + rq.identity.AccessKey
+}
+
+// addressPrincipal is the caller's address as principal counts it: an
+// IPv4 address, or an IPv6 one's /64.
+func (rq *request) addressPrincipal() string {
 	ip := clientIP(rq.r)
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return "addr:" + ip
+		return ip
 	}
 	if a = a.WithZone("").Unmap(); a.Is6() {
 		if p, err := a.Prefix(64); err == nil {
-			return "addr:" + p.String()
+			return p.String()
 		}
 	}
-	return "addr:" + a.String()
+	return a.String()
 }
 
 // clientIP is the connection's remote address without the port.
@@ -704,14 +718,12 @@ type countingBody struct {
 	deadline time.Time
 	// deadlineCap is the latest the deadline moves to: the time a body of
 	// within's size limit takes at minSmallBodyRate, after the grace.
-	// The bytes counted are those on the wire, and an aws-chunked body
-	// may carry kilobytes of chunk extensions per byte it decodes to:
-	// without the cap, framing alone would buy time without end.
+	// The bytes counted are those on the wire (a signed aws-chunked body
+	// decodes to nothing until a whole chunk is in and verified, so the
+	// decoded bytes cannot be counted as they come), and such a body may
+	// carry kilobytes of chunk extensions per byte it decodes to: without
+	// the cap, framing alone would buy time without end.
 	deadlineCap time.Time
-	// creditDecoded: the deadline moves by the bytes the body decodes to
-	// (credit, called by the reader above the aws-chunked decoder), not
-	// by those on the wire, which may be mostly chunk extensions.
-	creditDecoded bool
 	// fault is errIncompleteBody (the connection ended before the
 	// declared length) or errRequestTimeout (the client stalled), once
 	// a read failed so.
@@ -745,9 +757,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	b.n += int64(n)
-	if !b.creditDecoded {
-		b.credit(n)
-	}
+	b.credit(n)
 	switch {
 	case err == nil:
 	case err == io.EOF:
@@ -781,7 +791,7 @@ func (b *countingBody) within(d time.Duration, max int64) (done func()) {
 	}
 	b.deadline = time.Now().Add(d)
 	b.deadlineCap = b.deadline.Add(time.Duration(max) * time.Second / minSmallBodyRate)
-	return func() { b.deadline, b.deadlineCap, b.creditDecoded = time.Time{}, time.Time{}, false }
+	return func() { b.deadline, b.deadlineCap = time.Time{}, time.Time{} }
 }
 
 // credit moves a within deadline on by n bytes' worth at
@@ -793,19 +803,6 @@ func (b *countingBody) credit(n int) {
 	if b.deadline = b.deadline.Add(time.Duration(n) * time.Second / minSmallBodyRate); b.deadline.After(b.deadlineCap) {
 		b.deadline = b.deadlineCap
 	}
-}
-
-// creditReader credits its countingBody with the bytes it reads: the
-// decoded body, above the aws-chunked decoder.
-type creditReader struct {
-	r  io.Reader
-	in *countingBody
-}
-
-func (c creditReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.in.credit(n)
-	return n, err
 }
 
 // event builds the OnRequest event of a finished request.

@@ -778,10 +778,7 @@ func (rq *request) readBody(limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer rq.in.within(rq.smallBody, limit)()
-	// Time is credited for what the body decodes to, not for its framing
-	// (countingBody.creditDecoded).
-	rq.in.creditDecoded = true
-	b, err := io.ReadAll(io.LimitReader(creditReader{body, rq.in}, limit+1))
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("s3api: read request body: %w", err)
 	}

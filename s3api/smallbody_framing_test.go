@@ -1,58 +1,46 @@
 package s3api
 
 import (
-	"bytes"
-	"fmt"
-	"net/http"
+	"io"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestSmallBodyBoundIgnoresChunkFraming: the small-body bound grows with
-// the bytes the body decodes to, not with those on the wire. Found by
-// review: countingBody counted wire bytes, beneath the aws-chunked
-// decoder, so chunk extensions (ignored, up to ~4 KiB a header) bought
-// time without adding to the body. Here an anonymous DeleteObjects (the
-// bucket policy grants Principal * delete) sends a ~50-byte document as
-// 1-byte chunks each padded with a 4000-byte extension, 20 ms apart:
-// ~200 KB/s on the wire, 50 B/s decoded. The bound is 100 ms plus 50
-// bytes' worth; before, the request held its slot for the whole second
-// and succeeded.
-func TestSmallBodyBoundIgnoresChunkFraming(t *testing.T) {
-	e := newSlotEnv(t, Config{StallTimeout: time.Hour, SmallBodyTimeout: 100 * time.Millisecond})
-	doc := []byte("<Delete><Object><Key>tmp/a</Key></Object></Delete>")
-	pad := strings.Repeat("x", 4000)
-	var chunks [][]byte
-	total := 0
-	for _, c := range doc {
-		ch := []byte(fmt.Sprintf("1;pad=%s\r\n%c\r\n", pad, c))
-		chunks = append(chunks, ch)
-		total += len(ch)
-	}
-	final := []byte("0\r\n\r\n")
-	total += len(final)
-	var head bytes.Buffer
-	fmt.Fprintf(&head, "POST /slots?delete HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n", total)
-	fmt.Fprintf(&head, "X-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\r\nContent-Encoding: aws-chunked\r\n")
-	fmt.Fprintf(&head, "X-Amz-Decoded-Content-Length: %d\r\nContent-MD5: %s\r\n\r\n", len(doc), md5b64(doc))
-	c := e.dial(t)
-	if _, err := c.Write(head.Bytes()); err != nil {
+// TestSmallBodyCreditCapped: the bytes on the wire move a small body's
+// deadline on, but never past the grace plus the body's size limit at
+// minSmallBodyRate. Found by review: an aws-chunked body may carry
+// kilobytes of ignored chunk extensions per byte it decodes to, and
+// 1-byte chunks padded so bought a quarter second each, so that an
+// anonymous DeleteObjects (2 MiB limit) could hold its slot for days;
+// now for at most 30 s + 128 s, what a real 2 MiB body at the minimum
+// rate takes.
+func TestSmallBodyCreditCapped(t *testing.T) {
+	const grace, limit = 100 * time.Millisecond, 1000
+	b := &countingBody{ReadCloser: io.NopCloser(strings.NewReader(strings.Repeat("x", 1<<20)))}
+	done := b.within(grace, limit)
+	start := b.deadline.Add(-grace)
+	if _, err := io.Copy(io.Discard, b); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	go func() {
-		for _, ch := range append(chunks, final) {
-			if _, err := c.Write(ch); err != nil {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	resp, rb := readResponse(t, c, "POST")
-	held := time.Since(start)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(rb), "RequestTimeout") {
-		t.Fatalf("a %d-byte body held its slot %v (bound 100ms + %v): %d %s",
-			len(doc), held, time.Duration(len(doc))*time.Second/minSmallBodyRate, resp.StatusCode, rb)
+	want := start.Add(grace + limit*time.Second/minSmallBodyRate)
+	if !b.deadline.Equal(want) || !b.deadlineCap.Equal(want) {
+		t.Fatalf("after 1 MiB against a limit of %d bytes: deadline %v after the start, cap %v; want %v",
+			limit, b.deadline.Sub(start), b.deadlineCap.Sub(start), want.Sub(start))
+	}
+	done()
+	if !b.deadline.IsZero() {
+		t.Fatal("deadline left after done")
+	}
+
+	// Below the cap, each byte counts.
+	b = &countingBody{ReadCloser: io.NopCloser(strings.NewReader(strings.Repeat("x", 100)))}
+	b.within(grace, limit)
+	start = b.deadline.Add(-grace)
+	if _, err := io.Copy(io.Discard, b); err != nil {
+		t.Fatal(err)
+	}
+	if want := start.Add(grace + 100*time.Second/minSmallBodyRate); !b.deadline.Equal(want) {
+		t.Fatalf("after 100 bytes: deadline %v after the start, want %v", b.deadline.Sub(start), want.Sub(start))
 	}
 }
