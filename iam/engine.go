@@ -113,15 +113,9 @@ func (e *Engine) Authorize(r Request, bucketPolicy *Policy) Decision {
 		bucketPolicy = nil
 	}
 	ec := evalContext{r: &r, action: r.Action, resource: r.resource(), now: e.now}
-	var identity []NamedPolicy
-	if r.Principal != "" {
-		var ok bool
-		if e.src != nil {
-			identity, ok = e.src.UserPolicies(r.Principal)
-		}
-		if !ok {
-			return Decision{Reason: "user " + strconv.Quote(r.Principal) + " is unknown or disabled"}
-		}
+	identity, ok := e.userPolicies(r.Principal)
+	if !ok {
+		return Decision{Reason: "user " + strconv.Quote(r.Principal) + " is unknown or disabled"}
 	}
 	var allow *statement
 	allowFrom := ""
@@ -191,15 +185,9 @@ func (e *Engine) MayAllow(r Request, bucketPolicy *Policy, u Unknown) bool {
 	if u.AnyKey {
 		ec.resource = resourceARN(r.Bucket, "")
 	}
-	var identity []NamedPolicy
-	if r.Principal != "" {
-		var ok bool
-		if e.src != nil {
-			identity, ok = e.src.UserPolicies(r.Principal)
-		}
-		if !ok {
-			return false
-		}
+	identity, ok := e.userPolicies(r.Principal)
+	if !ok {
+		return false
 	}
 	for _, np := range identity {
 		for i := range np.Policy.statements {
@@ -218,6 +206,18 @@ func (e *Engine) MayAllow(r Request, bucketPolicy *Policy, u Unknown) bool {
 		}
 	}
 	return false
+}
+
+// userPolicies returns the identity policies of user, none for an
+// anonymous request (""); ok is false for a user unknown or disabled.
+func (e *Engine) userPolicies(user string) (policies []NamedPolicy, ok bool) {
+	if user == "" {
+		return nil, true
+	}
+	if e.src == nil {
+		return nil, false
+	}
+	return e.src.UserPolicies(user)
 }
 
 // late reports whether user is not the user a bucket policy naming that

@@ -21,13 +21,7 @@ import (
 // cap (TestSmallBodyCreditCapped).
 func TestSmallBodySignedChunkSteadyClient(t *testing.T) {
 	e := newSlotEnv(t, Config{StallTimeout: time.Hour, SmallBodyTimeout: 100 * time.Millisecond})
-	var doc strings.Builder
-	doc.WriteString("<Delete>")
-	for i := 0; doc.Len() < 64<<10; i++ {
-		fmt.Fprintf(&doc, "<Object><Key>tmp/%s%05d</Key></Object>", strings.Repeat("k", 60), i)
-	}
-	doc.WriteString("</Delete>")
-	body := []byte(doc.String())
+	body := deleteDocument(64 << 10)
 
 	now := time.Now()
 	req, _ := http.NewRequest("POST", e.srv.URL+"/slots?delete", nil)

@@ -22,13 +22,7 @@ import (
 // 0.27 s).
 func TestSmallBodyTimeoutSteadyClient(t *testing.T) {
 	e := newSlotEnv(t, Config{StallTimeout: time.Hour, SmallBodyTimeout: 100 * time.Millisecond})
-	var doc strings.Builder
-	doc.WriteString("<Delete>")
-	for i := 0; doc.Len() < 64<<10; i++ {
-		fmt.Fprintf(&doc, "<Object><Key>tmp/%s%05d</Key></Object>", strings.Repeat("k", 60), i)
-	}
-	doc.WriteString("</Delete>")
-	body := []byte(doc.String())
+	body := deleteDocument(64 << 10)
 	for _, tt := range []struct {
 		name  string
 		pause time.Duration // between KiBs
@@ -60,4 +54,16 @@ func TestSmallBodyTimeoutSteadyClient(t *testing.T) {
 			wantCodeIn(t, resp, rb, http.StatusBadRequest, "RequestTimeout")
 		})
 	}
+}
+
+// deleteDocument is a DeleteObjects body of at least size bytes, of keys
+// that need not exist.
+func deleteDocument(size int) []byte {
+	var doc strings.Builder
+	doc.WriteString("<Delete>")
+	for i := 0; doc.Len() < size; i++ {
+		fmt.Fprintf(&doc, "<Object><Key>tmp/%s%05d</Key></Object>", strings.Repeat("k", 60), i)
+	}
+	doc.WriteString("</Delete>")
+	return []byte(doc.String())
 }

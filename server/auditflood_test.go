@@ -17,6 +17,16 @@ import (
 	"github.com/objstore/objstore/audit"
 )
 
+// startStillAggregator starts a server whose audit aggregator's clock
+// stands still, so that a whole test falls in one interval.
+func startStillAggregator(t *testing.T) (*Server, *minio.Client) {
+	t.Helper()
+	still := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+	return startServerWith(t, Config{aggregateOptions: func(o *audit.AggregateOptions) {
+		o.Now = func() time.Time { return still }
+	}})
+}
+
 // TestAuditFloodAggregated: refusals of unauthenticated callers (no
 // signature, a bad one, no admin credentials) from one source are
 // recorded one by one for the first three of the interval and counted
@@ -25,10 +35,7 @@ import (
 // record or a count. This is the audit's reproduction: anonymous
 // DELETEs of a 1,024-byte key.
 func TestAuditFloodAggregated(t *testing.T) {
-	still := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC) // one interval for the whole test
-	srv, root := startServerWith(t, Config{aggregateOptions: func(o *audit.AggregateOptions) {
-		o.Now = func() time.Time { return still }
-	}})
+	srv, root := startStillAggregator(t)
 	ctx := context.Background()
 	if err := root.MakeBucket(ctx, "secret", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)

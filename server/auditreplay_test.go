@@ -1,11 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -28,10 +26,7 @@ import (
 // summary that names the signer and key. Denials of requests the user
 // signs in an Authorization header stay one record each.
 func TestReplayedCredentialRefusalsAggregated(t *testing.T) {
-	still := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC) // one interval for the whole test
-	srv, root := startServerWith(t, Config{aggregateOptions: func(o *audit.AggregateOptions) {
-		o.Now = func() time.Time { return still }
-	}})
+	srv, root := startStillAggregator(t)
 	ctx := context.Background()
 	if err := root.MakeBucket(ctx, "uploads", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
@@ -60,17 +55,9 @@ func TestReplayedCredentialRefusalsAggregated(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 50 {
-		var buf bytes.Buffer
-		w := multipart.NewWriter(&buf)
-		for k, v := range fields {
-			w.WriteField(k, v)
+		if status, b := postForm(t, u, fields, "form.jpg", []byte("x")); status != http.StatusForbidden {
+			t.Fatalf("expired form = %d %s, want 403", status, b)
 		}
-		fw, _ := w.CreateFormFile("file", "form.jpg")
-		fw.Write([]byte("x"))
-		w.Close()
-		req, _ := http.NewRequest("POST", u.String(), &buf)
-		req.Header.Set("Content-Type", w.FormDataContentType())
-		send(req, http.StatusForbidden)
 	}
 	// A PUT URL the readonly user presigned: valid, and refused by IAM.
 	pu, err := reader.PresignedPutObject(ctx, "uploads", "x", time.Hour)

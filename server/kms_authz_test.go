@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -196,31 +194,11 @@ func postKMSForm(t *testing.T, c *minio.Client, bucket, key string, sse encrypt.
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for k, v := range fields {
-		if err := w.WriteField(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fw, err := w.CreateFormFile("file", key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw.Write(data)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(u.String(), w.FormDataContentType(), &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 == 2 {
+	status, b := postForm(t, u, fields, key, data)
+	if status/100 == 2 {
 		return nil
 	}
-	return minio.ErrorResponse{StatusCode: resp.StatusCode, Code: xmlCode(string(b))}
+	return minio.ErrorResponse{StatusCode: status, Code: xmlCode(b)}
 }
 
 // xmlCode is the <Code> of an S3 error document.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,13 @@ func postV2Form(t *testing.T, c *minio.Client, bucket, key string, data []byte) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return postForm(t, u, fields, key, data)
+}
+
+// postForm sends a browser upload form, fields and then data as the
+// file named key, to u, and returns the status and body of the answer.
+func postForm(t *testing.T, u *url.URL, fields map[string]string, key string, data []byte) (int, string) {
+	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	for k, v := range fields {

@@ -616,24 +616,15 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 // undecided reports whether the most common value of vals plus the
 // drives that did not answer reach q.
 func undecided(vals [][]byte, errs []error, q int) bool {
-	silent := 0
-	for _, e := range errs {
-		if e != nil && !errors.Is(e, drive.ErrNotFound) {
-			silent++
+	best := mostCommon(vals, errs)
+	if best == nil {
+		return false
+	}
+	n := 0
+	for i, e := range errs {
+		if e == nil && bytes.Equal(vals[i], best) || e != nil && !errors.Is(e, drive.ErrNotFound) {
+			n++
 		}
 	}
-	best := 0
-	for i, v := range vals {
-		if v == nil || errs[i] != nil {
-			continue
-		}
-		c := 0
-		for j, o := range vals {
-			if errs[j] == nil && bytes.Equal(v, o) {
-				c++
-			}
-		}
-		best = max(best, c)
-	}
-	return best > 0 && best+silent >= q
+	return n >= q
 }
