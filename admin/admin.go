@@ -229,6 +229,31 @@ func (h *Handler) wrap(rt route) http.HandlerFunc {
 	}
 }
 
+// Require returns a handler that serves next to the callers the admin
+// API would let into a route needing scope: a bearer token holding it,
+// or the root credentials by HTTP Basic, either over TLS or from the
+// loopback interface only (authenticate). A refusal is answered as on
+// the admin API, with the JSON error (401 with WWW-Authenticate:
+// Bearer; 403 for a token without the scope) and X-Request-Id, and is
+// audited as "admin:<name>" the way the routes' refusals are (through
+// Config.Recorder when set: the server's aggregator counts refusals of
+// unauthenticated callers instead of recording each). What next serves
+// is not audited, as GET routes are not. The server serves /metrics
+// through it, with iam.ScopeMetricsRead.
+func (h *Handler) Require(name, scope string, next http.Handler) http.Handler {
+	rt := route{Name: name, Scopes: []string{scope}}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{w: w, r: r, ctx: r.Context(), id: newID()}
+		if err := h.authenticate(c, rt); err != nil {
+			w.Header().Set("X-Request-Id", c.id)
+			h.writeError(c, err)
+			h.record(c, rt)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // refuseChange asks Config.RefuseChanges about a change.
 func (h *Handler) refuseChange(c *call) error {
 	if h.cfg.RefuseChanges == nil || c.r.Method == http.MethodGet {

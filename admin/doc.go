@@ -31,6 +31,11 @@
 // machine makes every client it forwards look local, so put such a proxy
 // behind TLS, or in front of a TLS listener.
 //
+// Handler.Require puts another endpoint behind the same credentials,
+// transport rule, refusals and audit records: the server serves the
+// Prometheus metrics (/metrics) through it to tokens holding
+// metrics:read, and to root.
+//
 // Some scopes are worth more than their area suggests; grant them as
 // such:
 //

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/objstore/objstore/iam"
 )
 
 var update = flag.Bool("update", false, "rewrite openapi.json from the route table")
@@ -65,6 +67,8 @@ func openAPIFor(routes []route) map[string]any {
 			"version": "1",
 			"description": "Management API of objstore. Authenticate with an admin token (Authorization: Bearer, scopes in x-scopes: any one of them admits) " +
 				"or with the root credentials by HTTP Basic (required to mint tokens); either only over TLS or from loopback. " +
+				"Scopes a token may hold (a write scope implies its read scope): " + strings.Join(iam.Scopes(), ", ") + "; " +
+				"metrics:read admits to the Prometheus metrics at /metrics, outside this API, with the same credentials and errors. " +
 				"Request bodies must be sent with Content-Type: application/json. Errors are JSON {code, message, requestId}; " +
 				"codes: Unauthorized, TokenExpired, TokenRevoked, InsecureTransport (401); Forbidden (403); NotFound, NoSuchUser, NoSuchAccessKey, NoSuchPolicy, " +
 				"NoSuchToken, NoSuchBucket (404); MethodNotAllowed (405); UserExists, AccessKeyExists, BucketExists, PolicyInUse, BuiltinPolicy, HealRunning (409); " +

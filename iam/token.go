@@ -27,13 +27,15 @@ const (
 	ScopeHealRead      = "heal:read"      // heal progress
 	ScopeHealWrite     = "heal:write"     // start and stop heals
 	ScopeAuditRead     = "audit:read"     // query, export and verify the audit log
+	ScopeMetricsRead   = "metrics:read"   // scrape /metrics (Prometheus)
 )
 
 // Scopes returns every scope a token may hold, sorted.
 func Scopes() []string {
 	return []string{
 		ScopeAuditRead, ScopeBucketsRead, ScopeBucketsWrite, ScopeHealRead, ScopeHealWrite,
-		ScopeIdentityRead, ScopeIdentityWrite, ScopeKMSRead, ScopeKMSWrite, ScopeStatusRead,
+		ScopeIdentityRead, ScopeIdentityWrite, ScopeKMSRead, ScopeKMSWrite, ScopeMetricsRead,
+		ScopeStatusRead,
 	}
 }
 
