@@ -44,9 +44,13 @@ type RequestStat struct {
 // DriveStat is one drive's state at scrape time.
 type DriveStat struct {
 	Set, Position int
-	Path, Zone    string
-	Online        bool
-	Total, Free   uint64 // bytes; 0 when unknown
+	Zone          string
+	// Path is the drive's folder; empty when the server leaves it out
+	// of public scrapes (the label stays; Prometheus stores an empty
+	// label as absent).
+	Path        string
+	Online      bool
+	Total, Free uint64 // bytes; 0 when unknown
 }
 
 // HealStat is the scanner's progress at scrape time.

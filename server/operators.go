@@ -20,9 +20,9 @@ import (
 
 // operators is the operators' side of a server: identities and
 // policies (<data>/iam), the audit log (<data>/audit), the Prometheus
-// registry (/metrics, unauthenticated like most exporters: it names
-// operations and drives, never buckets, keys or identities) and the
-// admin API (/admin/v1), all on the S3 listener.
+// registry (/metrics: behind the admin API's credentials unless
+// Config.MetricsPublic) and the admin API (/admin/v1), all on the S3
+// listener.
 type operators struct {
 	iam    *iam.Store
 	engine *iam.Engine
@@ -32,8 +32,11 @@ type operators struct {
 	// that they cannot fill the audit disk (audit.Aggregator).
 	denials *audit.Aggregator
 	metrics *metrics.Metrics
-	admin   *admin.Handler
-	quotas  *s3api.Quotas
+	// scrape serves /metrics: the registry, behind admin.Handler.Require
+	// unless Config.MetricsPublic.
+	scrape http.Handler
+	admin  *admin.Handler
+	quotas *s3api.Quotas
 }
 
 // Folders of the data folder the operators' state lives in.
@@ -41,6 +44,10 @@ const (
 	iamDir   = "iam"   // the IAM store (iam.json)
 	auditDir = "audit" // the audit log and its anchor
 )
+
+// metricsOperation names /metrics in the audit records of refused
+// scrapes ("admin:ScrapeMetrics").
+const metricsOperation = "ScrapeMetrics"
 
 // openOperators opens the IAM store and the audit log and builds the
 // metrics registry and the admin API. On error nothing stays open.
@@ -91,18 +98,30 @@ func (s *Server) openOperators() error {
 		ids.Close()
 		return err
 	}
+	// Anonymous scrapes (MetricsPublic) do not learn where the drives
+	// are mounted: their path label is empty (to Prometheus, absent);
+	// set, position and zone still tell the drives apart.
+	public := s.cfg.MetricsPublic
 	op.metrics.WatchDrives(func() []metrics.DriveStat {
 		var out []metrics.DriveStat
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for _, set := range op.admin.Drives(ctx) {
 			for _, d := range set {
-				out = append(out, metrics.DriveStat{Set: d.Set, Position: d.Position, Path: d.Path, Zone: d.Zone,
+				path := d.Path
+				if public {
+					path = ""
+				}
+				out = append(out, metrics.DriveStat{Set: d.Set, Position: d.Position, Path: path, Zone: d.Zone,
 					Online: d.Online, Total: d.Total, Free: d.Free})
 			}
 		}
 		return out
 	})
+	op.scrape = op.metrics.Handler()
+	if !public {
+		op.scrape = op.admin.Require(metricsOperation, iam.ScopeMetricsRead, op.scrape)
+	}
 	op.metrics.WatchHeal(func() metrics.HealStat {
 		h := s.store.HealStatus()
 		return metrics.HealStat{Running: h.Running, Passes: int64(h.Pass), ObjectsScanned: h.ObjectsScanned,
@@ -185,7 +204,7 @@ func (s *Server) serveOperators(w http.ResponseWriter, r *http.Request) bool {
 	}
 	switch {
 	case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-		s.ops.metrics.Handler().ServeHTTP(w, r)
+		s.ops.scrape.ServeHTTP(w, r)
 		return true
 	case r.URL.Path == admin.Prefix || strings.HasPrefix(r.URL.Path, admin.Prefix+"/"):
 		s.ops.admin.ServeHTTP(w, r)

@@ -281,19 +281,15 @@ func TestAuditAndMetrics(t *testing.T) {
 		t.Fatalf("audit records %+v: root put %v, denied put %v, get (must not be) %v", recs, put, denied, get)
 	}
 
-	resp, err := http.Get("http://" + srv.Addr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	tok, _ := mintToken(t, srv, iam.ScopeMetricsRead)
+	resp, body := scrape(t, srv, "GET", "Bearer "+tok)
 	for _, want := range []string{`api="PutObject"`, `code="403"`, `api="GetObject"`} {
-		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+		if resp.StatusCode != 200 || !strings.Contains(body, want) {
 			t.Fatalf("/metrics (%d) lacks %s", resp.StatusCode, want)
 		}
 	}
 	// The admission bound is on by default, sized from memory.
-	if !strings.Contains(string(body), "objstore_requests_limit ") || strings.Contains(string(body), "objstore_requests_limit 0\n") {
+	if !strings.Contains(body, "objstore_requests_limit ") || strings.Contains(body, "objstore_requests_limit 0\n") {
 		t.Fatalf("/metrics: no admission bound:\n%s", body)
 	}
 

@@ -89,6 +89,13 @@ type Config struct {
 	// take the storage down unless the operator chose so. Deployments
 	// that must not make a change they cannot audit turn it on.
 	AuditFailClosed bool
+	// MetricsPublic serves /metrics to anyone who can reach the
+	// listener, and then leaves the drives' paths out of it (the path
+	// label is empty). Off by default: /metrics asks for an admin token
+	// holding metrics:read, or root, over TLS or from loopback, like the
+	// admin API, because request volumes and the drives' paths are the
+	// operator's business. For scrapes over a private network.
+	MetricsPublic bool
 
 	// auditOptions, when set (tests), adjusts the audit log's options
 	// before it opens: a disk that fills and is freed, short retries.
