@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +54,35 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	must("alias", "set", "default", base, nt.Secret)
+
+	// The README's scrape token: metrics:read lets Prometheus in, and
+	// /metrics refuses anyone without a token.
+	var scrapeTok admin.NewToken
+	if err := json.Unmarshal([]byte(must("--url", base, "--json", "tokens", "mint", "--name", "prometheus", "--scopes", "metrics:read", "--ttl", "2160h")), &scrapeTok); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, authz string
+		status      int
+	}{
+		{"anonymous", "", http.StatusUnauthorized},
+		{"the ops token, without metrics:read", "Bearer " + nt.Secret, http.StatusForbidden},
+		{"the scrape token", "Bearer " + scrapeTok.Secret, http.StatusOK},
+	} {
+		req, _ := http.NewRequest("GET", base+"/metrics", nil)
+		if tc.authz != "" {
+			req.Header.Set("Authorization", tc.authz)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.status == http.StatusOK) != strings.Contains(string(body), "objstore_drive_online{") {
+			t.Fatalf("/metrics, %s: %d, want %d:\n%.300s", tc.name, resp.StatusCode, tc.status, body)
+		}
+	}
 	if fi, err := os.Stat(aliases); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("alias file: %v %v", fi, err)
 	}

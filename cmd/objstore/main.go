@@ -67,7 +67,9 @@ func parseErasure(s string) (k, m int, err error) {
 	return k, m, nil
 }
 
-func runServer(args []string, stdout, stderr io.Writer) error {
+// serverConfig turns the server command's flags and environment into a
+// server.Config (flag.ErrHelp after -h).
+func serverConfig(args []string, stderr io.Writer) (server.Config, error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	address := fs.String("address", "127.0.0.1:9000", "address to serve S3 on")
@@ -83,20 +85,18 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 	insecureSSEC := fs.Bool("insecure-sse-c", false, "accept SSE-C keys over plain HTTP (development only; AWS refuses them)")
 	maxRequests := fs.Int("max-requests", 0, "S3 requests served at once; more wait up to 10 s, then get 503 SlowDown (0: from the memory limit, about 10 MiB each; -1: no bound)")
 	noSigV2 := fs.Bool("no-sigv2", false, "refuse Signature Version 2 requests (legacy HMAC-SHA1 signing, body unsigned); SigV4 only")
+	metricsPublic := fs.Bool("metrics-public", false, "serve /metrics to anyone, without the drives' paths (scrapes over a private network); by default it needs an admin token with metrics:read, or root")
 	auditFailClosed := fs.Bool("audit-fail-closed", false, "refuse changes (S3 PUT, POST, DELETE; admin changes) with 503 while the audit log cannot be written; by default they are served, unaudited but counted")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return server.Config{}, err
 	}
 	k, m, err := parseErasure(*erasure)
 	if err != nil {
-		return err
+		return server.Config{}, err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return server.Config{}, fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg := server.Config{
@@ -115,8 +115,20 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 		DisableSigV2:    *noSigV2,
 		MaxRequests:     *maxRequests,
 		AuditFailClosed: *auditFailClosed,
+		MetricsPublic:   *metricsPublic,
 	}
 	kmsConfig(&cfg, *kmsBackend, *insecureSSEC)
+	return cfg, nil
+}
+
+func runServer(args []string, stdout, stderr io.Writer) error {
+	cfg, err := serverConfig(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := startServer(ctx, cfg)
@@ -134,12 +146,12 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "objstore: generated root credentials (shown only now):\n  access key: %s\n  secret key: %s\n", user, secret)
 	}
 	// The endpoint line comes last: scripts wait for it.
-	fmt.Fprintf(stdout, "objstore: S3 endpoint %s://%s (erasure %d+%d, data in %s)\n", scheme, srv.Addr(), k, m, cfg.DataDir)
+	fmt.Fprintf(stdout, "objstore: S3 endpoint %s://%s (erasure %d+%d, data in %s)\n", scheme, srv.Addr(), cfg.DataShards, cfg.ParityShards, cfg.DataDir)
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- srv.Wait() }()
 	select {
 	case <-ctx.Done():
-		logger.Info("objstore: shutting down")
+		cfg.Logger.Info("objstore: shutting down")
 	case err := <-waitErr:
 		if err != nil {
 			return err

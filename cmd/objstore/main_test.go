@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -37,6 +39,34 @@ func TestParseErasure(t *testing.T) {
 
 // TestBinary builds the real binary, starts it with no configuration but
 // a data folder and a free port, uses it, and stops it with SIGTERM.
+// TestServerFlags: the server command's flags reach server.Config;
+// /metrics is authenticated unless --metrics-public says otherwise.
+func TestServerFlags(t *testing.T) {
+	tests := []struct {
+		name          string
+		args          []string
+		metricsPublic bool
+	}{
+		{"default", nil, false},
+		{"metrics public", []string{"--metrics-public"}, true},
+		{"metrics public off", []string{"--metrics-public=false"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := serverConfig(tt.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MetricsPublic != tt.metricsPublic {
+				t.Fatalf("MetricsPublic %v, want %v", cfg.MetricsPublic, tt.metricsPublic)
+			}
+		})
+	}
+	if _, err := serverConfig([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+}
+
 func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
