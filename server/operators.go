@@ -195,11 +195,11 @@ func (s *Server) onRequest(ev s3api.Event) {
 }
 
 // serveOperators answers /metrics and /admin/v1 requests; false leaves
-// the request to S3. A request signed for S3 (SigV4 header or presigned
-// query) always goes to S3, so a bucket named "admin" or "metrics"
-// stays reachable by signed clients.
+// the request to S3. A request signed for S3 (SigV4 or SigV2, header or
+// presigned query) always goes to S3, so a bucket named "admin" or
+// "metrics" stays reachable by signed clients.
 func (s *Server) serveOperators(w http.ResponseWriter, r *http.Request) bool {
-	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") || r.URL.Query().Has("X-Amz-Credential") {
+	if signedForS3(r) {
 		return false
 	}
 	switch {
@@ -211,6 +211,17 @@ func (s *Server) serveOperators(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	return false
+}
+
+// signedForS3 reports whether r carries an S3 signature: the operators'
+// endpoints take Bearer or Basic credentials, never these.
+func signedForS3(r *http.Request) bool {
+	auth := r.Header.Get("Authorization")
+	if strings.HasPrefix(auth, "AWS4-") || strings.HasPrefix(auth, "AWS ") {
+		return true
+	}
+	q := r.URL.Query()
+	return q.Has("X-Amz-Credential") || q.Has("AWSAccessKeyId")
 }
 
 // IAM is the identity store (users, keys, policies, admin tokens).
