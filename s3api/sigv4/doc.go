@@ -44,9 +44,13 @@
 //	                   SignedHeaders "\n"      "host;range;x-amz-date"
 //	                   PayloadHash             x-amz-content-sha256 or UNSIGNED-PAYLOAD
 //
-// Any region is accepted: the region named in the credential scope is the one
-// used to derive the key, so a client configured for "us-east-1" and one
-// configured for "eu-central-1" both authenticate.
+// By default any region is accepted: the region named in the credential
+// scope is the one used to derive the key, so a client configured for
+// "us-east-1" and one configured for "eu-central-1" both authenticate. A
+// Verifier with Region set accepts only that region and refuses others
+// with a *RegionError, before the access key is looked up. The chunk and
+// trailer signatures of aws-chunked bodies chain from the seed under the
+// seed's scope, so the seed's region check covers them.
 //
 // # aws-chunked streaming
 //

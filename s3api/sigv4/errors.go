@@ -49,7 +49,33 @@ var (
 	ErrPresignNotYetValid = errors.New("sigv4: presigned request is not yet valid")
 	// ErrInvalidExpires: X-Amz-Expires is not an integer in 1..604800.
 	ErrInvalidExpires = errors.New("sigv4: X-Amz-Expires must be an integer from 1 to 604800")
+	// ErrWrongRegion: the credential scope names another region than
+	// Verifier.Region. Verify returns it as a *RegionError.
+	ErrWrongRegion = errors.New("sigv4: credential scope names another region")
 )
+
+// RegionError is a credential scope naming region Got where the Verifier
+// accepts only Want (Verifier.Region). It matches ErrWrongRegion and the
+// sentinel of the request's authentication style: ErrMalformedPresign for
+// a presigned request, ErrAuthorizationHeaderMalformed otherwise, as AWS
+// answers a wrong region with AuthorizationQueryParametersError or
+// AuthorizationHeaderMalformed. Got comes from the network: it is cut to
+// 64 bytes, and may hold any bytes.
+type RegionError struct {
+	Got, Want string
+	Presigned bool
+}
+
+func (e *RegionError) Error() string {
+	return fmt.Sprintf("%v: the region %q is wrong; expecting %q", ErrWrongRegion, e.Got, e.Want)
+}
+
+func (e *RegionError) Unwrap() []error {
+	if e.Presigned {
+		return []error{ErrWrongRegion, ErrMalformedPresign}
+	}
+	return []error{ErrWrongRegion, ErrAuthorizationHeaderMalformed}
+}
 
 // wrapf wraps a sentinel with a reason: "sigv4: <sentinel text>: <reason>".
 func wrapf(sentinel error, format string, args ...any) error {

@@ -21,6 +21,8 @@ func FuzzParseAuthorization(f *testing.F) {
 	f.Add("AWS4-HMAC-SHA256 ,,,Credential==,")
 	f.Add("")
 	v := verifierAt(exampleTime)
+	pinned := verifierAt(exampleTime)
+	pinned.Region = "us-east-1"
 	f.Fuzz(func(t *testing.T, h string) {
 		a, err := parseAuthorization(h)
 		if err == nil {
@@ -38,6 +40,11 @@ func FuzzParseAuthorization(f *testing.F) {
 		auth, err := v.Verify(r)
 		if (auth == nil) == (err == nil) {
 			t.Fatalf("Verify returned auth %v and err %v", auth, err)
+		}
+		// With a region named, whatever authenticates names it.
+		auth, err = pinned.Verify(r)
+		if (auth == nil) == (err == nil) || auth != nil && auth.Region != pinned.Region {
+			t.Fatalf("Verify with Region %q returned auth %v and err %v", pinned.Region, auth, err)
 		}
 	})
 }
@@ -170,6 +177,8 @@ func FuzzPresign(f *testing.F) {
 	f.Add("X-Amz-Credential=%2F%2F%2F%2F&X-Amz-Signature=")
 	f.Add("AWSAccessKeyId=AK&Signature=x&Expires=1")
 	v := verifierAt(signedAt.Add(time.Minute))
+	pinned := verifierAt(signedAt.Add(time.Minute))
+	pinned.Region = "us-east-1"
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		r := &http.Request{Method: "GET", URL: &url.URL{Path: "/b/k", RawQuery: rawQuery}, Host: "h", Header: http.Header{}}
 		a, err := v.Verify(r)
@@ -178,6 +187,11 @@ func FuzzPresign(f *testing.F) {
 		}
 		if err == nil && (!a.Presigned || !strings.Contains(rawQuery, "X-Amz-Signature=")) {
 			t.Fatalf("authenticated %q as %v", rawQuery, a)
+		}
+		// With a region named, whatever authenticates names it.
+		a, err = pinned.Verify(r)
+		if (a == nil) == (err == nil) || a != nil && a.Region != pinned.Region {
+			t.Fatalf("Verify with Region %q returned auth %v and err %v", pinned.Region, a, err)
 		}
 	})
 }

@@ -30,6 +30,11 @@ type Verifier struct {
 	// x-amz-content-sha256 (ErrMissingContentSHA256), as S3 does; other
 	// services read its absence as the hash of an empty payload.
 	RequireContentSHA256 bool
+	// Region, when set, is the only region a credential scope may name:
+	// a request signed for another is refused with a *RegionError before
+	// its access key is looked up or its signature checked. Empty (the
+	// default) accepts any region. Compared exactly, as AWS compares it.
+	Region string
 }
 
 // Auth is an authenticated request's identity and what Body needs to verify
@@ -81,8 +86,9 @@ func (a Auth) LogValue() slog.Value {
 // X-Amz-Expires (1..604800), X-Amz-SignedHeaders, X-Amz-Signature). It does
 // not read the body. Every x-amz-* header of r must be signed
 // (ErrHeadersNotSigned). It returns ErrMissingAuth when the request carries no
-// authentication at all (anonymous). Any region and service "s3" in the
-// credential scope are accepted (the scope's own region derives the key).
+// authentication at all (anonymous). Service "s3" and any region in the
+// credential scope are accepted (the scope's own region derives the key),
+// or only Region when it is set (*RegionError otherwise).
 // Signatures are compared in constant time.
 func (v *Verifier) Verify(r *http.Request) (*Auth, error) {
 	if r == nil || r.URL == nil {
@@ -138,6 +144,17 @@ func (v *Verifier) maxSkew() time.Duration {
 		return v.MaxSkew
 	}
 	return DefaultMaxSkew
+}
+
+// checkRegion refuses a scope's region other than v.Region, when set.
+func (v *Verifier) checkRegion(region string, presigned bool) error {
+	if v.Region == "" || region == v.Region {
+		return nil
+	}
+	if len(region) > 64 {
+		region = region[:64]
+	}
+	return &RegionError{Got: region, Want: v.Region, Presigned: presigned}
 }
 
 func (v *Verifier) secret(accessKey string) (string, error) {
@@ -242,6 +259,9 @@ func requestTime(r *http.Request) (time.Time, error) {
 func (v *Verifier) verifyHeader(r *http.Request, h string, query []queryPair) (*Auth, error) {
 	ah, err := parseAuthorization(h)
 	if err != nil {
+		return nil, err
+	}
+	if err := v.checkRegion(ah.cred.region, false); err != nil {
 		return nil, err
 	}
 	t, err := requestTime(r)
@@ -418,6 +438,9 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryPair) (*Auth, e
 	}
 	cred, err := parseCredential(p.credential, ErrMalformedPresign)
 	if err != nil {
+		return nil, err
+	}
+	if err := v.checkRegion(cred.region, true); err != nil {
 		return nil, err
 	}
 	t, err := time.Parse(iso8601, p.date)
