@@ -110,6 +110,9 @@ func (h *Handler) createBucketLocation(rq *request) (string, error) {
 		if location != "" && !storage.ValidLocation(location) {
 			return "", fmt.Errorf("%w: %q", errInvalidLocation, location)
 		}
+		if err := h.checkLocationRegion(location); err != nil {
+			return "", err
+		}
 	}
 	return location, nil
 }

@@ -135,7 +135,22 @@ func apiErrorFor(err error) (apiError, bool) {
 	if ae, ok := sseAPIError(err); ok {
 		return ae, true
 	}
+	var formRegion *formRegionError
+	var region *sigv4.RegionError
 	switch {
+	// A request signed for another region than the one the operator
+	// named, in AWS's words for each style; before the sentinels these
+	// errors also match (errInvalidArgument, the malformed header and
+	// query). writeError adds the expected region to the document.
+	case errors.As(err, &formRegion):
+		return e("InvalidArgument", 400, fmt.Sprintf("the region '%s' is wrong; expecting '%s'", formRegion.got, formRegion.want))
+	case errors.As(err, &region) && region.Presigned:
+		return e("AuthorizationQueryParametersError", 400, fmt.Sprintf("Error parsing the X-Amz-Credential parameter; the region '%s' is wrong; expecting '%s'", region.Got, region.Want))
+	case errors.As(err, &region):
+		return e("AuthorizationHeaderMalformed", 400, fmt.Sprintf("The authorization header is malformed; the region '%s' is wrong; expecting '%s'", region.Got, region.Want))
+	case errors.Is(err, errIllegalLocation):
+		return e("IllegalLocationConstraintException", 400, "The specified location constraint is incompatible for the region specific endpoint this request was sent to.")
+
 	// s3api's own errors.
 	case errors.Is(err, errInvalidBucketName):
 		return e("InvalidBucketName", 400, "The specified bucket is not valid.")

@@ -74,8 +74,20 @@ type Config struct {
 	// response; the server feeds metrics and the audit log from it. It
 	// must not block for long.
 	OnRequest func(Event)
-	// Region is what GetBucketLocation reports for buckets created
-	// without a LocationConstraint. Default "us-east-1".
+	// Region is the server's region, as the operator named it (see
+	// ValidRegion). Empty, the default, names none: buckets created
+	// without a LocationConstraint report "us-east-1" (GetBucketLocation,
+	// x-amz-bucket-region), and a SigV4 credential scope may name any
+	// region, as MinIO accepts any when none is configured. Set, those
+	// buckets report it, and it is enforced as AWS enforces an
+	// endpoint's region: a SigV4 request (header, presigned URL, POST
+	// form) signed for another region is refused (400
+	// AuthorizationHeaderMalformed, AuthorizationQueryParametersError or
+	// InvalidArgument, with the expected region in the Error document's
+	// Region element and in x-amz-bucket-region, from which clients
+	// retry), and CreateBucket naming another LocationConstraint is 400
+	// IllegalLocationConstraintException. SigV2 requests name no region
+	// and are not affected.
 	Region string
 	// Domain, if set, enables virtual-host style requests:
 	// <bucket>.<Domain>. Path style always works.
@@ -204,8 +216,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Credentials == nil {
 		return nil, errors.New("s3api: Config.Credentials is required")
 	}
+	named := cfg.Region
+	if named != "" && !ValidRegion(named) {
+		return nil, fmt.Errorf("s3api: Config.Region %q: %s", named, regionRule)
+	}
 	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		cfg.Region = defaultRegion
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -257,6 +273,8 @@ func New(cfg Config) (*Handler, error) {
 		// S3 requires it on header-signed requests (other AWS services
 		// read its absence as an empty payload).
 		RequireContentSHA256: true,
+		// Only a region the operator named is enforced.
+		Region: named,
 	}
 	h.ops = map[string]func(*request) error{
 		"ListBuckets":             h.listBuckets,
@@ -895,6 +913,11 @@ func (h *Handler) writeError(rq *request, err error) {
 	if ae.Status == http.StatusServiceUnavailable {
 		hdr.Set("Retry-After", "1")
 	}
+	rd, regionErr := wrongRegion(err)
+	if regionErr {
+		// Also in the header: a HEAD's answer has no document.
+		hdr.Set("x-amz-bucket-region", rd.want)
+	}
 	if ae.Status == http.StatusNotModified || rq.r.Method == http.MethodHead {
 		rq.w.WriteHeader(ae.Status)
 		return
@@ -910,6 +933,9 @@ func (h *Handler) writeError(rq *request, err error) {
 	var se *copySourceError
 	if errors.As(err, &se) {
 		bucket, key = se.bucket, se.key
+	}
+	if regionErr {
+		body.Region, body.ArgumentName, body.ArgumentValue = rd.want, rd.argumentName, rd.argumentValue
 	}
 	switch ae.Code {
 	case "NoSuchBucket", "BucketNotEmpty", "BucketAlreadyOwnedByYou":

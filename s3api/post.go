@@ -349,6 +349,9 @@ func (h *Handler) verifyPostV4(f map[string]string, policy string) (string, erro
 		return "", withMessage(sigv4.ErrAuthorizationHeaderMalformed,
 			"The x-amz-credential form field is malformed; it must be <access key>/<YYYYMMDD>/<region>/s3/aws4_request.")
 	}
+	if err := h.checkFormRegion(cred[2], f["x-amz-credential"]); err != nil {
+		return "", err
+	}
 	date, err := time.Parse(postDateFormat, f["x-amz-date"])
 	if err != nil || date.Format("20060102") != cred[1] {
 		return "", withMessage(sigv4.ErrAuthorizationHeaderMalformed,

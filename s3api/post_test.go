@@ -68,8 +68,15 @@ func (f postForm) encode(t *testing.T) (body []byte, contentType string) {
 // the given conditions, signed with the test credentials.
 func signedPostFields(t *testing.T, expiration time.Time, conds []any, secret string) [][2]string {
 	t.Helper()
+	return signedPostFieldsIn(t, testRegion, expiration, conds, secret)
+}
+
+// signedPostFieldsIn is signedPostFields with the credential scope of
+// region.
+func signedPostFieldsIn(t *testing.T, region string, expiration time.Time, conds []any, secret string) [][2]string {
+	t.Helper()
 	now := time.Now().UTC()
-	cred := testAccessKey + "/" + now.Format("20060102") + "/" + testRegion + "/s3/aws4_request"
+	cred := testAccessKey + "/" + now.Format("20060102") + "/" + region + "/s3/aws4_request"
 	amzDate := now.Format(postDateFormat)
 	conds = append(conds,
 		[]string{"eq", "$x-amz-algorithm", "AWS4-HMAC-SHA256"},
@@ -81,7 +88,7 @@ func signedPostFields(t *testing.T, expiration time.Time, conds []any, secret st
 	}
 	policy := base64.StdEncoding.EncodeToString(doc)
 	key := []byte("AWS4" + secret)
-	for _, p := range []string{now.Format("20060102"), testRegion, "s3", "aws4_request", policy} {
+	for _, p := range []string{now.Format("20060102"), region, "s3", "aws4_request", policy} {
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte(p))
 		key = m.Sum(nil)

@@ -37,9 +37,15 @@ type errorResponse struct {
 	Message    string   `xml:"Message"`
 	BucketName string   `xml:"BucketName,omitempty"`
 	Key        string   `xml:"Key,omitempty"`
-	Resource   string   `xml:"Resource"`
-	RequestID  string   `xml:"RequestId"`
-	HostID     string   `xml:"HostId"`
+	// ArgumentName, ArgumentValue and Region: a request signed for
+	// another region than the server's names the one expected, and a
+	// form the field at fault, as AWS's answers do.
+	ArgumentName  string `xml:"ArgumentName,omitempty"`
+	ArgumentValue string `xml:"ArgumentValue,omitempty"`
+	Region        string `xml:"Region,omitempty"`
+	Resource      string `xml:"Resource"`
+	RequestID     string `xml:"RequestId"`
+	HostID        string `xml:"HostId"`
 }
 
 // listAllMyBucketsResult answers ListBuckets.
