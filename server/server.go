@@ -50,7 +50,13 @@ type Config struct {
 	// empty, credentials are loaded from DataDir or generated there on
 	// first start (see Server.GeneratedCredentials).
 	RootUser, RootPassword string
-	// Region reported for buckets without a location; default us-east-1.
+	// Region is the server's region (s3api.Config.Region), as the
+	// operator names it with --region: lowercase letters, digits and
+	// hyphens (s3api.ValidRegion). Empty, the default, names none:
+	// buckets without a location report us-east-1 and requests may be
+	// signed for any region. Named, buckets without a location report it,
+	// and SigV4 requests signed for another region, and CreateBucket
+	// naming another location, are refused as AWS refuses them.
 	Region string
 	// ScanInterval is how soon a new full heal pass (the scanner that
 	// verifies and repairs every object) starts after the last one ended;
@@ -115,9 +121,6 @@ func (c *Config) ensureDefaults() {
 	if c.Zones == 0 {
 		c.Zones = 3
 	}
-	if c.Region == "" {
-		c.Region = "us-east-1"
-	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -142,6 +145,8 @@ func (c *Config) Validate() error {
 		return errors.New("server: config: RootUser must have at least 3 characters")
 	case c.RootPassword != "" && len(c.RootPassword) < 8:
 		return errors.New("server: config: RootPassword must have at least 8 characters")
+	case c.Region != "" && !s3api.ValidRegion(c.Region):
+		return fmt.Errorf("server: config: Region %q: want lowercase letters, digits and hyphens, 1 to 63, starting with a letter and not ending with a hyphen (such as eu-de-1)", c.Region)
 	}
 	return nil
 }

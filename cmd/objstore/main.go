@@ -77,6 +77,7 @@ func serverConfig(args []string, stderr io.Writer) (server.Config, error) {
 	erasure := fs.String("erasure", "4+2", "erasure layout K+M (data+parity shards); the drive count is K+M")
 	zones := fs.Int("zones", 3, "zones the drive folders are spread over")
 	domain := fs.String("domain", "", "domain for virtual-host-style requests (<bucket>.<domain>)")
+	region := fs.String("region", "", "the server's region (such as eu-de-1): SigV4 requests signed for another region and buckets created in another are refused, as AWS refuses them; empty: any region signs, buckets without a location report us-east-1")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); reloaded when it changes")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -106,6 +107,7 @@ func serverConfig(args []string, stderr io.Writer) (server.Config, error) {
 		ParityShards:    m,
 		Zones:           *zones,
 		Domain:          *domain,
+		Region:          *region,
 		TLSCert:         *tlsCert,
 		TLSKey:          *tlsKey,
 		RootUser:        os.Getenv("OBJSTORE_ROOT_USER"),

@@ -185,3 +185,22 @@ func TestBinary(t *testing.T) {
 		t.Fatal("no exit after SIGTERM during start-up")
 	}
 }
+
+// TestServerRegionFlag: --region reaches the server's configuration,
+// which refuses a name no region could have before anything starts.
+func TestServerRegionFlag(t *testing.T) {
+	for _, bad := range []string{"EU-DE-1", "eu_de", "eu-", strings.Repeat("a", 64)} {
+		done := make(chan error, 1)
+		go func() {
+			done <- runServer([]string{"--region", bad, "--address", "127.0.0.1:0", "--data", t.TempDir()}, io.Discard, io.Discard)
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "Region") || !strings.Contains(err.Error(), bad) {
+				t.Errorf("--region %q: %v, want an error naming the region", bad, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("--region %q: the server started", bad)
+		}
+	}
+}
