@@ -30,6 +30,12 @@ func TestFailClosedInFlightChange(t *testing.T) {
 	if err := c.MakeBucket(ctx, "photos", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The bucket's record must be on disk before the disk fills: written
+	// late, it would be the record that stops the log, and the DELETE's
+	// below would be refused too (seen on a loaded machine).
+	if err := srv.ops.audit.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	// The next look at the log's state is the PUT's check.
 	var armed atomic.Bool
 	checked := make(chan struct{})
