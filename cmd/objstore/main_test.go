@@ -37,8 +37,6 @@ func TestParseErasure(t *testing.T) {
 	}
 }
 
-// TestBinary builds the real binary, starts it with no configuration but
-// a data folder and a free port, uses it, and stops it with SIGTERM.
 // TestServerFlags: the server command's flags reach server.Config;
 // /metrics is authenticated unless --metrics-public says otherwise.
 func TestServerFlags(t *testing.T) {
@@ -67,6 +65,8 @@ func TestServerFlags(t *testing.T) {
 	}
 }
 
+// TestBinary builds the real binary, starts it with no configuration but
+// a data folder and a free port, uses it, and stops it with SIGTERM.
 func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
