@@ -96,7 +96,23 @@ func request(op uint32, payload item) []byte {
 // do runs one operation and returns its response payload. Operations
 // that are safe to repeat (retry) are retried once on a fresh connection
 // when a kept-alive one turns out to be dead.
+//
+// The whole call, waiting for a connection and a retry included, gets
+// one Timeout: a server that accepts connections and never answers
+// would otherwise hold a caller for a timeout on the silent kept-alive
+// connection, another on the retry's handshake, and more in the queue
+// for a connection behind other callers doing the same.
 func (c *client) do(ctx context.Context, op uint32, payload item, retry bool) (item, error) {
+	p, err := c.doWithin(ctx, op, payload, retry)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("kmip: %s did not answer %s within %v: %w", c.endpoint, opName(op), c.timeout, err)
+	}
+	return p, err
+}
+
+func (c *client) doWithin(ctx context.Context, op uint32, payload item, retry bool) (item, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
