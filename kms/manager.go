@@ -46,14 +46,14 @@ type Custodian interface {
 // Manager is a KMS over a Custodian. Its zero value is not usable; call
 // NewManager.
 type Manager struct {
-	c      Custodian
+	c      *outage // the Custodian, asked one call at a time while it fails
 	name   string
 	closed atomic.Bool
 }
 
 // NewManager returns the KMS for c. Closing the Manager closes c.
 func NewManager(c Custodian) *Manager {
-	return &Manager{c: c, name: c.Backend().String()}
+	return &Manager{c: &outage{Custodian: c}, name: c.Backend().String()}
 }
 
 var _ KMS = (*Manager)(nil)
