@@ -14,6 +14,7 @@ import (
 	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/kms/kmip"
 	"github.com/objstore/objstore/kms/pkcs11"
+	"github.com/objstore/objstore/metrics"
 )
 
 // KMS backends of Config.KMSBackend.
@@ -52,6 +53,7 @@ func (s *Server) openKMS(ctx context.Context) error {
 		}
 		s.kms, s.ownKMS = k, true
 	}
+	s.kms = observedKMS{KMS: s.kms, backend: kmsBackendName(cfg), m: s.metrics}
 	if err := kms.EnsureKey(ctx, s.kms, kms.DefaultKeyID); err != nil {
 		s.closeKMS()
 		return fmt.Errorf("server: kms: default key: %w", err)
@@ -103,4 +105,76 @@ func (s *Server) sealedDataExists(ctx context.Context) bool {
 		}
 	}
 	return false
+}
+
+// kmsBackendName is the backend label of objstore_kms_calls_total.
+func kmsBackendName(cfg Config) string {
+	switch {
+	case cfg.KMS != nil:
+		return "custom" // a KMS the embedding program gave
+	case cfg.KMSBackend == "":
+		return KMSKeyring
+	}
+	return cfg.KMSBackend
+}
+
+// observedKMS counts every call to the KMS in objstore_kms_calls_total
+// by backend, operation and outcome, so that an outage, or a cache that
+// stopped holding bucket keys, shows in the metrics and not only as 503s
+// and log lines. Close is not a call to count.
+type observedKMS struct {
+	kms.KMS
+	backend string
+	m       *metrics.Metrics
+}
+
+func (o observedKMS) count(op string, err error) { o.m.ObserveKMS(o.backend, op, err) }
+
+// CreateKey implements kms.KMS.
+func (o observedKMS) CreateKey(ctx context.Context, id kms.KeyID) error {
+	err := o.KMS.CreateKey(ctx, id)
+	o.count("create", err)
+	return err
+}
+
+// GenerateDataKey implements kms.KMS.
+func (o observedKMS) GenerateDataKey(ctx context.Context, id kms.KeyID, associated []byte) (kms.DataKey, error) {
+	dk, err := o.KMS.GenerateDataKey(ctx, id, associated)
+	o.count("generate", err)
+	return dk, err
+}
+
+// Unseal implements kms.KMS.
+func (o observedKMS) Unseal(ctx context.Context, sealed, associated []byte) ([]byte, error) {
+	pt, err := o.KMS.Unseal(ctx, sealed, associated)
+	o.count("unseal", err)
+	return pt, err
+}
+
+// RotateKey implements kms.KMS.
+func (o observedKMS) RotateKey(ctx context.Context, id kms.KeyID) error {
+	err := o.KMS.RotateKey(ctx, id)
+	o.count("rotate", err)
+	return err
+}
+
+// Rewrap implements kms.KMS.
+func (o observedKMS) Rewrap(ctx context.Context, sealed, associated []byte) ([]byte, error) {
+	out, err := o.KMS.Rewrap(ctx, sealed, associated)
+	o.count("rewrap", err)
+	return out, err
+}
+
+// Status implements kms.KMS.
+func (o observedKMS) Status(ctx context.Context, id kms.KeyID) (kms.KeyStatus, error) {
+	st, err := o.KMS.Status(ctx, id)
+	o.count("status", err)
+	return st, err
+}
+
+// ListKeys implements kms.KMS.
+func (o observedKMS) ListKeys(ctx context.Context) ([]kms.KeyStatus, error) {
+	keys, err := o.KMS.ListKeys(ctx)
+	o.count("list", err)
+	return keys, err
 }

@@ -78,7 +78,7 @@ func (s *Server) openOperators() error {
 		s.cfg.aggregateOptions(&aggOpts)
 	}
 	op := &operators{iam: ids, engine: iam.NewEngine(ids, iam.EngineOptions{}), audit: log,
-		denials: audit.NewAggregator(log, aggOpts), metrics: metrics.New()}
+		denials: audit.NewAggregator(log, aggOpts), metrics: s.metrics}
 	op.quotas = s3api.NewQuotas(s.store, s3api.QuotaOptions{Encrypted: s.keys != nil, Logger: s.log})
 	op.admin, err = admin.New(admin.Config{
 		IAM:           ids,

@@ -170,6 +170,9 @@ type Server struct {
 	keys   *encryption.Keys
 
 	ops *operators
+	// metrics is the Prometheus registry (also ops.metrics), made before
+	// the KMS opens so that every KMS call is counted.
+	metrics *metrics.Metrics
 	// auditFailed, when set (tests), stands in for the audit log's Err.
 	auditFailed func() error
 }
@@ -217,6 +220,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = store
+	s.metrics = metrics.New() // before the KMS, whose calls it counts from the first
 	if err := s.openKMS(ctx); err != nil {
 		store.Close()
 		return nil, err
