@@ -166,6 +166,11 @@ func TestAuditFailClosedResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, srv, 200)
+	// Every record so far on disk before it fills: one written late would
+	// stop the log before the PUT below (seen on a loaded machine).
+	if err := srv.ops.audit.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	disk.full.Store(true)
 	// Served: the log learns the disk is full only when it writes this
