@@ -39,7 +39,9 @@ type Config struct {
 	NamePrefix string
 	// Connections bounds the connections to the server (default 4).
 	Connections int
-	// Timeout bounds each request (default 10 s).
+	// Timeout bounds each request, its wait for a connection and its
+	// retry included, and each key creation or rotation as a whole
+	// (default 10 s).
 	Timeout time.Duration
 }
 
@@ -105,6 +107,7 @@ func Open(ctx context.Context, cfg Config) (*KMIP, error) {
 		group: strings.TrimSuffix(cfg.NamePrefix, "/"),
 		c:     newClient(cfg.Endpoint, tc, cfg.Connections, cfg.Timeout),
 		cache: make(map[kms.KeyID]*keyObjects),
+		admin: make(chan struct{}, 1),
 	}
 	if _, err := s.c.locate(ctx, integer(tagMaximumItems, 1)); err != nil {
 		s.c.close()
@@ -119,8 +122,8 @@ type server struct {
 	group string
 	c     *client
 
-	admin sync.Mutex // serialises CreateKey and RotateKey
-	mu    sync.Mutex // guards cache
+	admin chan struct{} // one slot: serialises CreateKey and RotateKey
+	mu    sync.Mutex    // guards cache
 	cache map[kms.KeyID]*keyObjects
 }
 
@@ -232,8 +235,11 @@ func (s *server) newVersion(ctx context.Context, id kms.KeyID, version int) erro
 // processes creating the same key at once may both succeed, and the first
 // object Locate returns is used.
 func (s *server) CreateKey(ctx context.Context, id kms.KeyID) error {
-	s.admin.Lock()
-	defer s.admin.Unlock()
+	ctx, done, err := s.lockAdmin(ctx, "create")
+	if err != nil {
+		return err
+	}
+	defer done()
 	switch _, err := s.lookup(ctx, id); {
 	case err == nil:
 		return kms.ErrKeyExists
@@ -245,13 +251,31 @@ func (s *server) CreateKey(ctx context.Context, id kms.KeyID) error {
 
 // RotateKey implements kms.Custodian.
 func (s *server) RotateKey(ctx context.Context, id kms.KeyID) error {
-	s.admin.Lock()
-	defer s.admin.Unlock()
+	ctx, done, err := s.lockAdmin(ctx, "rotate")
+	if err != nil {
+		return err
+	}
+	defer done()
 	k, err := s.lookup(ctx, id)
 	if err != nil {
 		return err
 	}
 	return s.newVersion(ctx, id, k.current+1)
+}
+
+// lockAdmin waits for the turn of a key's creation or rotation. One
+// Timeout bounds the wait and everything the operation then asks the
+// server: behind a hung server, a second operation would otherwise wait
+// out the first one's timeout before its own.
+func (s *server) lockAdmin(ctx context.Context, op string) (context.Context, func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	select {
+	case s.admin <- struct{}{}:
+		return ctx, func() { <-s.admin; cancel() }, nil
+	case <-ctx.Done():
+		cancel()
+		return nil, nil, fmt.Errorf("%w: kmip: %s: waiting for another key operation: %w", kms.ErrBackend, op, ctx.Err())
+	}
 }
 
 // CurrentVersion implements kms.Custodian.

@@ -153,8 +153,15 @@ func (h *hsm) withSession(ctx context.Context, f func(s p11.SessionHandle) error
 	return f(s)
 }
 
-// backendErr marks an HSM failure as ErrBackend.
+// backendErr marks an HSM failure as ErrBackend, or as ErrKeyDisabled
+// when the token refuses the one key (its attributes forbid the use).
 func backendErr(what string, err error) error {
+	var code p11.Error
+	if errors.As(err, &code) && (code == p11.CKR_KEY_FUNCTION_NOT_PERMITTED || code == p11.CKR_KEY_TYPE_INCONSISTENT) {
+		// The token refuses this key, not every call: one key's
+		// attributes must not look like the HSM being down.
+		return fmt.Errorf("%w: %s: the token will not use this key: %w", kms.ErrKeyDisabled, what, err)
+	}
 	return fmt.Errorf("%w: %s: %w", kms.ErrBackend, what, err)
 }
 

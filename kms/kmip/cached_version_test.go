@@ -1,0 +1,94 @@
+//go:build linux
+
+package kmip
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/objstore/objstore/kms"
+	"github.com/objstore/objstore/kms/kmstest"
+)
+
+// TestCachedVersionDoesNotEndOutage: with the KMS hanging and the outage
+// known (one Unseal timed out), a GenerateDataKey of a key whose version
+// is cached ends the outage without asking the server: CurrentVersion is
+// answered from the cache and kms.outage counts that as the server
+// answering. Its Encrypt then hangs for the timeout, and meanwhile every
+// other call goes to the hung server too and waits out the timeout,
+// instead of failing at once.
+func TestCachedVersionDoesNotEndOutage(t *testing.T) {
+	srv := sharedPyKMIP(t)
+	link := kmstest.NewLink(t, srv.Endpoint)
+	cfg := srv.cfg
+	cfg.Endpoint, cfg.ServerName = link.Addr, "127.0.0.1"
+	cfg.Timeout = 2 * time.Second
+	k := openKMIP(t, cfg)
+	defer k.Close()
+	ctx := context.Background()
+	if err := kms.EnsureKey(ctx, k, "cached-version"); err != nil {
+		t.Fatal(err)
+	}
+	dk, err := k.GenerateDataKey(ctx, "cached-version", []byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link.Set("hang")
+	if _, err := k.Unseal(ctx, dk.Sealed, []byte("a")); !errors.Is(err, kms.ErrBackend) {
+		t.Fatalf("Unseal, KMS hanging: %v", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = k.GenerateDataKey(ctx, "cached-version", []byte("b"))
+	}()
+	time.Sleep(200 * time.Millisecond)
+	d, err := timed(func() error { _, err := k.Unseal(ctx, dk.Sealed, []byte("a")); return err })
+	wg.Wait()
+	if d > time.Second || !errors.Is(err, kms.ErrBackend) {
+		t.Fatalf("Unseal while another call probes the hanging KMS: %v after %v, want ErrBackend at once", err, d)
+	}
+}
+
+// TestKeyOperationsBoundedByOneTimeout: CreateKey and RotateKey serialise on
+// server.admin, a sync.Mutex taken before any timeout applies: with the
+// server hanging, a second CreateKey waits out the first one's Timeout
+// and then its own, 2 x Timeout (n x Timeout for n admins).
+func TestKeyOperationsBoundedByOneTimeout(t *testing.T) {
+	srv := sharedPyKMIP(t)
+	link := kmstest.NewLink(t, srv.Endpoint)
+	cfg := srv.cfg
+	cfg.Endpoint, cfg.ServerName = link.Addr, "127.0.0.1"
+	cfg.Timeout = time.Second
+	k := openKMIP(t, cfg)
+	defer k.Close()
+	ctx := context.Background()
+	link.Set("hang")
+	var wg sync.WaitGroup
+	ds := make([]time.Duration, 2)
+	errs := make([]error, 2)
+	for i := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ds[i], errs[i] = timed(func() error { return k.CreateKey(ctx, kms.KeyID("queued-admin-"+string(rune('a'+i)))) })
+		}()
+	}
+	wg.Wait()
+	for i := range ds {
+		t.Logf("CreateKey %d: %v after %v", i, errs[i], ds[i])
+		if ds[i] > cfg.Timeout+500*time.Millisecond {
+			t.Errorf("CreateKey %d took %v with Timeout %v", i, ds[i], cfg.Timeout)
+		}
+	}
+}
+
+func timed(f func() error) (time.Duration, error) {
+	start := time.Now()
+	err := f()
+	return time.Since(start), err
+}
