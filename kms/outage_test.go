@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// scriptedCustodian is a Custodian whose Encrypt/Decrypt/CurrentVersion run
-// the given functions.
+// scriptedCustodian is a Custodian whose Encrypt, Decrypt and
+// CurrentVersion run the test's functions.
 type scriptedCustodian struct {
 	current func(ctx context.Context, id KeyID) (int, error)
 	encrypt func(ctx context.Context, id KeyID) error
@@ -47,9 +47,10 @@ func (c *scriptedCustodian) Close() error { return nil }
 var errScriptedDown = fmt.Errorf("%w: connection refused", ErrBackend)
 
 // TestOutageProbePanicTeachesNothing: the probe of an outage panics (a bug
-// in a backend, recovered by net/http for the request). guard never clears
-// o.probing, so the backend stays "down" for ever: every later call fails
-// at once with ErrBackend although the backend answers again.
+// in a backend, recovered by net/http for the request). It gives its
+// place up and teaches nothing, so the next call probes and, the backend
+// answering again, ends the outage. Before, the place stayed taken and
+// every later call failed at once until a restart.
 func TestOutageProbePanicTeachesNothing(t *testing.T) {
 	var mode atomic.Int32 // 0 down, 1 panic, 2 up
 	c := &scriptedCustodian{}
@@ -84,43 +85,34 @@ func TestOutageProbePanicTeachesNothing(t *testing.T) {
 
 // TestOutageStuckProbeGivesWay: a PKCS#11 call cannot be cancelled
 // (pkcs11.withSession: "ctx bounds only the wait for a free session"). A
-// probe stuck in one (its session wedged) keeps o.probing set even after
-// its caller gave up, so every other call fails at once with ErrBackend
-// while the HSM answers them again: recovery waits for the stuck call,
-// for ever if it never returns. Before the breaker, the other calls went
-// to the HSM (other sessions) and succeeded.
+// probe stuck in one gives its place up when its caller goes away, so
+// that other calls reach the HSM, which answers them again. Before, the
+// stuck probe kept every other call failing at once for as long as it
+// hung, for ever if it never returned.
 func TestOutageStuckProbeGivesWay(t *testing.T) {
-	var mode atomic.Int32 // 0 down, 1 first caller hangs, 2 up
-	stuck := make(chan struct{})
-	defer close(stuck)
-	entered := make(chan struct{})
-	c := &scriptedCustodian{}
-	c.encrypt = func(ctx context.Context, id KeyID) error {
-		switch mode.Load() {
-		case 0:
-			return errScriptedDown
-		case 1:
-			mode.Store(2)
-			close(entered)
-			<-stuck // a C call: ignores ctx
-			return nil
-		}
-		return nil
-	}
-	c.decrypt = c.encrypt
+	c, stick, entered := stuckOnce(t)
 	c.current = func(ctx context.Context, id KeyID) (int, error) { return 1, c.encrypt(ctx, id) }
 	m := NewManager(c)
 	if _, err := m.GenerateDataKey(context.Background(), "k", nil); !errors.Is(err, ErrBackend) {
 		t.Fatalf("first call: %v", err)
 	}
-	mode.Store(1)
+	stick()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	go func() { _, _ = m.GenerateDataKey(ctx, "k", nil) }()
 	<-entered
-	<-ctx.Done() // the probe's caller gave up long ago
-	time.Sleep(50 * time.Millisecond)
-	// The HSM answers every other session now.
+	<-ctx.Done() // the probe's caller gave up
+	// The HSM answers every other session now: once the probe's place is
+	// given up (context.AfterFunc, soon after), calls reach it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		_, err := m.GenerateDataKey(context.Background(), "k", nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s after the stuck probe's caller went away: %v", err)
+		}
+	}
 	for i := range 3 {
 		if _, err := m.GenerateDataKey(context.Background(), "k", nil); err != nil {
 			t.Fatalf("call %d while the HSM answers (one call stuck in a session): %v", i, err)
@@ -128,12 +120,12 @@ func TestOutageStuckProbeGivesWay(t *testing.T) {
 	}
 }
 
-// TestOutageMemoryAnswerDoesNotEndIt: CurrentVersion is "answered from
-// memory where they can" (KMIP and PKCS#11 cache it), yet guard counts
-// its success as the backend answering: the first GenerateDataKey during
-// an outage ends it without asking the backend, and until its Encrypt
-// times out every other call goes to the hung backend again, each waiting
-// out the timeout in its request slot - what the breaker was for.
+// TestOutageMemoryAnswerDoesNotEndIt: CurrentVersion is answered from
+// memory where the backend can (KMIP and PKCS#11 cache it), so its
+// success does not end an outage. Before, the first GenerateDataKey
+// during an outage ended it without asking the backend, and while its
+// Encrypt hung every other call went to the hung backend again, each
+// waiting out the timeout in its request slot: what the breaker is for.
 func TestOutageMemoryAnswerDoesNotEndIt(t *testing.T) {
 	hang := make(chan struct{})
 	defer close(hang)
@@ -184,29 +176,13 @@ func TestOutageMemoryAnswerDoesNotEndIt(t *testing.T) {
 // after the lease, so that the outage ends once the backend answers
 // other calls; within the lease, other calls still fail at once.
 func TestOutageProbeLease(t *testing.T) {
-	var mode atomic.Int32 // 0 down, 1 the next call hangs, 2 up
-	stuck := make(chan struct{})
-	defer close(stuck)
-	entered := make(chan struct{})
-	c := &scriptedCustodian{}
-	c.encrypt = func(ctx context.Context, id KeyID) error {
-		switch mode.Load() {
-		case 0:
-			return errScriptedDown
-		case 1:
-			mode.Store(2)
-			close(entered)
-			<-stuck
-		}
-		return nil
-	}
-	c.decrypt = c.encrypt
+	c, stick, entered := stuckOnce(t)
 	m := NewManager(c)
 	m.c.lease = time.Second
 	if _, err := m.GenerateDataKey(context.Background(), "k", nil); !errors.Is(err, ErrBackend) {
 		t.Fatalf("first call: %v", err)
 	}
-	mode.Store(1)
+	stick()
 	go func() { _, _ = m.GenerateDataKey(context.Background(), "k", nil) }() // a patient caller
 	<-entered
 	if _, err := m.GenerateDataKey(context.Background(), "k", nil); !errors.Is(err, ErrBackend) {
@@ -216,4 +192,30 @@ func TestOutageProbeLease(t *testing.T) {
 	if _, err := m.GenerateDataKey(context.Background(), "k", nil); err != nil {
 		t.Fatalf("a call once the stuck probe's lease ran out, the backend answering: %v", err)
 	}
+}
+
+// stuckOnce returns a custodian that fails as a backend down until stick
+// is called, then holds the next call until the test ends (a C call that
+// ignores its context; entered is closed once it is held) and answers
+// every later one.
+func stuckOnce(t *testing.T) (c *scriptedCustodian, stick func(), entered chan struct{}) {
+	var mode atomic.Int32 // 0 down, 1 the next call sticks, 2 up
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	entered = make(chan struct{})
+	c = &scriptedCustodian{}
+	c.encrypt = func(ctx context.Context, id KeyID) error {
+		switch mode.Load() {
+		case 0:
+			return errScriptedDown
+		case 1:
+			if mode.CompareAndSwap(1, 2) {
+				close(entered)
+				<-stuck
+			}
+		}
+		return nil
+	}
+	c.decrypt = c.encrypt
+	return c, func() { mode.Store(1) }, entered
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/objstore/objstore/kms"
-	"github.com/objstore/objstore/kms/kmstest"
 )
 
 // TestCachedVersionDoesNotEndOutage: with the KMS hanging and the outage
@@ -21,11 +20,7 @@ import (
 // other call goes to the hung server too and waits out the timeout,
 // instead of failing at once.
 func TestCachedVersionDoesNotEndOutage(t *testing.T) {
-	srv := sharedPyKMIP(t)
-	link := kmstest.NewLink(t, srv.Endpoint)
-	cfg := srv.cfg
-	cfg.Endpoint, cfg.ServerName = link.Addr, "127.0.0.1"
-	cfg.Timeout = 2 * time.Second
+	link, cfg := linkedConfig(t, 2*time.Second)
 	k := openKMIP(t, cfg)
 	defer k.Close()
 	ctx := context.Background()
@@ -59,11 +54,7 @@ func TestCachedVersionDoesNotEndOutage(t *testing.T) {
 // server hanging, a second CreateKey waits out the first one's Timeout
 // and then its own, 2 x Timeout (n x Timeout for n admins).
 func TestKeyOperationsBoundedByOneTimeout(t *testing.T) {
-	srv := sharedPyKMIP(t)
-	link := kmstest.NewLink(t, srv.Endpoint)
-	cfg := srv.cfg
-	cfg.Endpoint, cfg.ServerName = link.Addr, "127.0.0.1"
-	cfg.Timeout = time.Second
+	link, cfg := linkedConfig(t, time.Second)
 	k := openKMIP(t, cfg)
 	defer k.Close()
 	ctx := context.Background()

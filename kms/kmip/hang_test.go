@@ -21,11 +21,7 @@ import (
 // cancellation ends its call at once and closes its connection. When the
 // server answers again, the same KMS works.
 func TestHangBounded(t *testing.T) {
-	srv := sharedPyKMIP(t)
-	link := kmstest.NewLink(t, srv.Endpoint)
-	cfg := srv.cfg
-	cfg.Endpoint, cfg.ServerName = link.Addr, "127.0.0.1"
-	cfg.Timeout = 2 * time.Second // PyKMIP on a loaded machine: setup calls need the room
+	link, cfg := linkedConfig(t, 2*time.Second) // PyKMIP on a loaded machine: setup calls need the room
 	cfg.Connections = 1
 	k := openKMIP(t, cfg)
 	defer k.Close()
@@ -86,4 +82,17 @@ func TestHangBounded(t *testing.T) {
 	if _, err := k.Unseal(ctx, dk.Sealed, []byte("a")); err != nil {
 		t.Fatalf("Unseal after the server answers again: %v", err)
 	}
+}
+
+// linkedConfig returns the shared PyKMIP server's configuration with the
+// connections going through a relay the test can make refuse or hang,
+// and timeout as the KMS's Timeout.
+func linkedConfig(t *testing.T, timeout time.Duration) (*kmstest.Link, Config) {
+	t.Helper()
+	srv := sharedPyKMIP(t)
+	link := kmstest.NewLink(t, srv.Endpoint)
+	cfg := srv.cfg
+	cfg.Endpoint, cfg.ServerName = link.Addr, "127.0.0.1"
+	cfg.Timeout = timeout
+	return link, cfg
 }
