@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Custodian is what a backend implements: it holds master keys and runs
@@ -53,7 +54,37 @@ type Manager struct {
 
 // NewManager returns the KMS for c. Closing the Manager closes c.
 func NewManager(c Custodian) *Manager {
-	return &Manager{c: &outage{Custodian: c}, name: c.Backend().String()}
+	return &Manager{c: &outage{Custodian: c, since: time.Now()}, name: c.Backend().String()}
+}
+
+// Health is a backend's state as its Manager sees it: down from the
+// first call that failed with ErrBackend while its caller waited, up
+// again from the first answer the backend gives (see outage). It is what
+// operators are shown (the admin API's /cluster, objstore_kms_up).
+type Health struct {
+	// Backend names the backend: keyring, pkcs11 or kmip.
+	Backend string
+	// Down is true while the backend is taken to be down: calls fail
+	// with ErrBackend at once but for one at a time, which asks it.
+	Down bool
+	// Since is when the backend went down; while it is up, when it last
+	// came back up, or when the Manager was made if it never went down.
+	Since time.Time
+	// Cause is, while Down, the text of the error that began the outage.
+	// Backends' errors name the operation, key, version and endpoint,
+	// never key material or credentials.
+	Cause string
+}
+
+// Health reports the backend's state now. It asks nothing of the
+// backend.
+func (m *Manager) Health() Health {
+	down, since, cause := m.c.state()
+	h := Health{Backend: m.name, Down: down, Since: since}
+	if down && cause != nil {
+		h.Cause = cause.Error()
+	}
+	return h
 }
 
 var _ KMS = (*Manager)(nil)

@@ -35,7 +35,7 @@ type outage struct {
 
 	mu    sync.Mutex
 	down  bool
-	since time.Time
+	since time.Time // when it went down, or came back up (or was made)
 	cause error
 	probe uint64    // the probe asking the backend now; 0: none
 	start time.Time // when it began
@@ -71,6 +71,13 @@ func (o *outage) enter() (probe uint64, err error) {
 		ErrBackend, o.since.UTC().Format(time.RFC3339), o.cause)
 }
 
+// state reports whether the backend is down, since when, and why.
+func (o *outage) state() (down bool, since time.Time, cause error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.down, o.since, o.cause
+}
+
 // release gives up probe's place (its caller went away), so that the
 // next call asks the backend: the probe's own call may be stuck in it.
 func (o *outage) release(probe uint64) {
@@ -95,6 +102,9 @@ func (o *outage) exit(ctx context.Context, probe uint64, err error, memo bool) {
 	case err == errNoAnswer, answered && memo:
 		// Nothing learnt about the backend.
 	case answered:
+		if o.down {
+			o.since = time.Now() // back up
+		}
 		o.down, o.cause, o.probe = false, nil, 0 // it answered
 	case ctx.Err() != nil:
 		// The caller went away: nothing learnt.
