@@ -32,6 +32,13 @@ type Metrics struct {
 	drives    func() []DriveStat
 	heal      func() HealStat
 	admission func() RequestStat
+	kms       func() KMSStat
+}
+
+// KMSStat is the key management backend's state at scrape time.
+type KMSStat struct {
+	Backend string // as in objstore_kms_calls_total
+	Up      bool
 }
 
 // RequestStat is the S3 layer's admission bound at scrape time.
@@ -134,6 +141,13 @@ func (m *Metrics) WatchRequests(fn func() RequestStat) {
 	m.mu.Unlock()
 }
 
+// WatchKMS makes every scrape report the KMS backend's state.
+func (m *Metrics) WatchKMS(fn func() KMSStat) {
+	m.mu.Lock()
+	m.kms = fn
+	m.mu.Unlock()
+}
+
 // Handler serves the registry in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
@@ -152,22 +166,29 @@ var (
 	reqRunning = prometheus.NewDesc("objstore_requests_running", "S3 requests being served now.", nil, nil)
 	reqWaiting = prometheus.NewDesc("objstore_requests_waiting", "S3 requests waiting for a slot under the limit now.", nil, nil)
 	reqRefused = prometheus.NewDesc("objstore_requests_slowdown_total", "S3 requests answered 503 SlowDown after waiting too long for a slot.", nil, nil)
+
+	kmsUp = prometheus.NewDesc("objstore_kms_up", "1 if the key management backend answers, 0 while it is taken to be down (calls needing it fail at once but for one at a time).", []string{"backend"}, nil)
 )
 
-// stateCollector reads drive and heal state at scrape time.
+// stateCollector reads drive, heal, admission and KMS state at scrape
+// time.
 type stateCollector struct{ m *Metrics }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{driveOnline, driveTotal, driveFree, healRunning, healPasses, healObjects, healBytes,
-		reqLimit, reqRunning, reqWaiting, reqRefused} {
+		reqLimit, reqRunning, reqWaiting, reqRefused, kmsUp} {
 		ch <- d
 	}
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.mu.Lock()
-	drives, heal, admission := c.m.drives, c.m.heal, c.m.admission
+	drives, heal, admission, kms := c.m.drives, c.m.heal, c.m.admission, c.m.kms
 	c.m.mu.Unlock()
+	if kms != nil {
+		k := kms()
+		ch <- prometheus.MustNewConstMetric(kmsUp, prometheus.GaugeValue, boolValue(k.Up), k.Backend)
+	}
 	if admission != nil {
 		r := admission()
 		ch <- prometheus.MustNewConstMetric(reqLimit, prometheus.GaugeValue, float64(r.Limit))

@@ -58,3 +58,28 @@ func TestMetrics(t *testing.T) {
 		t.Error("unknown capacity reported as 0")
 	}
 }
+
+// TestKMSUp: objstore_kms_up reports the backend's state as the watch
+// reads it at each scrape, and is absent while nothing is watched (a KMS
+// that cannot tell).
+func TestKMSUp(t *testing.T) {
+	m := New()
+	if out := scrape(t, m); strings.Contains(out, "objstore_kms_up") {
+		t.Error("objstore_kms_up reported with no KMS watched")
+	}
+	var up bool
+	m.WatchKMS(func() KMSStat { return KMSStat{Backend: "kmip", Up: up} })
+	for _, tc := range []struct {
+		up   bool
+		want string
+	}{
+		{true, `objstore_kms_up{backend="kmip"} 1`},
+		{false, `objstore_kms_up{backend="kmip"} 0`},
+		{true, `objstore_kms_up{backend="kmip"} 1`},
+	} {
+		up = tc.up
+		if out := scrape(t, m); !strings.Contains(out, tc.want+"\n") {
+			t.Errorf("up %v: missing %s", tc.up, tc.want)
+		}
+	}
+}
