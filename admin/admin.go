@@ -78,6 +78,10 @@ type Config struct {
 	// Usage counts bucket usage; nil leaves usage out of bucket
 	// responses and answers the usage endpoint with 503.
 	Usage UsageSource
+	// KMSHealth reports the KMS backend's state for /cluster (the
+	// server passes kms.Manager.Health); nil leaves it out, for a KMS
+	// that cannot tell.
+	KMSHealth func() kms.Health
 	// Node names this server in /cluster; default the host name.
 	Node string
 	// Logger receives one line per failed request; nil discards.

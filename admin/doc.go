@@ -103,6 +103,9 @@
 // (statfs). Bucket quotas and free-form settings are stored in the
 // bucket's metadata ("quota", "setting.<name>"). The S3 path enforces
 // the quota (s3api.Quotas, QuotaExceeded on a write that would pass it).
+// The KMS backend (Config.KMSHealth) is reported up or down, since when
+// and, while down, the error that began the outage; readiness does not
+// follow it, since every node shares the KMS.
 //
 // # Bucket usage
 //

@@ -42,7 +42,7 @@ func (h *Handler) table() []route {
 	s := func(scopes ...string) []string { return scopes }
 	return []route{
 		{Method: "GET", Path: "/openapi.json", Name: "GetOpenAPI", Public: true, Summary: "This API's OpenAPI 3 document", fn: h.openAPI},
-		{Method: "GET", Path: "/cluster", Name: "GetCluster", Scopes: s(status), Summary: "Node, readiness, erasure sets and drives with health and capacity", fn: h.cluster},
+		{Method: "GET", Path: "/cluster", Name: "GetCluster", Scopes: s(status), Summary: "Node, readiness, erasure sets and drives with health and capacity, KMS backend up or down", fn: h.cluster},
 		{Method: "GET", Path: "/zones", Name: "ListZones", Scopes: s(status), Summary: "Zones with their drive counts and capacity", fn: h.zones},
 		{Method: "GET", Path: "/buckets", Name: "ListBuckets", Scopes: s(bRead), Summary: "Buckets with their settings and usage where counted", fn: h.listBuckets},
 		{Method: "POST", Path: "/buckets", Name: "CreateBucket", Scopes: s(bWrite), Summary: "Create a bucket with a location, quota and settings", fn: h.createBucket},
@@ -116,7 +116,35 @@ type Cluster struct {
 	Ready  bool            `json:"ready"`
 	Reason string          `json:"reason,omitempty"`
 	Sets   [][]DriveStatus `json:"sets"`
+	// KMS is the key management backend's state; absent when the KMS
+	// cannot tell (one an embedding program gave that is not built on
+	// kms.Manager). Ready stays true while it is down, on purpose: every
+	// node shares the KMS (docs/architecture.md, When the KMS is down).
+	KMS *KMSHealth `json:"kms,omitempty"`
 }
+
+// KMSHealth is the KMS backend's state in /cluster.
+type KMSHealth struct {
+	// Backend is keyring, pkcs11 or kmip.
+	Backend string `json:"backend"`
+	// State is "down" from the first call that found the backend
+	// failing or unreachable (requests needing it answer 503 at once but
+	// for one at a time, which asks it) until the first answer, "up"
+	// otherwise.
+	State string `json:"state"`
+	// Since is when the backend went down, or last came back up (or the
+	// server opened it).
+	Since time.Time `json:"since"`
+	// Cause is, while down, the error that began the outage: it names
+	// the operation or endpoint, never key material.
+	Cause string `json:"cause,omitempty"`
+}
+
+// KMS states of KMSHealth.State.
+const (
+	KMSUp   = "up"
+	KMSDown = "down"
+)
 
 // Zone is one element of the /zones response.
 type Zone struct {
@@ -156,6 +184,13 @@ func (h *Handler) cluster(c *call) error {
 	}
 	if err := h.cfg.Store.Ready(c.ctx); err != nil {
 		cl.Ready, cl.Reason = false, "read or write quorum unavailable"
+	}
+	if h.cfg.KMSHealth != nil {
+		k := h.cfg.KMSHealth()
+		cl.KMS = &KMSHealth{Backend: k.Backend, State: KMSUp, Since: k.Since.UTC(), Cause: k.Cause}
+		if k.Down {
+			cl.KMS.State = KMSDown
+		}
 	}
 	return c.writeJSON(http.StatusOK, cl)
 }
