@@ -53,6 +53,7 @@ func (s *Server) openKMS(ctx context.Context) error {
 		}
 		s.kms, s.ownKMS = k, true
 	}
+	s.kmsHealth, _ = s.kms.(kmsReporter)
 	s.kms = observedKMS{KMS: s.kms, backend: kmsBackendName(cfg), m: s.metrics}
 	if err := kms.EnsureKey(ctx, s.kms, kms.DefaultKeyID); err != nil {
 		s.closeKMS()
@@ -107,6 +108,12 @@ func (s *Server) sealedDataExists(ctx context.Context) bool {
 	return false
 }
 
+// kmsReporter is a KMS that reports its backend's state: kms.Manager,
+// and so every backend the server opens (they embed it). A KMS given in
+// Config.KMS may not; the admin API's /cluster and objstore_kms_up then
+// leave the KMS out.
+type kmsReporter interface{ Health() kms.Health }
+
 // kmsBackendName is the backend label of objstore_kms_calls_total.
 func kmsBackendName(cfg Config) string {
 	switch {
@@ -121,7 +128,8 @@ func kmsBackendName(cfg Config) string {
 // observedKMS counts every call to the KMS in objstore_kms_calls_total
 // by backend, operation and outcome, so that an outage, or a cache that
 // stopped holding bucket keys, shows in the metrics and not only as 503s
-// and log lines. Close is not a call to count.
+// and log lines. Close is not a call to count. It hides the wrapped KMS's other
+// methods (Health): the server keeps the KMS as opened in kmsHealth.
 type observedKMS struct {
 	kms.KMS
 	backend string

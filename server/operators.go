@@ -89,6 +89,7 @@ func (s *Server) openOperators() error {
 		Root:          s.Credentials,
 		Keys:          s.keysForAdmin(),
 		Usage:         op.quotas,
+		KMSHealth:     s.kmsHealthFunc(),
 		Logger:        s.log,
 	})
 	if err != nil {
@@ -127,8 +128,23 @@ func (s *Server) openOperators() error {
 		return metrics.HealStat{Running: h.Running, Passes: int64(h.Pass), ObjectsScanned: h.ObjectsScanned,
 			ObjectsHealed: h.ObjectsHealed, ObjectsFailed: h.ObjectsFailed, BytesScanned: h.BytesScanned}
 	})
+	if s.kmsHealth != nil {
+		backend := kmsBackendName(s.cfg) // as in objstore_kms_calls_total
+		op.metrics.WatchKMS(func() metrics.KMSStat {
+			return metrics.KMSStat{Backend: backend, Up: !s.kmsHealth.Health().Down}
+		})
+	}
 	s.ops = op
 	return nil
+}
+
+// kmsHealthFunc hands the KMS's state to the admin API, or nil when the
+// KMS cannot tell.
+func (s *Server) kmsHealthFunc() func() kms.Health {
+	if s.kmsHealth == nil {
+		return nil
+	}
+	return s.kmsHealth.Health
 }
 
 // closeOperators writes the pending summaries of refused requests,

@@ -167,7 +167,10 @@ type Server struct {
 
 	kms    kms.KMS
 	ownKMS bool
-	keys   *encryption.Keys
+	// kmsHealth is the KMS as it was opened, before observedKMS wrapped
+	// it, if it reports its backend's state; else nil.
+	kmsHealth kmsReporter
+	keys      *encryption.Keys
 
 	ops *operators
 	// metrics is the Prometheus registry (also ops.metrics), made before
