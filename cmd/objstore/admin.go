@@ -383,6 +383,9 @@ func (c *adminCLI) cluster(ctx context.Context) error {
 		return c.printJSON(cl)
 	}
 	fmt.Fprintf(c.stdout, "node %s, ready %v %s\n", admin.Printable(cl.Node), cl.Ready, admin.Printable(cl.Reason))
+	if cl.KMS != nil {
+		fmt.Fprintln(c.stdout, kmsLine(*cl.KMS))
+	}
 	var drives []admin.DriveStatus
 	for _, s := range cl.Sets {
 		drives = append(drives, s...)
@@ -400,6 +403,16 @@ func (c *adminCLI) cluster(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// kmsLine shows the KMS's state in `admin cluster`: backend, up or
+// down, since when and, while down, why.
+func kmsLine(k admin.KMSHealth) string {
+	line := fmt.Sprintf("kms %s %s since %s", admin.Printable(k.Backend), admin.Printable(k.State), when(k.Since))
+	if k.Cause != "" {
+		line += ": " + admin.Printable(k.Cause)
+	}
+	return line
 }
 
 func (c *adminCLI) zones(ctx context.Context) error {

@@ -90,7 +90,7 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("alias ls: %q", out)
 	}
 
-	if out := must("cluster"); !strings.Contains(out, "ready true") || !strings.Contains(out, "STATE") || !strings.Contains(out, " online ") {
+	if out := must("cluster"); !strings.Contains(out, "ready true") || !strings.Contains(out, "kms keyring up since ") || !strings.Contains(out, "STATE") || !strings.Contains(out, " online ") {
 		t.Fatalf("cluster: %q", out)
 	}
 	must("zones")
@@ -172,5 +172,26 @@ func TestAdminCLI(t *testing.T) {
 	out, err := run("audit", "verify", "--dir", copyDir)
 	if !errors.Is(err, errTampered) || !strings.Contains(out, filepath.Base(files[0])) {
 		t.Fatalf("tampered verify: %v %q", err, out)
+	}
+}
+
+// TestKMSLine: `admin cluster` shows the KMS up or down, since when, and
+// while down why, quoting what could drive a terminal.
+func TestKMSLine(t *testing.T) {
+	since := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	at := since.Local().Format("2006-01-02 15:04:05")
+	for _, tc := range []struct {
+		k    admin.KMSHealth
+		want string
+	}{
+		{admin.KMSHealth{Backend: "kmip", State: "up", Since: since}, "kms kmip up since " + at},
+		{admin.KMSHealth{Backend: "kmip", State: "down", Since: since, Cause: "kms: backend failed: kmip: connect to 10.0.0.9:5696: connection refused"},
+			"kms kmip down since " + at + ": kms: backend failed: kmip: connect to 10.0.0.9:5696: connection refused"},
+		{admin.KMSHealth{Backend: "pkcs11", State: "down", Since: since, Cause: "C_Encrypt\x1b[2J"},
+			"kms pkcs11 down since " + at + `: "C_Encrypt\x1b[2J"`},
+	} {
+		if got := kmsLine(tc.k); got != tc.want {
+			t.Errorf("kmsLine(%+v) = %q, want %q", tc.k, got, tc.want)
+		}
 	}
 }
