@@ -70,9 +70,10 @@ type Health struct {
 	// Since is when the backend went down; while it is up, when it last
 	// came back up, or when the Manager was made if it never went down.
 	Since time.Time
-	// Cause is, while Down, the text of the error that began the outage.
-	// Backends' errors name the operation, key, version and endpoint,
-	// never key material or credentials.
+	// Cause is, while Down, the text of the backend's error that began
+	// the outage: the KMIP endpoint (and operation, for a timeout), or
+	// the PKCS#11 function and its CKR_ code; never key material or
+	// credentials.
 	Cause string
 }
 
