@@ -38,6 +38,13 @@
 //     so concurrent first writers agree on one key.
 //   - Unsealed bucket keys are cached in memory (bounded); ShredBucket and
 //     RotateMasterKey invalidate the bucket's entries before they return.
+//   - One KMS call per cold key: concurrent requests for a bucket key
+//     that is not cached share one Unseal (or, for a new key, one
+//     GenerateDataKey). The call runs under a context of its own, not
+//     cancelled by any one caller but when all have gone, and bounded by
+//     Options.CallTimeout; each caller still returns when its own context
+//     ends. Failures are returned to the callers that waited, never
+//     cached.
 //   - ShredBucket removes every sealed bucket key of the bucket from the
 //     metadata of all drives: from then on no object, version or upload
 //     sealed under them can be opened, whatever the object records hold.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/objstore/objstore/kms"
 	"github.com/objstore/objstore/storage"
@@ -57,6 +58,13 @@ type Options struct {
 	CacheSize int
 	// Logger receives shred and rotation events; nil discards.
 	Logger *slog.Logger
+	// CallTimeout bounds a KMS call shared by the requests that want the
+	// same uncached bucket key (and, for a new key, the metadata write
+	// that follows it); default 30 s. No single request's cancellation
+	// ends a shared call, so this is what ends one stuck in a backend
+	// that cannot be cancelled (PKCS#11); the backends' own timeouts
+	// (KMIP: 10 s) normally end it first.
+	CallTimeout time.Duration
 }
 
 // Keys manages bucket keys over a KMS and the object layer. It is safe for
@@ -68,8 +76,11 @@ type Keys struct {
 	max   int
 	log   *slog.Logger
 
-	mu    sync.Mutex
-	cache map[cacheKey]BucketKey
+	timeout time.Duration
+
+	mu      sync.Mutex
+	cache   map[cacheKey]BucketKey
+	flights map[flightKey]*flight
 
 	// rotations counts master key rotations (RotateMasterKey), so that a
 	// bucket key sealed before one and stored after it is rewrapped.
@@ -119,8 +130,11 @@ func New(k kms.KMS, store Store, opts Options) (*Keys, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 30 * time.Second
+	}
 	return &Keys{kms: k, store: store, def: opts.DefaultKeyID, max: opts.CacheSize, log: opts.Logger,
-		cache: make(map[cacheKey]BucketKey)}, nil
+		timeout: opts.CallTimeout, cache: make(map[cacheKey]BucketKey), flights: make(map[flightKey]*flight)}, nil
 }
 
 // DefaultKeyID is the master key of SSE-S3 and SSE-C bucket keys.
@@ -152,9 +166,8 @@ func (k *Keys) cached(bucket string, master kms.KeyID) (BucketKey, bool) {
 	return b, ok
 }
 
+// remember caches b; k.mu is held.
 func (k *Keys) remember(bucket string, b BucketKey) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
 	if len(k.cache) >= k.max {
 		// Evict an arbitrary entry: a miss costs one KMS call, and the
 		// map's random order spreads evictions fairly enough.
@@ -166,7 +179,10 @@ func (k *Keys) remember(bucket string, b BucketKey) {
 	k.cache[cacheKey{bucket, b.Master}] = b
 }
 
-// forget drops every cached key of bucket.
+// forget drops every cached key of bucket, and detaches the bucket's
+// flights: their callers get what they asked for, as a request that read
+// the key just before would have, but it is not cached, and later
+// requests ask the KMS afresh.
 func (k *Keys) forget(bucket string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -175,6 +191,117 @@ func (k *Keys) forget(bucket string) {
 			delete(k.cache, ck)
 		}
 	}
+	for fk := range k.flights {
+		if fk.bucket == bucket {
+			delete(k.flights, fk)
+		}
+	}
+}
+
+// A flight is one KMS call for a bucket key that is not cached, and what
+// follows it, made once for every request that wants that key meanwhile:
+// after a restart, a hundred GETs of one bucket would otherwise send a
+// hundred Unseal calls to an HSM with a handful of sessions, or to a
+// rate-limiting KMIP server, at once.
+type flight struct {
+	done    chan struct{} // closed when b and err are set
+	b       BucketKey
+	err     error
+	landed  bool
+	waiters int                // callers waiting for it
+	cancel  context.CancelFunc // ends the call
+}
+
+// flightKey names what a flight makes: the unsealing of one metadata
+// entry (which names the bucket key id, the master key and its version),
+// or, with entry "", the creation of the bucket's key under master.
+type flightKey struct {
+	bucket string
+	master kms.KeyID
+	entry  string
+}
+
+// share runs fn once for every caller that asks for fk while it runs,
+// and caches its key if it succeeds. A caller whose ctx ends returns at
+// once with ctx's error; the others keep waiting.
+//
+// fn runs under a context of its own: the first caller's values, none of
+// its cancellation (its going away must not fail the others), bounded by
+// k.timeout. It is cancelled when the last of its callers has gone, as a
+// request's own KMS call was when its client went away, and the flight
+// is then dropped, so the next caller starts a new one. A failure reaches
+// the callers that waited for it and is never cached.
+func (k *Keys) share(ctx context.Context, fk flightKey, fn func(context.Context) (BucketKey, error)) (BucketKey, error) {
+	k.mu.Lock()
+	f, ok := k.flights[fk]
+	if !ok {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.timeout)
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		k.flights[fk] = f
+		go k.fly(fctx, fk, f, fn)
+	}
+	f.waiters++
+	k.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.b, f.err
+	case <-ctx.Done():
+	}
+	k.mu.Lock()
+	f.waiters--
+	last := f.waiters == 0
+	if last && k.flights[fk] == f {
+		delete(k.flights, fk)
+	}
+	k.mu.Unlock()
+	if last {
+		f.cancel()
+	}
+	return BucketKey{}, fmt.Errorf("encryption: bucket key of %s under %s: %w", fk.bucket, fk.master, ctx.Err())
+}
+
+// fly runs f's call. A call still running when ctx ends (its timeout: a
+// PKCS#11 call cannot be interrupted) lands as a KMS failure there and
+// then, so that its callers, and the next ones, do not wait on it.
+func (k *Keys) fly(ctx context.Context, fk flightKey, f *flight, fn func(context.Context) (BucketKey, error)) {
+	defer f.cancel()
+	stop := context.AfterFunc(ctx, func() {
+		k.land(fk, f, BucketKey{}, fmt.Errorf("encryption: bucket key of %s under %s: %w: no answer (%v)",
+			fk.bucket, fk.master, kms.ErrBackend, ctx.Err()))
+	})
+	b, err := fn(ctx)
+	stop()
+	k.land(fk, f, b, err)
+}
+
+// land gives f its result, the first one it gets; a key that comes too
+// late is wiped.
+func (k *Keys) land(fk flightKey, f *flight, b BucketKey, err error) {
+	k.mu.Lock()
+	if f.landed {
+		k.mu.Unlock()
+		if err == nil {
+			kms.Wipe(b.Key)
+		}
+		return
+	}
+	f.landed, f.b, f.err = true, b, err
+	if k.flights[fk] == f {
+		delete(k.flights, fk)
+		if err == nil {
+			k.remember(fk.bucket, b)
+		}
+	}
+	k.mu.Unlock()
+	close(f.done)
+}
+
+// open returns the bucket key of metadata entry v, unsealed once for all
+// the callers that want it at the same time.
+func (k *Keys) open(ctx context.Context, bucket string, master kms.KeyID, v string) (BucketKey, error) {
+	return k.share(ctx, flightKey{bucket, master, v}, func(ctx context.Context) (BucketKey, error) {
+		return k.unseal(ctx, bucket, master, v)
+	})
 }
 
 // unseal opens a bucket key entry with the KMS.
@@ -205,22 +332,29 @@ func (k *Keys) BucketKey(ctx context.Context, bucket string, master kms.KeyID) (
 		return BucketKey{}, fmt.Errorf("encryption: bucket key: %w", err)
 	}
 	if v, ok := info.Metadata[mdKeyPrefix+string(master)]; ok {
-		b, err := k.unseal(ctx, bucket, master, v)
-		if err != nil {
-			return BucketKey{}, err
-		}
-		k.remember(bucket, b)
-		return b, nil
+		return k.open(ctx, bucket, master, v)
 	}
 	if err := master.Validate(); err != nil {
 		return BucketKey{}, fmt.Errorf("encryption: master key: %w: %w", ErrKeyNotFound, err)
 	}
+	// Concurrent first writers share one creation: each would otherwise
+	// ask the KMS for a data key, and all but one then unseal the key the
+	// first stored, two KMS calls for each of them.
+	return k.share(ctx, flightKey{bucket: bucket, master: master}, func(ctx context.Context) (BucketKey, error) {
+		return k.create(ctx, bucket, master)
+	})
+}
+
+// create makes the bucket's key under master and stores it, or returns
+// the one another writer stored first.
+func (k *Keys) create(ctx context.Context, bucket string, master kms.KeyID) (BucketKey, error) {
 	// The data key comes from the KMS before the bucket's lock is taken:
 	// a KMS call holds the request for up to its timeout, and under the
 	// lock every other first write to the bucket would queue behind it,
 	// deaf to its own client going away. The entry is stored under the
-	// lock; a writer that got there first left its entry, which wins,
-	// and this key is dropped.
+	// lock; a writer that got there first (another server, or a creation
+	// whose callers all went away) left its entry, which wins, and this
+	// key is dropped.
 	rotations := k.rotations.Load()
 	dk, err := k.kms.GenerateDataKey(ctx, master, associated(bucket))
 	if err != nil {
@@ -253,20 +387,13 @@ func (k *Keys) BucketKey(ctx context.Context, bucket string, master kms.KeyID) (
 	switch {
 	case errors.Is(err, errExists):
 		kms.Wipe(fresh)
-		b, err := k.unseal(ctx, bucket, master, entry)
-		if err != nil {
-			return BucketKey{}, err
-		}
-		k.remember(bucket, b)
-		return b, nil
+		return k.unseal(ctx, bucket, master, entry)
 	case err != nil:
 		kms.Wipe(fresh)
 		return BucketKey{}, fmt.Errorf("encryption: create bucket key of %s under %s: %w", bucket, master, err)
 	}
 	id, _, _ := parseEntry(entry)
-	b := BucketKey{ID: id, Master: master, Key: fresh}
-	k.remember(bucket, b)
-	return b, nil
+	return BucketKey{ID: id, Master: master, Key: fresh}, nil
 }
 
 var errExists = errors.New("encryption: bucket key exists")
@@ -286,12 +413,7 @@ func (k *Keys) OpenBucketKey(ctx context.Context, bucket string, master kms.KeyI
 	if !ok || !strings.HasPrefix(v, id+" ") {
 		return BucketKey{}, fmt.Errorf("%w: bucket %s, key %s under %s", ErrShredded, bucket, id, master)
 	}
-	b, err := k.unseal(ctx, bucket, master, v)
-	if err != nil {
-		return BucketKey{}, err
-	}
-	k.remember(bucket, b)
-	return b, nil
+	return k.open(ctx, bucket, master, v)
 }
 
 // CheckKey reports whether master key id exists in the KMS (an error

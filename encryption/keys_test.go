@@ -237,9 +237,9 @@ func (s *slowKMS) GenerateDataKey(ctx context.Context, id kms.KeyID, aad []byte)
 }
 
 // TestFirstWritesDoNotQueue: the first writes to a bucket create its key
-// at once, each asking the KMS in parallel (not one after another under
-// the bucket's lock), agree on one key, and a KMS that fails them fails
-// each in its own time.
+// at once (not one after another, each asking the KMS under the bucket's
+// lock: they share one KMS call, see TestFirstWritersOneDataKey), agree
+// on one key, and a KMS that fails them fails them all in one timeout.
 func TestFirstWritesDoNotQueue(t *testing.T) {
 	_, st, k := newTestKeys(t)
 	const delay, writers = 300 * time.Millisecond, 4
