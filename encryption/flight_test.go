@@ -338,3 +338,56 @@ func TestShredDuringColdKey(t *testing.T) {
 		t.Fatalf("read after the shred: %v, want ErrShredded (the shredded key was cached)", err)
 	}
 }
+
+// TestColdKeyNoWaitWhileFailing: once a flight has failed with
+// ErrBackend, a caller does not wait for the flight in progress (during
+// an outage, kms.Manager's probe, which may hang for the backend's
+// timeout) but makes its own call, which the outage rule answers at
+// once; the first success makes callers share again.
+func TestColdKeyNoWaitWhileFailing(t *testing.T) {
+	ctx := context.Background()
+	a, keys, c := coldKeys(t, Options{})
+	c.failing.Store(true)
+	close(c.gate)
+	if _, err := keys.OpenBucketKey(ctx, "a", kms.DefaultKeyID, a.ID); !errors.Is(err, kms.ErrBackend) {
+		t.Fatalf("KMS failing: %v", err)
+	}
+
+	probe := newCountingKMS(c.KMS)
+	keys.kms = probe
+	done := make(chan error, 12)
+	open := func() { _, err := keys.OpenBucketKey(ctx, "a", kms.DefaultKeyID, a.ID); done <- err }
+	go open()
+	<-probe.entered // the probe, held in the KMS
+	go open()
+	select {
+	case <-probe.entered: // its own call: the outage rule answers it
+	case <-time.After(5 * time.Second):
+		t.Fatal("while the KMS fails, a caller waits for the flight in progress instead of asking the KMS")
+	}
+	close(probe.gate)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	keys.forget("a")
+	again := newCountingKMS(c.KMS)
+	keys.kms = again
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(open)
+	}
+	waitFor(t, keys, "a", 10)
+	close(again.gate)
+	wg.Wait()
+	for range 10 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u := again.unseals.Load(); u != 1 {
+		t.Fatalf("after the KMS answered, 10 callers made %d Unseal calls, want 1", u)
+	}
+}

@@ -81,6 +81,9 @@ type Keys struct {
 	mu      sync.Mutex
 	cache   map[cacheKey]BucketKey
 	flights map[flightKey]*flight
+	// failing is set when the KMS's last answer to a flight was a
+	// failure (ErrBackend): see share.
+	failing bool
 
 	// rotations counts master key rotations (RotateMasterKey), so that a
 	// bucket key sealed before one and stored after it is rewrapped.
@@ -231,10 +234,17 @@ type flightKey struct {
 // request's own KMS call was when its client went away, and the flight
 // is then dropped, so the next caller starts a new one. A failure reaches
 // the callers that waited for it and is never cached.
+//
+// While the KMS is failing (the last flight to end failed with
+// ErrBackend), callers do not join a flight in progress but start their
+// own: the KMS's outage rule (kms.Manager) then answers them at once
+// while one call at a time asks the backend, where waiting for that call
+// would hold each of them, and its request slot, for the backend's
+// timeout. The first flight that succeeds ends this.
 func (k *Keys) share(ctx context.Context, fk flightKey, fn func(context.Context) (BucketKey, error)) (BucketKey, error) {
 	k.mu.Lock()
 	f, ok := k.flights[fk]
-	if !ok {
+	if !ok || k.failing {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.timeout)
 		f = &flight{done: make(chan struct{}), cancel: cancel}
 		k.flights[fk] = f
@@ -286,6 +296,9 @@ func (k *Keys) land(fk flightKey, f *flight, b BucketKey, err error) {
 		return
 	}
 	f.landed, f.b, f.err = true, b, err
+	if f.waiters > 0 { // a flight all its callers left learnt nothing
+		k.failing = errors.Is(err, kms.ErrBackend)
+	}
 	if k.flights[fk] == f {
 		delete(k.flights, fk)
 		if err == nil {
