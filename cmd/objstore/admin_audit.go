@@ -67,7 +67,9 @@ func openOfflineKMS(ctx context.Context, backend, data string) (kms.KMS, error) 
 		return kms.NewKeyring(ctx, kc)
 	case server.KMSPKCS11, server.KMSKMIP:
 		var cfg server.Config
-		kmsConfig(&cfg, backend, false)
+		if err := kmsConfig(&cfg, backend, false); err != nil {
+			return nil, err
+		}
 		if backend == server.KMSPKCS11 {
 			return pkcs11.Open(ctx, cfg.PKCS11)
 		}

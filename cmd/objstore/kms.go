@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"time"
 
 	"github.com/objstore/objstore/kms/kmip"
 	"github.com/objstore/objstore/kms/pkcs11"
@@ -11,7 +13,7 @@ import (
 // kmsConfig fills the KMS settings of cfg from the --kms and
 // --insecure-sse-c flags and the OBJSTORE_KMS_* environment. The keyring
 // backend reads its own variables (kms.KeyringFromEnv) at start.
-func kmsConfig(cfg *server.Config, backend string, insecureSSEC bool) {
+func kmsConfig(cfg *server.Config, backend string, insecureSSEC bool) error {
 	cfg.KMSBackend = backend
 	cfg.InsecureSSEC = insecureSSEC
 	switch backend {
@@ -28,5 +30,15 @@ func kmsConfig(cfg *server.Config, backend string, insecureSSEC bool) {
 			CertFile: os.Getenv("OBJSTORE_KMS_KMIP_CERT"),
 			KeyFile:  os.Getenv("OBJSTORE_KMS_KMIP_KEY"),
 		}
+		if v := os.Getenv("OBJSTORE_KMS_KMIP_TIMEOUT"); v != "" {
+			// A KMIP server in front of a slow HSM may need more than
+			// the default 10 s; a tight one fails over sooner.
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+				return fmt.Errorf("OBJSTORE_KMS_KMIP_TIMEOUT=%q: want a duration from 100ms to 5m, such as 10s", v)
+			}
+			cfg.KMIP.Timeout = d
+		}
 	}
+	return nil
 }

@@ -82,7 +82,7 @@ func serverConfig(args []string, stderr io.Writer) (server.Config, error) {
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	scanInterval := fs.Duration("scan-interval", 0, "how soon a new full heal pass starts after the last one ended (0: 24h; negative: only on request)")
-	kmsBackend := fs.String("kms", "keyring", "where master keys live: keyring (OBJSTORE_KMS_PASSPHRASE, _PASSPHRASE_FILE or _KEY), pkcs11 (OBJSTORE_KMS_PKCS11_MODULE, _TOKEN, _PIN) or kmip (OBJSTORE_KMS_KMIP_ENDPOINT, _CA, _CERT, _KEY)")
+	kmsBackend := fs.String("kms", "keyring", "where master keys live: keyring (OBJSTORE_KMS_PASSPHRASE, _PASSPHRASE_FILE or _KEY), pkcs11 (OBJSTORE_KMS_PKCS11_MODULE, _TOKEN, _PIN) or kmip (OBJSTORE_KMS_KMIP_ENDPOINT, _CA, _CERT, _KEY, _TIMEOUT)")
 	insecureSSEC := fs.Bool("insecure-sse-c", false, "accept SSE-C keys over plain HTTP (development only; AWS refuses them)")
 	maxRequests := fs.Int("max-requests", 0, "S3 requests served at once; more wait up to 10 s, then get 503 SlowDown (0: from the memory limit, about 10 MiB each; -1: no bound)")
 	noSigV2 := fs.Bool("no-sigv2", false, "refuse Signature Version 2 requests (legacy HMAC-SHA1 signing, body unsigned); SigV4 only")
@@ -119,7 +119,9 @@ func serverConfig(args []string, stderr io.Writer) (server.Config, error) {
 		AuditFailClosed: *auditFailClosed,
 		MetricsPublic:   *metricsPublic,
 	}
-	kmsConfig(&cfg, *kmsBackend, *insecureSSEC)
+	if err := kmsConfig(&cfg, *kmsBackend, *insecureSSEC); err != nil {
+		return server.Config{}, err
+	}
 	return cfg, nil
 }
 

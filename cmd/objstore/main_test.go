@@ -65,6 +65,39 @@ func TestServerFlags(t *testing.T) {
 	}
 }
 
+// TestKMIPTimeoutFromEnv: OBJSTORE_KMS_KMIP_TIMEOUT sets the KMIP
+// backend's per-call timeout; a value that is no duration, or out of
+// 100ms..5m, stops the start with the variable's name.
+func TestKMIPTimeoutFromEnv(t *testing.T) {
+	tests := []struct {
+		value string
+		want  time.Duration // 0: the backend's default
+		ok    bool
+	}{
+		{"", 0, true},
+		{"3s", 3 * time.Second, true},
+		{"1m30s", 90 * time.Second, true},
+		{"10", 0, false},
+		{"50ms", 0, false},
+		{"1h", 0, false},
+		{"-5s", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			t.Setenv("OBJSTORE_KMS_KMIP_TIMEOUT", tt.value)
+			cfg, err := serverConfig([]string{"--kms", "kmip"}, io.Discard)
+			switch {
+			case !tt.ok && (err == nil || !strings.Contains(err.Error(), "OBJSTORE_KMS_KMIP_TIMEOUT")):
+				t.Fatalf("err %v, want one naming OBJSTORE_KMS_KMIP_TIMEOUT", err)
+			case tt.ok && err != nil:
+				t.Fatal(err)
+			case tt.ok && cfg.KMIP.Timeout != tt.want:
+				t.Fatalf("Timeout %v, want %v", cfg.KMIP.Timeout, tt.want)
+			}
+		})
+	}
+}
+
 // TestBinary builds the real binary, starts it with no configuration but
 // a data folder and a free port, uses it, and stops it with SIGTERM.
 func TestBinary(t *testing.T) {
