@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/objstore/objstore/audit"
 	"github.com/objstore/objstore/encryption"
@@ -59,7 +60,7 @@ func (s *Server) openKMS(ctx context.Context) error {
 		s.closeKMS()
 		return fmt.Errorf("server: kms: default key: %w", err)
 	}
-	keys, err := encryption.New(s.kms, s.store, encryption.Options{Logger: cfg.Logger})
+	keys, err := encryption.New(s.kms, s.store, encryption.Options{Logger: cfg.Logger, CallTimeout: sharedCallTimeout(cfg)})
 	if err != nil {
 		s.closeKMS()
 		return fmt.Errorf("server: %w", err)
@@ -185,4 +186,17 @@ func (o observedKMS) ListKeys(ctx context.Context) ([]kms.KeyStatus, error) {
 	keys, err := o.KMS.ListKeys(ctx)
 	o.count("list", err)
 	return keys, err
+}
+
+// sharedCallTimeout bounds a bucket key's KMS work shared by concurrent
+// requests (encryption.Options.CallTimeout): at least 30 s, and room for
+// three KMIP calls (a key's version, then the data key or the unseal,
+// and one more) when the operator raised the KMIP timeout, so that the
+// shared call never ends before the backend's own timeout would.
+func sharedCallTimeout(cfg Config) time.Duration {
+	const floor = 30 * time.Second
+	if cfg.KMS == nil && cfg.KMSBackend == KMSKMIP {
+		return max(floor, 3*cfg.KMIP.Timeout)
+	}
+	return floor
 }

@@ -6,9 +6,12 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
+
+	"github.com/objstore/objstore/kms/kmip"
 )
 
 // TestKMSCallsCounted: every call to the KMS is counted in
@@ -53,5 +56,27 @@ func TestKMSCallsCounted(t *testing.T) {
 	}
 	if n := count("generate", "error") + count("status", "error"); n <= failed {
 		t.Errorf("a call for a missing master key not counted as an error (%d, %d before)", n, failed)
+	}
+}
+
+// TestSharedCallTimeout: a shared bucket-key call outlasts the KMIP
+// timeout the operator set (three calls' worth), and never drops under
+// 30 s.
+func TestSharedCallTimeout(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want time.Duration
+	}{
+		{"keyring", Config{}, 30 * time.Second},
+		{"kmip default", Config{KMSBackend: KMSKMIP}, 30 * time.Second},
+		{"kmip 5s", Config{KMSBackend: KMSKMIP, KMIP: kmip.Config{Timeout: 5 * time.Second}}, 30 * time.Second},
+		{"kmip 1m", Config{KMSBackend: KMSKMIP, KMIP: kmip.Config{Timeout: time.Minute}}, 3 * time.Minute},
+		{"pkcs11", Config{KMSBackend: KMSPKCS11}, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := sharedCallTimeout(tt.cfg); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
