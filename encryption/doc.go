@@ -44,7 +44,11 @@
 //     cancelled by any one caller but when all have gone, and bounded by
 //     Options.CallTimeout; each caller still returns when its own context
 //     ends. Failures are returned to the callers that waited, never
-//     cached.
+//     cached. While the KMS reports itself down (Health), callers make
+//     their own calls, which its outage rule answers at once.
+//   - A key unsealed by a request that read the bucket's metadata before
+//     a ShredBucket is never cached: only requests that began before the
+//     shred can get a shredded key.
 //   - ShredBucket removes every sealed bucket key of the bucket from the
 //     metadata of all drives: from then on no object, version or upload
 //     sealed under them can be opened, whatever the object records hold.

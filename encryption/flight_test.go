@@ -24,7 +24,12 @@ type countingKMS struct {
 	gate               chan struct{} // closed: calls go on
 	cancelled          atomic.Int32  // calls whose context ended at the gate
 	failing            atomic.Bool
+	down               atomic.Bool // what Health reports: kms.Manager's outage
 }
+
+// Health reports the KMS down while down is set, as kms.Manager does
+// once a call has failed.
+func (c *countingKMS) Health() kms.Health { return kms.Health{Down: c.down.Load()} }
 
 func newCountingKMS(k kms.KMS) *countingKMS {
 	return &countingKMS{KMS: k, entered: make(chan struct{}, 1000), gate: make(chan struct{})}
@@ -339,11 +344,11 @@ func TestShredDuringColdKey(t *testing.T) {
 	}
 }
 
-// TestColdKeyNoWaitWhileFailing: once a flight has failed with
-// ErrBackend, a caller does not wait for the flight in progress (during
-// an outage, kms.Manager's probe, which may hang for the backend's
-// timeout) but makes its own call, which the outage rule answers at
-// once; the first success makes callers share again.
+// TestColdKeyNoWaitWhileFailing: while the KMS reports itself down
+// (kms.Manager's Health, once a call failed with ErrBackend), a caller
+// does not wait for the flight in progress (the outage's probe, which
+// may hang for the backend's timeout) but makes its own call, which the
+// outage rule answers at once; once the KMS is up, callers share again.
 func TestColdKeyNoWaitWhileFailing(t *testing.T) {
 	ctx := context.Background()
 	a, keys, c := coldKeys(t, Options{})
@@ -354,6 +359,7 @@ func TestColdKeyNoWaitWhileFailing(t *testing.T) {
 	}
 
 	probe := newCountingKMS(c.KMS)
+	probe.down.Store(true) // the failure above took the KMS down
 	keys.kms = probe
 	done := make(chan error, 12)
 	open := func() { _, err := keys.OpenBucketKey(ctx, "a", kms.DefaultKeyID, a.ID); done <- err }

@@ -81,9 +81,9 @@ type Keys struct {
 	mu      sync.Mutex
 	cache   map[cacheKey]BucketKey
 	flights map[flightKey]*flight
-	// failing is set when the KMS's last answer to a flight was a
-	// failure (ErrBackend): see share.
-	failing bool
+	// shreds counts ShredBucket's forgets: a flight begun, or a
+	// metadata read made, before one caches nothing (see share).
+	shreds uint64
 
 	// rotations counts master key rotations (RotateMasterKey), so that a
 	// bucket key sealed before one and stored after it is rewrapped.
@@ -189,6 +189,7 @@ func (k *Keys) remember(bucket string, b BucketKey) {
 func (k *Keys) forget(bucket string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.shreds++
 	for ck := range k.cache {
 		if ck.bucket == bucket {
 			delete(k.cache, ck)
@@ -213,6 +214,7 @@ type flight struct {
 	landed  bool
 	waiters int                // callers waiting for it
 	cancel  context.CancelFunc // ends the call
+	shreds  uint64             // Keys.shreds when its first caller read the metadata
 }
 
 // flightKey names what a flight makes: the unsealing of one metadata
@@ -235,18 +237,22 @@ type flightKey struct {
 // is then dropped, so the next caller starts a new one. A failure reaches
 // the callers that waited for it and is never cached.
 //
-// While the KMS is failing (the last flight to end failed with
-// ErrBackend), callers do not join a flight in progress but start their
-// own: the KMS's outage rule (kms.Manager) then answers them at once
-// while one call at a time asks the backend, where waiting for that call
-// would hold each of them, and its request slot, for the backend's
-// timeout. The first flight that succeeds ends this.
-func (k *Keys) share(ctx context.Context, fk flightKey, fn func(context.Context) (BucketKey, error)) (BucketKey, error) {
+// While the KMS is down (kms.Manager's Health, when the KMS reports
+// one), callers do not join a flight in progress but start their own:
+// the KMS's outage rule then answers them at once while one call at a
+// time asks the backend, where waiting for that call would hold each of
+// them, and its request slot, for the backend's timeout.
+//
+// shreds is Keys.shreds as the caller read the bucket's metadata: if a
+// shred came since, the key is not cached (the caller still gets it, as
+// a request that read it just before the shred would have).
+func (k *Keys) share(ctx context.Context, fk flightKey, shreds uint64, fn func(context.Context) (BucketKey, error)) (BucketKey, error) {
+	down := k.kmsDown()
 	k.mu.Lock()
 	f, ok := k.flights[fk]
-	if !ok || k.failing {
+	if !ok || down || f.shreds != shreds {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.timeout)
-		f = &flight{done: make(chan struct{}), cancel: cancel}
+		f = &flight{done: make(chan struct{}), cancel: cancel, shreds: shreds}
 		k.flights[fk] = f
 		go k.fly(fctx, fk, f, fn)
 	}
@@ -275,6 +281,14 @@ func (k *Keys) share(ctx context.Context, fk flightKey, fn func(context.Context)
 // then, so that its callers, and the next ones, do not wait on it.
 func (k *Keys) fly(ctx context.Context, fk flightKey, f *flight, fn func(context.Context) (BucketKey, error)) {
 	defer f.cancel()
+	defer func() {
+		// A panic here would end the process: the request's own
+		// recover (s3api) is on another goroutine. It answers 500.
+		if p := recover(); p != nil {
+			k.log.Error("encryption: bucket key call panicked", "bucket", fk.bucket, "master", string(fk.master), "panic", fmt.Sprint(p))
+			k.land(fk, f, BucketKey{}, fmt.Errorf("encryption: bucket key of %s under %s: the KMS call panicked: %v", fk.bucket, fk.master, p))
+		}
+	}()
 	stop := context.AfterFunc(ctx, func() {
 		k.land(fk, f, BucketKey{}, fmt.Errorf("encryption: bucket key of %s under %s: %w: no answer (%v)",
 			fk.bucket, fk.master, kms.ErrBackend, ctx.Err()))
@@ -296,12 +310,9 @@ func (k *Keys) land(fk flightKey, f *flight, b BucketKey, err error) {
 		return
 	}
 	f.landed, f.b, f.err = true, b, err
-	if f.waiters > 0 { // a flight all its callers left learnt nothing
-		k.failing = errors.Is(err, kms.ErrBackend)
-	}
 	if k.flights[fk] == f {
 		delete(k.flights, fk)
-		if err == nil {
+		if err == nil && f.shreds == k.shreds {
 			k.remember(fk.bucket, b)
 		}
 	}
@@ -311,8 +322,8 @@ func (k *Keys) land(fk flightKey, f *flight, b BucketKey, err error) {
 
 // open returns the bucket key of metadata entry v, unsealed once for all
 // the callers that want it at the same time.
-func (k *Keys) open(ctx context.Context, bucket string, master kms.KeyID, v string) (BucketKey, error) {
-	return k.share(ctx, flightKey{bucket, master, v}, func(ctx context.Context) (BucketKey, error) {
+func (k *Keys) open(ctx context.Context, bucket string, master kms.KeyID, v string, shreds uint64) (BucketKey, error) {
+	return k.share(ctx, flightKey{bucket, master, v}, shreds, func(ctx context.Context) (BucketKey, error) {
 		return k.unseal(ctx, bucket, master, v)
 	})
 }
@@ -340,12 +351,13 @@ func (k *Keys) BucketKey(ctx context.Context, bucket string, master kms.KeyID) (
 	if b, ok := k.cached(bucket, master); ok {
 		return b, nil
 	}
+	shreds := k.shredCount()
 	info, err := k.store.BucketInfo(ctx, bucket)
 	if err != nil {
 		return BucketKey{}, fmt.Errorf("encryption: bucket key: %w", err)
 	}
 	if v, ok := info.Metadata[mdKeyPrefix+string(master)]; ok {
-		return k.open(ctx, bucket, master, v)
+		return k.open(ctx, bucket, master, v, shreds)
 	}
 	if err := master.Validate(); err != nil {
 		return BucketKey{}, fmt.Errorf("encryption: master key: %w: %w", ErrKeyNotFound, err)
@@ -353,7 +365,7 @@ func (k *Keys) BucketKey(ctx context.Context, bucket string, master kms.KeyID) (
 	// Concurrent first writers share one creation: each would otherwise
 	// ask the KMS for a data key, and all but one then unseal the key the
 	// first stored, two KMS calls for each of them.
-	return k.share(ctx, flightKey{bucket: bucket, master: master}, func(ctx context.Context) (BucketKey, error) {
+	return k.share(ctx, flightKey{bucket: bucket, master: master}, shreds, func(ctx context.Context) (BucketKey, error) {
 		return k.create(ctx, bucket, master)
 	})
 }
@@ -418,6 +430,7 @@ func (k *Keys) OpenBucketKey(ctx context.Context, bucket string, master kms.KeyI
 	if b, ok := k.cached(bucket, master); ok && b.ID == id {
 		return b, nil
 	}
+	shreds := k.shredCount()
 	info, err := k.store.BucketInfo(ctx, bucket)
 	if err != nil {
 		return BucketKey{}, fmt.Errorf("encryption: bucket key: %w", err)
@@ -426,7 +439,7 @@ func (k *Keys) OpenBucketKey(ctx context.Context, bucket string, master kms.KeyI
 	if !ok || !strings.HasPrefix(v, id+" ") {
 		return BucketKey{}, fmt.Errorf("%w: bucket %s, key %s under %s", ErrShredded, bucket, id, master)
 	}
-	return k.open(ctx, bucket, master, v)
+	return k.open(ctx, bucket, master, v, shreds)
 }
 
 // CheckKey reports whether master key id exists in the KMS (an error
@@ -522,3 +535,17 @@ func (k *Keys) SetConfig(ctx context.Context, bucket string, cfg *BucketConfig) 
 }
 
 func encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// kmsDown reports whether the KMS says its backend is down (a KMS that
+// cannot tell is taken to be up).
+func (k *Keys) kmsDown() bool {
+	h, ok := k.kms.(interface{ Health() kms.Health })
+	return ok && h.Health().Down
+}
+
+// shredCount is Keys.shreds now, read before a bucket's metadata.
+func (k *Keys) shredCount() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.shreds
+}

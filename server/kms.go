@@ -129,8 +129,7 @@ func kmsBackendName(cfg Config) string {
 // observedKMS counts every call to the KMS in objstore_kms_calls_total
 // by backend, operation and outcome, so that an outage, or a cache that
 // stopped holding bucket keys, shows in the metrics and not only as 503s
-// and log lines. Close is not a call to count. It hides the wrapped KMS's other
-// methods (Health): the server keeps the KMS as opened in kmsHealth.
+// and log lines. Close is not a call to count.
 type observedKMS struct {
 	kms.KMS
 	backend string
@@ -179,6 +178,16 @@ func (o observedKMS) Status(ctx context.Context, id kms.KeyID) (kms.KeyStatus, e
 	st, err := o.KMS.Status(ctx, id)
 	o.count("status", err)
 	return st, err
+}
+
+// Health forwards the wrapped KMS's state (kms.Manager's), or reports
+// up for a KMS that cannot tell: encryption reads it, and stops sharing
+// calls for a cold bucket key while the KMS is down.
+func (o observedKMS) Health() kms.Health {
+	if h, ok := o.KMS.(kmsReporter); ok {
+		return h.Health()
+	}
+	return kms.Health{Backend: o.backend}
 }
 
 // ListKeys implements kms.KMS.
