@@ -14,11 +14,11 @@ import (
 
 // TestCachedVersionDoesNotEndOutage: with the KMS hanging and the outage
 // known (one Unseal timed out), a GenerateDataKey of a key whose version
-// is cached ends the outage without asking the server: CurrentVersion is
-// answered from the cache and kms.outage counts that as the server
-// answering. Its Encrypt then hangs for the timeout, and meanwhile every
-// other call goes to the hung server too and waits out the timeout,
-// instead of failing at once.
+// is cached does not end the outage: CurrentVersion answered from the
+// cache teaches nothing, so while its Encrypt probes the hung server,
+// other calls fail at once. Before, that cached answer ended the outage
+// and every other call went to the hung server and waited out the
+// timeout.
 func TestCachedVersionDoesNotEndOutage(t *testing.T) {
 	link, cfg := linkedConfig(t, 2*time.Second)
 	k := openKMIP(t, cfg)
@@ -49,10 +49,10 @@ func TestCachedVersionDoesNotEndOutage(t *testing.T) {
 	}
 }
 
-// TestKeyOperationsBoundedByOneTimeout: CreateKey and RotateKey serialise on
-// server.admin, a sync.Mutex taken before any timeout applies: with the
-// server hanging, a second CreateKey waits out the first one's Timeout
-// and then its own, 2 x Timeout (n x Timeout for n admins).
+// TestKeyOperationsBoundedByOneTimeout: with the server hanging, two
+// concurrent CreateKey calls each end within one Timeout, their turn
+// included. Before, they queued on a mutex no timeout applied to, and
+// the second waited out the first one's Timeout before its own.
 func TestKeyOperationsBoundedByOneTimeout(t *testing.T) {
 	link, cfg := linkedConfig(t, time.Second)
 	k := openKMIP(t, cfg)
