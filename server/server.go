@@ -135,6 +135,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: config: erasure %d+%d: both must be at least 1", c.DataShards, c.ParityShards)
 	case c.DataShards+c.ParityShards > 256:
 		return fmt.Errorf("server: config: erasure %d+%d: more than 256 drives", c.DataShards, c.ParityShards)
+	case c.ParityShards > c.DataShards:
+		return fmt.Errorf("server: config: erasure %d+%d: more parity than data shards, so a write's quorum would not meet every read's (storage.Config.Validate)", c.DataShards, c.ParityShards)
 	case c.Zones < 1 || c.Zones > c.DataShards+c.ParityShards:
 		return fmt.Errorf("server: config: Zones %d must be between 1 and the drive count %d", c.Zones, c.DataShards+c.ParityShards)
 	case (c.TLSCert == "") != (c.TLSKey == ""):

@@ -108,6 +108,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("storage: config: ParityShards %d must be at least 1", c.ParityShards)
 	case n > 256:
 		return fmt.Errorf("storage: config: DataShards+ParityShards %d exceeds 256", n)
+	case c.ParityShards > c.DataShards:
+		// A write needs k drives (k+1 when k == m) and a read k: with
+		// m > k, k drives that took a write and k others that a read
+		// asks need not meet, and the read misses the acknowledged write.
+		return fmt.Errorf("storage: config: ParityShards %d exceeds DataShards %d: a write quorum would not meet every read quorum", c.ParityShards, c.DataShards)
 	case len(c.Drives) == 0 || len(c.Drives)%n != 0:
 		return fmt.Errorf("storage: config: %d drives is not a multiple of the set size %d", len(c.Drives), n)
 	case c.BlockSize < c.DataShards:

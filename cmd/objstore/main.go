@@ -74,7 +74,7 @@ func serverConfig(args []string, stderr io.Writer) (server.Config, error) {
 	fs.SetOutput(stderr)
 	address := fs.String("address", "127.0.0.1:9000", "address to serve S3 on")
 	data := fs.String("data", "./data", "folder holding the drive folders")
-	erasure := fs.String("erasure", "4+2", "erasure layout K+M (data+parity shards); the drive count is K+M")
+	erasure := fs.String("erasure", "4+2", "erasure layout K+M (data+parity shards, M at most K); the drive count is K+M")
 	zones := fs.Int("zones", 3, "zones the drive folders are spread over")
 	domain := fs.String("domain", "", "domain for virtual-host-style requests (<bucket>.<domain>)")
 	region := fs.String("region", "", "the server's region (such as eu-de-1): SigV4 requests signed for another region and buckets created in another are refused, as AWS refuses them; empty: any region signs, buckets without a location report us-east-1")
