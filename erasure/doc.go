@@ -69,8 +69,10 @@
 // key, so it fails too. The checksum detects accidental damage only;
 // tampering is caught by the AEAD the layer above wraps every object in.
 //
-// xxh3-64 was chosen by BenchmarkBitrotHash on the 2-core AMD EPYC the
-// project benchmarks on (MB/s at 256 KiB, the shard block of 1 MiB at 4+2):
+// xxh3-64 was chosen by BenchmarkBitrotHash on the 2-core AMD EPYC with
+// AVX-512 the project benchmarked on until 26 November 2026 (MB/s at 256
+// KiB, the shard block of 1 MiB at 4+2; the later VM, without AVX-512,
+// measures xxh3 near 40,000):
 //
 //	xxh3-64      72,500   (AVX-512)
 //	crc64nvme    25,000

@@ -42,8 +42,11 @@ type outage struct {
 	seq   uint64    // numbers the probes
 }
 
-// probeLease is outage.lease's default: the KMIP backend's own timeout,
-// after which a probe still in a backend call is taken to be stuck.
+// probeLease is outage.lease's default, the KMIP backend's default
+// timeout: a probe still in a backend call after it is taken to be stuck
+// and another may start. With a longer KMIP timeout
+// (OBJSTORE_KMS_KMIP_TIMEOUT) a slow probe may thus have company, one
+// more every 10 s at most.
 const probeLease = 10 * time.Second
 
 // errNoAnswer is what a call that did not return (it panicked) taught:

@@ -20,7 +20,8 @@
 //	  │ wraps (kms package)
 //	  ▼
 //	bucket key, 256 bits                (SSE-KMS: a data key of the named KMS key;
-//	  │                                  SSE-C: the client's key, never stored)
+//	  │                                  SSE-C: HMAC-SHA256 of the client's key under
+//	  │                                  the bucket key, see below)
 //	  │ SealKey: HKDF-SHA256(kek, salt, "objstore sse v1 sealed object key")
 //	  │          then AEAD, AD = header || bucket, object, ...
 //	  ▼
@@ -45,8 +46,10 @@
 //     handed to this package as a key-encryption key (kek). Destroying it
 //     makes every object key sealed under it, and so every object of the
 //     bucket, unreadable at once (crypto-shredding). For SSE-C the kek is
-//     the client's key from the request; only a ClientKeyCheck of it is
-//     stored.
+//     derived by s3api as HMAC-SHA256(the bucket key of the default master
+//     key, "objstore sse-c kek v1" || the client's key), so that reading
+//     needs both and a shred of the bucket key covers SSE-C objects too;
+//     the client's key is never stored, only a ClientKeyCheck of it.
 //  3. Each object gets a fresh random object key (NewObjectKey), which also
 //     fixes the cipher: AES-256-GCM where the CPU has AES instructions,
 //     ChaCha20-Poly1305 elsewhere (PreferredCipher). SealKey seals it with a
