@@ -58,6 +58,7 @@ var (
 	errEntityTooSmall          = errors.New("s3api: entity too small")
 	errInvalidPolicyDocument   = errors.New("s3api: invalid POST policy document")
 	errInvalidVersionID        = errors.New("s3api: malformed version id")
+	errEmptyVersionID          = errors.New("s3api: empty version id")
 	errPostPreDataTooLarge     = errors.New("s3api: POST form too large before its file")
 )
 
@@ -107,10 +108,15 @@ func (e *copySourceError) Error() string {
 }
 func (e *copySourceError) Unwrap() error { return e.err }
 
-// notModifiedError is errNotModified with the validators a 304 repeats.
+// notModifiedError is errNotModified with the validators a 304 repeats
+// and the caching headers a 200 would have carried (RFC 9110 15.4.5
+// requires them: a cache that revalidates an object keeps its freshness
+// lifetime from them).
 type notModifiedError struct {
 	etag         string
 	lastModified string
+	cacheControl string
+	expires      string
 }
 
 func (e *notModifiedError) Error() string { return errNotModified.Error() }
@@ -231,6 +237,8 @@ func apiErrorFor(err error) (apiError, bool) {
 		return e("InvalidPolicyDocument", 400, "Invalid Policy: Invalid JSON.")
 	case errors.Is(err, errInvalidVersionID):
 		return e("InvalidArgument", 400, "Invalid version id specified")
+	case errors.Is(err, errEmptyVersionID):
+		return e("InvalidArgument", 400, "Version id cannot be the empty string")
 	case errors.Is(err, errEntityTooSmall):
 		return e("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
 	case errors.Is(err, errQuotaExceeded):

@@ -909,6 +909,12 @@ func (h *Handler) writeError(rq *request, err error) {
 	if errors.As(err, &nm) {
 		hdr.Set("ETag", nm.etag)
 		hdr.Set("Last-Modified", nm.lastModified)
+		if nm.cacheControl != "" {
+			hdr.Set("Cache-Control", nm.cacheControl)
+		}
+		if nm.expires != "" {
+			hdr.Set("Expires", nm.expires)
+		}
 	}
 	if ae.Status == http.StatusServiceUnavailable {
 		hdr.Set("Retry-After", "1")

@@ -466,6 +466,24 @@ func (c conditions) evalRead(etag string, mod time.Time) error {
 	return nil
 }
 
+// withCaching fills e's Cache-Control and Expires from the object's
+// metadata md, or from the response-* overrides in q, as a 200 to the
+// same request would; it returns err unchanged when err is not e's kind.
+func withCaching(err error, md map[string]string, q url.Values) error {
+	var e *notModifiedError
+	if !errors.As(err, &e) {
+		return err
+	}
+	e.cacheControl, e.expires = md["cache-control"], md["expires"]
+	if v := q.Get("response-cache-control"); v != "" {
+		e.cacheControl = v
+	}
+	if v := q.Get("response-expires"); v != "" {
+		e.expires = v
+	}
+	return err
+}
+
 // evalCopySource evaluates x-amz-copy-source-if-* conditions: the same
 // precedence as evalRead, but every failure is a 412.
 func (c conditions) evalCopySource(etag string, mod time.Time) error {

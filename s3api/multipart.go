@@ -438,9 +438,23 @@ func writeCompleted(rq *request, info storage.ObjectInfo, enc *objectEncryption)
 // FULL_OBJECT upload's parts may come without theirs (AWS accepts
 // them: the object's CRC is checked whole), and so may those of an upload
 // created without an algorithm, even though each part got the default
-// CRC64NVME.
+// CRC64NVME. An upload created with an algorithm (either type) must
+// list parts 1, 2, 3, ... with no gap.
 func checkCompleteChecksums(alg checksum.Algorithm, ctype string, parts []completePart) error {
-	if alg == checksum.None || ctype == checksumFullObject {
+	if alg == checksum.None {
+		return nil
+	}
+	// AWS (CompletedPart, PartNumber): with an additional checksum on
+	// each part, the part numbers must start at 1 and be consecutive, or
+	// the answer is InvalidPartOrder; the parts of such an object are
+	// then what GetObject?partNumber and GetObjectAttributes both count.
+	for i, p := range parts {
+		if p.PartNumber != i+1 {
+			return fmt.Errorf("%w: part %d listed at position %d of an upload with %s checksums",
+				storage.ErrInvalidPartOrder, p.PartNumber, i+1, alg)
+		}
+	}
+	if ctype == checksumFullObject {
 		return nil
 	}
 	for _, p := range parts {

@@ -427,7 +427,7 @@ func (h *Handler) getObject(rq *request) error {
 	}
 	info = prd.Info()
 	if err := readConditions(rq.r.Header, "").evalRead(info.ETag, info.ModTime); err != nil {
-		return err
+		return withCaching(err, info.Metadata, rq.query)
 	}
 
 	offset, length := int64(0), info.Size
@@ -453,8 +453,12 @@ func (h *Handler) getObject(rq *request) error {
 			}
 			length = info.Parts[n-1].Size
 			part = &info.Parts[n-1]
-			status = http.StatusPartialContent
 			full = false
+			// An empty part has no byte range to name (Content-Range
+			// would be "bytes N-(N-1)/size"): 200, as for an empty object.
+			if length > 0 {
+				status = http.StatusPartialContent
+			}
 			out.Set("x-amz-mp-parts-count", strconv.Itoa(len(info.Parts)))
 		} else if n != 1 {
 			return withMessage(&rangeError{size: info.Size}, "The requested partnumber is not satisfiable.")

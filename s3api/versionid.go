@@ -20,8 +20,14 @@ const (
 // a copy source): "" when there is none, and errInvalidVersionID, AWS's
 // 400 InvalidArgument, for an id no store could have made, where a
 // well-formed id of no version is NoSuchVersion (a delete: nothing to do).
+// A parameter present but empty is errEmptyVersionID, as in AWS: a client
+// whose version id came out empty must not read, copy or delete the
+// current version instead.
 func readVersionID(q url.Values) (string, error) {
 	vid := q.Get("versionId")
+	if _, given := q["versionId"]; given && vid == "" {
+		return "", errEmptyVersionID
+	}
 	if vid != "" && !wellFormedVersionID(vid) {
 		return "", fmt.Errorf("s3api: version %q: %w", vid, errInvalidVersionID)
 	}
