@@ -272,6 +272,15 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions
 					ok = m.seek(prefixEnd(objectKey(bucket, cp)))
 					continue
 				}
+				// A prefix rolls up keys that would be listed: a key no
+				// read quorum holds (a write unfinished or rolled back,
+				// a delete a drive missed) makes none.
+				if _, found, err := s.resolveListed(ctx, m, bucket, key); err != nil {
+					return res, fmt.Errorf("storage: list %s at %q: %w", bucket, key, err)
+				} else if !found {
+					ok = m.next()
+					continue
+				}
 				if count == maxKeys {
 					res.IsTruncated = true
 					break

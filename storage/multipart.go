@@ -36,6 +36,21 @@ func newUploadID(started int64) string {
 	return hex.EncodeToString(b[:])
 }
 
+// WellFormedUploadID reports whether id has the form of the ids
+// newUploadID makes (32 lower-case hex digits), so that a marker no
+// upload could have is told from one of an upload that has gone.
+func WellFormedUploadID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // NewMultipartUpload starts an upload and returns its id.
 func (s *Store) NewMultipartUpload(ctx context.Context, bucket, key string, md map[string]string) (string, error) {
 	if err := s.checkBucket(bucket); err != nil {
@@ -548,6 +563,27 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 		}
 	}
 	errs := make([]error, len(m.values))
+	// agreed returns the upload at m's position if a quorum of its set
+	// holds it: an upload aborted or completed while a drive was away
+	// stays on that drive until healed, and is listed neither as an
+	// upload nor as the CommonPrefix of one.
+	agreed := func(uploadID string) (MultipartUpload, bool) {
+		for i, v := range m.values {
+			errs[i] = m.errs[i]
+			if v == nil && errs[i] == nil {
+				errs[i] = drive.ErrNotFound
+			}
+		}
+		val, err := s.agree(m.values, errs)
+		if err != nil {
+			return MultipartUpload{}, false
+		}
+		rec, err := decodeUpload(val)
+		if err != nil || rec.UploadID != uploadID {
+			return MultipartUpload{}, false
+		}
+		return rec.info(bucket), true
+	}
 	count := 0
 	for ok := m.seek(start); ok; {
 		rest := string(m.key[base:])
@@ -572,6 +608,10 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 					ok = m.seek(next)
 					continue
 				}
+				if _, held := agreed(uploadID); !held {
+					ok = m.next()
+					continue
+				}
 				if count == maxUploads {
 					res.IsTruncated = true
 					break
@@ -586,24 +626,14 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 				continue
 			}
 		}
-		for i, v := range m.values {
-			errs[i] = m.errs[i]
-			if v == nil && errs[i] == nil {
-				errs[i] = drive.ErrNotFound
+		if info, held := agreed(uploadID); held {
+			if count == maxUploads {
+				res.IsTruncated = true
+				break
 			}
-		}
-		val, err := s.agree(m.values, errs)
-		if err == nil {
-			rec, err := decodeUpload(val)
-			if err == nil && rec.UploadID == uploadID {
-				if count == maxUploads {
-					res.IsTruncated = true
-					break
-				}
-				res.Uploads = append(res.Uploads, rec.info(bucket))
-				res.NextKeyMarker, res.NextUploadIDMarker = key, uploadID
-				count++
-			}
+			res.Uploads = append(res.Uploads, info)
+			res.NextKeyMarker, res.NextUploadIDMarker = key, uploadID
+			count++
 		}
 		ok = m.next()
 	}
