@@ -20,7 +20,10 @@ const maxListBuckets = 10000
 // name, filtered by prefix and paged by max-buckets and
 // continuation-token (an opaque token naming the last bucket given).
 // Without max-buckets every bucket is listed: clients that never page
-// (minio-go's ListBuckets) must not get a silently shortened list.
+// (minio-go's ListBuckets) must not get a silently shortened list. A
+// request naming prefix, continuation-token or bucket-region without
+// max-buckets is one of a client that pages: AWS gives it pages of
+// 10,000, with a token when more follow.
 func (h *Handler) listBuckets(rq *request) error {
 	buckets, err := h.store.ListBuckets(rq.ctx)
 	if err != nil {
@@ -29,6 +32,11 @@ func (h *Handler) listBuckets(rq *request) error {
 	sort.Slice(buckets, func(i, j int) bool { return buckets[i].Name < buckets[j].Name })
 	prefix := rq.query.Get("prefix")
 	maxBuckets := -1 // unpaged, as AWS answers a request without max-buckets
+	for _, p := range []string{"prefix", "continuation-token", "bucket-region"} {
+		if _, ok := rq.query[p]; ok {
+			maxBuckets = maxListBuckets
+		}
+	}
 	if v, ok := rq.query["max-buckets"]; ok {
 		n, err := strconv.Atoi(v[0])
 		if err != nil || n < 1 || n > maxListBuckets {

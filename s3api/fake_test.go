@@ -349,8 +349,10 @@ func (s *fakeStore) ListObjects(_ context.Context, bucket string, opts storage.L
 	return res, nil
 }
 
+// newID makes an upload id of the store's form (storage.WellFormedUploadID:
+// 32 hex digits), which ListMultipartUploads checks its markers against.
 func newID() string {
-	var b [12]byte
+	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }

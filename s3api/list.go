@@ -392,6 +392,9 @@ func (h *Handler) listObjectVersions(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if err := checkVersionIDMarker(q); err != nil {
+		return err
+	}
 	prefix, delim, keyMarker := q.Get("prefix"), q.Get("delimiter"), q.Get("key-marker")
 	lr, err := h.listPage(rq, storage.ListOptions{Prefix: prefix, Delimiter: delim, After: keyMarker, MaxKeys: maxKeys})
 	if err != nil {
@@ -432,6 +435,27 @@ func (h *Handler) listObjectVersions(rq *request) error {
 	return rq.writeXML(http.StatusOK, res)
 }
 
+// checkVersionIDMarker refuses the version-id-markers AWS refuses, with
+// its messages: one without a key-marker (an empty key-marker counts as
+// given), an empty one, and one no store could have made. A paginator
+// that lost its key marker is told rather than restarted from the top.
+func checkVersionIDMarker(q url.Values) error {
+	vm, given := q["version-id-marker"]
+	if !given {
+		return nil
+	}
+	if _, ok := q["key-marker"]; !ok {
+		return withMessage(errInvalidArgument, "A version-id marker cannot be specified without a key marker.")
+	}
+	if vm[0] == "" {
+		return withMessage(errInvalidArgument, "A version-id marker cannot be empty.")
+	}
+	if !wellFormedVersionID(vm[0]) {
+		return fmt.Errorf("s3api: version-id-marker %q: %w", vm[0], errInvalidVersionID)
+	}
+	return nil
+}
+
 // listMultipartUploads answers GET /<bucket>?uploads.
 func (h *Handler) listMultipartUploads(rq *request) error {
 	q := rq.query
@@ -449,6 +473,14 @@ func (h *Handler) listMultipartUploads(rq *request) error {
 		KeyMarker:      q.Get("key-marker"),
 		UploadIDMarker: q.Get("upload-id-marker"),
 		MaxUploads:     maxUploads,
+	}
+	// AWS ignores an upload-id-marker without a key-marker, and refuses
+	// one beside it that names no upload (moto and other servers
+	// matched it): here, one not of the form of this store's ids.
+	if opts.KeyMarker == "" {
+		opts.UploadIDMarker = ""
+	} else if opts.UploadIDMarker != "" && !storage.WellFormedUploadID(opts.UploadIDMarker) {
+		return withMessage(errInvalidArgument, "Invalid uploadId marker")
 	}
 	res := listMultipartUploadsResult{
 		Bucket:         rq.bucket,
