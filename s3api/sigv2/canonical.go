@@ -18,12 +18,15 @@ func parseQuery(raw string) []queryPair { return rawquery.Parse(raw) }
 // isSubResource reports whether a query parameter belongs in the
 // CanonicalizedResource: the AWS documentation's list, and what minio-go
 // and botocore add to it (each client signs exactly its own list, so every
-// name either of them signs must be here, or its requests fail).
+// name either of them signs must be here, or its requests fail), and
+// policyStatus, which none of them signs: unsigned, it would turn a
+// signed request for a bucket (a presigned listing) into
+// GetBucketPolicyStatus, an operation of another permission.
 func isSubResource(k string) bool {
 	switch k {
 	case "accelerate", "acl", "analytics", "cors", "defaultObjectAcl", "delete",
 		"encryption", "inventory", "legal-hold", "lifecycle", "location", "logging",
-		"metrics", "notification", "object-lock", "partNumber", "policy",
+		"metrics", "notification", "object-lock", "partNumber", "policy", "policyStatus",
 		"replication", "requestPayment", "restore", "retention", "select",
 		"select-type", "storageClass", "tagging", "torrent", "uploadId", "uploads",
 		"versionId", "versioning", "versions", "website",

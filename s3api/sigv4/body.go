@@ -159,10 +159,12 @@ func declaredTrailers(h http.Header) ([]string, error) {
 			if !slices.Contains(names, n) {
 				names = append(names, n)
 			}
+			// Checked as the names come, so the duplicate scan above
+			// stays over a handful of names.
+			if len(names) > maxDeclaredTrailers {
+				return nil, wrapf(ErrMalformedChunk, "x-amz-trailer declares more than %d trailers", maxDeclaredTrailers)
+			}
 		}
-	}
-	if len(names) > maxDeclaredTrailers {
-		return nil, wrapf(ErrMalformedChunk, "x-amz-trailer declares %d trailers", len(names))
 	}
 	return names, nil
 }
