@@ -323,7 +323,7 @@ func (h *Handler) copyObject(rq *request) error {
 		out.Set("x-amz-copy-source-version-id", sinfo.VersionID)
 	}
 	setVersionHeader(out, info.VersionID)
-	enc.setHeaders(out)
+	h.setEncryptionHeaders(out, enc)
 	if enc != nil && enc.context != "" {
 		out.Set(hdrSSEContext, enc.context)
 	}

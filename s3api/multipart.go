@@ -77,7 +77,7 @@ func (h *Handler) createMultipartUpload(rq *request) error {
 	if err != nil {
 		return fmt.Errorf("s3api: create upload %q: %w", rq.key, err)
 	}
-	enc.setHeaders(rq.w.Header())
+	h.setEncryptionHeaders(rq.w.Header(), enc)
 	if enc != nil && enc.context != "" {
 		rq.w.Header().Set(hdrSSEContext, enc.context)
 	}
@@ -175,7 +175,7 @@ func (h *Handler) uploadPart(rq *request) error {
 		return fmt.Errorf("s3api: upload part %d of %q: %w", pn, rq.key, err)
 	}
 	rq.w.Header().Set("ETag", quoteETag(part.ETag))
-	enc.setHeaders(rq.w.Header())
+	h.setEncryptionHeaders(rq.w.Header(), enc)
 	setChecksumHeaders(rq.w.Header(), in.stored)
 	return rq.writeEmpty(http.StatusOK)
 }
@@ -278,7 +278,7 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 	if werr != nil {
 		return fmt.Errorf("s3api: copy part source read: %w", werr)
 	}
-	enc.setHeaders(rq.w.Header())
+	h.setEncryptionHeaders(rq.w.Header(), enc)
 	return rq.writeXML(http.StatusOK, copyPartResult{
 		ETag:         quoteETag(part.ETag),
 		LastModified: s3Time(part.ModTime),
@@ -388,7 +388,7 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 	if err != nil {
 		return fmt.Errorf("s3api: complete %q: %w", rq.key, err)
 	}
-	return writeCompleted(rq, info, enc)
+	return h.writeCompleted(rq, info, enc)
 }
 
 // completedBefore answers a CompleteMultipartUpload whose upload is gone
@@ -410,14 +410,14 @@ func (h *Handler) completedBefore(rq *request, uploadID string, parts []storage.
 	if err != nil {
 		return err
 	}
-	return writeCompleted(rq, info, enc)
+	return h.writeCompleted(rq, info, enc)
 }
 
 // writeCompleted writes CompleteMultipartUpload's answer for the object
 // info it made.
-func writeCompleted(rq *request, info storage.ObjectInfo, enc *objectEncryption) error {
+func (h *Handler) writeCompleted(rq *request, info storage.ObjectInfo, enc *objectEncryption) error {
 	setVersionHeader(rq.w.Header(), info.VersionID)
-	enc.setHeaders(rq.w.Header())
+	h.setEncryptionHeaders(rq.w.Header(), enc)
 	res := completeMultipartUploadResult{
 		Location:  rq.objectURL(),
 		Bucket:    rq.bucket,

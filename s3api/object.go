@@ -371,7 +371,7 @@ func (h *Handler) putObject(rq *request) error {
 	}
 	out := rq.w.Header()
 	out.Set("ETag", quoteETag(info.ETag))
-	enc.setHeaders(out)
+	h.setEncryptionHeaders(out, enc)
 	if enc != nil && enc.context != "" {
 		out.Set(hdrSSEContext, enc.context)
 	}
@@ -485,7 +485,7 @@ func (h *Handler) getObject(rq *request) error {
 	if part != nil && checksumMode {
 		setPartChecksumHeaders(out, part.Metadata, uploadAlgorithm(info.Metadata))
 	}
-	prd.enc.setHeaders(out)
+	h.setEncryptionHeaders(out, prd.enc)
 	applyResponseOverrides(out, rq.query)
 	out.Set("Content-Length", strconv.FormatInt(length, 10))
 	if status == http.StatusPartialContent {

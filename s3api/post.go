@@ -160,7 +160,7 @@ func (h *Handler) postObject(rq *request) error {
 	if err != nil {
 		return fmt.Errorf("s3api: post %q: %w", key, err)
 	}
-	enc.setHeaders(rq.w.Header())
+	h.setEncryptionHeaders(rq.w.Header(), enc)
 	return h.postResponse(rq, fields, info, in.stored)
 }
 

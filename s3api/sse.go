@@ -417,24 +417,33 @@ func (e *objectEncryption) open(md map[string]string) (map[string]string, error)
 	return out, nil
 }
 
-// setHeaders writes the encryption response headers.
-func (e *objectEncryption) setHeaders(h http.Header) {
+// setEncryptionHeaders writes e's encryption response headers.
+func (h *Handler) setEncryptionHeaders(hdr http.Header, e *objectEncryption) {
 	if e == nil {
 		return
 	}
 	switch e.mode {
 	case modeS3:
-		h.Set(hdrSSE, modeS3)
+		hdr.Set(hdrSSE, modeS3)
 	case modeKMS:
-		h.Set(hdrSSE, modeKMS)
-		h.Set(hdrSSEKMSKey, string(e.master))
-		h.Set(hdrSSEBucketKey, "true")
+		hdr.Set(hdrSSE, modeKMS)
+		hdr.Set(hdrSSEKMSKey, h.kmsKeyARN(e.master))
+		hdr.Set(hdrSSEBucketKey, "true")
 	case modeC:
-		h.Set(hdrSSECPrefix+"algorithm", "AES256")
+		hdr.Set(hdrSSECPrefix+"algorithm", "AES256")
 		if e.keyMD5 != "" {
-			h.Set(hdrSSECPrefix+"key-MD5", e.keyMD5)
+			hdr.Set(hdrSSECPrefix+"key-MD5", e.keyMD5)
 		}
 	}
+}
+
+// kmsKeyARN names a KMS key in responses as AWS does, by its ARN:
+// arn:aws:kms:<region>:<account-id>:key/<id>, with the server's region
+// (us-east-1 when none is named, as GetBucketLocation reports) and the
+// account id of its user ARNs. Requests may name the key by its id, its
+// alias or this ARN (kmsKeyID), so a value read back can be sent again.
+func (h *Handler) kmsKeyARN(id kms.KeyID) string {
+	return "arn:aws:kms:" + h.region + ":" + h.accountID + ":key/" + string(id)
 }
 
 // encrypt returns body encrypted as stream part (0 for a whole object),

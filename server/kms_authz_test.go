@@ -154,7 +154,7 @@ func TestKMSKeyAuthorization(t *testing.T) {
 				t.Fatalf("alice, %v: %v", sse, err)
 			}
 			st, err := clients["alice"].StatObject(ctx, "bk2", info.Key, minio.StatObjectOptions{})
-			if err != nil || st.Metadata.Get("x-amz-server-side-encryption-aws-kms-key-id") != "hr-dept" {
+			if err != nil || !isKeyARN(st.Metadata.Get("x-amz-server-side-encryption-aws-kms-key-id"), "hr-dept") {
 				t.Fatalf("alice's object is not under hr-dept: %v %v", st.Metadata, err)
 			}
 		}
