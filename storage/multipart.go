@@ -90,6 +90,19 @@ func (s *Store) readUpload(ctx context.Context, st *set, bucket, key, uploadID s
 	return decodeUpload(val)
 }
 
+// agreedAt is agree over a merge iterator's values at its position,
+// where a drive without the key counts as answering "not found"; errs is
+// the caller's scratch, one per drive.
+func (s *Store) agreedAt(m *mergeIter, errs []error) ([]byte, error) {
+	for i, v := range m.values {
+		errs[i] = m.errs[i]
+		if v == nil && errs[i] == nil {
+			errs[i] = drive.ErrNotFound
+		}
+	}
+	return s.agree(m.values, errs)
+}
+
 // agree returns the value a read quorum of drives holds byte for byte;
 // ErrObjectNotFound when no value has a quorum but enough drives answered.
 func (s *Store) agree(raw [][]byte, errs []error) ([]byte, error) {
@@ -568,13 +581,7 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 	// stays on that drive until healed, and is listed neither as an
 	// upload nor as the CommonPrefix of one.
 	agreed := func(uploadID string) (MultipartUpload, bool) {
-		for i, v := range m.values {
-			errs[i] = m.errs[i]
-			if v == nil && errs[i] == nil {
-				errs[i] = drive.ErrNotFound
-			}
-		}
-		val, err := s.agree(m.values, errs)
+		val, err := s.agreedAt(m, errs)
 		if err != nil {
 			return MultipartUpload{}, false
 		}

@@ -131,13 +131,7 @@ func (s *Store) usageUploads(ctx context.Context, bucket string, logical func(in
 			if !found {
 				continue
 			}
-			for i, v := range m.values {
-				errs[i] = m.errs[i]
-				if v == nil && errs[i] == nil {
-					errs[i] = drive.ErrNotFound
-				}
-			}
-			val, err := s.agree(m.values, errs)
+			val, err := s.agreedAt(m, errs)
 			if err != nil {
 				continue // an upload started or aborted without its quorum
 			}
