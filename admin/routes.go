@@ -700,6 +700,7 @@ type HealStatus struct {
 	OrphansRemoved  int64     `json:"orphansRemoved"`
 	ETASeconds      float64   `json:"etaSeconds"`
 	LastError       string    `json:"lastError,omitempty"`
+	Stopped         bool      `json:"stopped,omitempty"`
 	Queued          int       `json:"queued"`
 	QueueHealed     int64     `json:"queueHealed"`
 	QueueFailed     int64     `json:"queueFailed"`
@@ -712,7 +713,7 @@ func healOf(s storage.HealStatus) HealStatus {
 		ObjectsTotal: s.ObjectsTotal, ObjectsScanned: s.ObjectsScanned, ObjectsHealed: s.ObjectsHealed,
 		ObjectsDegraded: s.ObjectsDegraded, ObjectsFailed: s.ObjectsFailed, BytesScanned: s.BytesScanned,
 		UploadsScanned: s.UploadsScanned, OrphansRemoved: s.OrphansRemoved, ETASeconds: s.ETA.Seconds(),
-		LastError: s.LastError, Queued: s.Queued, QueueHealed: s.QueueHealed, QueueFailed: s.QueueFailed,
+		LastError: s.LastError, Stopped: s.Stopped, Queued: s.Queued, QueueHealed: s.QueueHealed, QueueFailed: s.QueueFailed,
 		QueueDropped: s.QueueDropped,
 	}
 }

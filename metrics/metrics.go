@@ -62,10 +62,15 @@ type DriveStat struct {
 
 // HealStat is the scanner's progress at scrape time.
 type HealStat struct {
-	Running                                      bool
-	Passes                                       int64
+	Running bool
+	Passes  int64
+	// Objects and bytes the passes handled since the process started.
 	ObjectsScanned, ObjectsHealed, ObjectsFailed int64
 	BytesScanned                                 int64
+	// The heal-on-read queue: its length, and what became of the objects
+	// reads found damaged since the process started.
+	Queued                                 int64
+	QueueHealed, QueueFailed, QueueDropped int64
 }
 
 // New returns a registry with the process and Go runtime collectors and
@@ -159,8 +164,10 @@ var (
 	driveFree   = prometheus.NewDesc("objstore_drive_free_bytes", "Free bytes on the drive's file system.", []string{"set", "position", "zone", "path"}, nil)
 	healRunning = prometheus.NewDesc("objstore_heal_running", "1 while a scan pass runs.", nil, nil)
 	healPasses  = prometheus.NewDesc("objstore_heal_passes_total", "Scan passes completed.", nil, nil)
-	healObjects = prometheus.NewDesc("objstore_heal_objects_total", "Objects the scanner examined, by outcome.", []string{"outcome"}, nil)
+	healObjects = prometheus.NewDesc("objstore_heal_objects_total", "Objects the scan passes examined since the process started, by outcome.", []string{"outcome"}, nil)
 	healBytes   = prometheus.NewDesc("objstore_heal_scanned_bytes_total", "Shard bytes the scanner verified.", nil, nil)
+	healQueued  = prometheus.NewDesc("objstore_heal_queue_length", "Objects reads found damaged, waiting for their heal.", nil, nil)
+	healQueue   = prometheus.NewDesc("objstore_heal_queue_objects_total", "Objects reads found damaged, by what their heal did: healed, failed (beyond repair or an error), dropped (queue full, left to the next pass).", []string{"outcome"}, nil)
 
 	reqLimit   = prometheus.NewDesc("objstore_requests_limit", "S3 requests served at once at most (--max-requests); 0: unbounded.", nil, nil)
 	reqRunning = prometheus.NewDesc("objstore_requests_running", "S3 requests being served now.", nil, nil)
@@ -175,7 +182,7 @@ var (
 type stateCollector struct{ m *Metrics }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{driveOnline, driveTotal, driveFree, healRunning, healPasses, healObjects, healBytes,
+	for _, d := range []*prometheus.Desc{driveOnline, driveTotal, driveFree, healRunning, healPasses, healObjects, healBytes, healQueued, healQueue,
 		reqLimit, reqRunning, reqWaiting, reqRefused, kmsUp} {
 		ch <- d
 	}
@@ -214,6 +221,10 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(healObjects, prometheus.CounterValue, float64(h.ObjectsHealed), "healed")
 		ch <- prometheus.MustNewConstMetric(healObjects, prometheus.CounterValue, float64(h.ObjectsFailed), "failed")
 		ch <- prometheus.MustNewConstMetric(healBytes, prometheus.CounterValue, float64(h.BytesScanned))
+		ch <- prometheus.MustNewConstMetric(healQueued, prometheus.GaugeValue, float64(h.Queued))
+		ch <- prometheus.MustNewConstMetric(healQueue, prometheus.CounterValue, float64(h.QueueHealed), "healed")
+		ch <- prometheus.MustNewConstMetric(healQueue, prometheus.CounterValue, float64(h.QueueFailed), "failed")
+		ch <- prometheus.MustNewConstMetric(healQueue, prometheus.CounterValue, float64(h.QueueDropped), "dropped")
 	}
 }
 

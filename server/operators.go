@@ -125,8 +125,9 @@ func (s *Server) openOperators() error {
 	}
 	op.metrics.WatchHeal(func() metrics.HealStat {
 		h := s.store.HealStatus()
-		return metrics.HealStat{Running: h.Running, Passes: int64(h.Pass), ObjectsScanned: h.ObjectsScanned,
-			ObjectsHealed: h.ObjectsHealed, ObjectsFailed: h.ObjectsFailed, BytesScanned: h.BytesScanned}
+		return metrics.HealStat{Running: h.Running, Passes: int64(h.Pass), ObjectsScanned: h.Totals.ObjectsScanned,
+			ObjectsHealed: h.Totals.ObjectsHealed, ObjectsFailed: h.Totals.ObjectsFailed, BytesScanned: h.Totals.BytesScanned,
+			Queued: int64(h.Queued), QueueHealed: h.QueueHealed, QueueFailed: h.QueueFailed, QueueDropped: h.QueueDropped}
 	})
 	if s.kmsHealth != nil {
 		backend := kmsBackendName(s.cfg) // as in objstore_kms_calls_total

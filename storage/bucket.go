@@ -22,6 +22,9 @@ func (s *Store) MakeBucket(ctx context.Context, bucket, location string) error {
 	if exists {
 		return fmt.Errorf("%w: %s", ErrBucketExists, bucket)
 	}
+	if err := s.bucketAbsent(ctx, bucket); err != nil {
+		return err
+	}
 	rec := bucketRecord{Name: bucket, Created: s.cfg.Now().UnixNano(), Location: location}
 	val := rec.encode()
 	if err := s.applyAll(ctx, []drive.Op{{Key: bucketKey(bucket), Value: val}}); err != nil {
@@ -30,8 +33,52 @@ func (s *Store) MakeBucket(ctx context.Context, bucket, location string) error {
 	}
 	s.bucketMu.Lock()
 	s.buckets[bucket] = rec
+	s.bucketGen++
 	s.bucketMu.Unlock()
 	return nil
+}
+
+// bucketAbsent makes sure, before MakeBucket writes a new record, that
+// the drives hold no bucket of that name, since the record it would
+// replace holds the bucket's keys: its objects would be unreadable for
+// good. The bucket list in memory can lack a bucket (its drives were
+// missing at start); a read quorum of every set must answer, and a
+// bucket a read quorum of every set holds is taken into memory and is
+// ErrBucketExists. Records on fewer drives (a create or delete that
+// did not finish) are no bucket, and are replaced.
+func (s *Store) bucketAbsent(ctx context.Context, bucket string) error {
+	var newest []byte
+	held := 0
+	for _, st := range s.sets {
+		raw, errs := st.readAll(ctx, bucketKey(bucket))
+		if err := quorumError(ErrReadQuorum, readErrorsOnly(errs), s.readQuorum()); err != nil {
+			return fmt.Errorf("storage: make bucket %s: %w: %w", bucket, ErrWriteQuorum, err)
+		}
+		holders := 0
+		for _, r := range raw {
+			if r != nil {
+				holders++
+				newest = r
+			}
+		}
+		if holders >= s.readQuorum() {
+			held++
+		}
+	}
+	if held < len(s.sets) {
+		return nil
+	}
+	rec, err := decodeBucket(newest)
+	if err != nil {
+		return fmt.Errorf("storage: make bucket %s: %w", bucket, err)
+	}
+	s.bucketMu.Lock()
+	if _, ok := s.buckets[bucket]; !ok {
+		s.buckets[bucket] = rec
+		s.bucketGen++
+	}
+	s.bucketMu.Unlock()
+	return fmt.Errorf("%w: %s", ErrBucketExists, bucket)
 }
 
 // applyAll applies ops on every drive of every set and requires the write
@@ -53,17 +100,32 @@ func (s *Store) BucketInfo(_ context.Context, bucket string) (BucketInfo, error)
 	rec, ok := s.buckets[bucket]
 	s.bucketMu.RUnlock()
 	if !ok {
-		return BucketInfo{}, fmt.Errorf("%w: %s", ErrBucketNotFound, bucket)
+		return BucketInfo{}, s.noBucket(bucket)
 	}
 	return bucketInfo(rec), nil
+}
+
+// noBucket is the error for a bucket not in the list: ErrBucketNotFound,
+// or, while the list is partial (bucketsPartial), ErrReadQuorum, since
+// the bucket may exist on drives that have not answered: a client told
+// NoSuchBucket would create it again.
+func (s *Store) noBucket(bucket string) error {
+	if s.bucketsPartial.Load() {
+		return fmt.Errorf("storage: bucket %s: %w: the bucket records of a set could not be read", bucket, ErrReadQuorum)
+	}
+	return fmt.Errorf("%w: %s", ErrBucketNotFound, bucket)
 }
 
 func bucketInfo(r bucketRecord) BucketInfo {
 	return BucketInfo{Name: r.Name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location, Metadata: maps.Clone(r.Metadata)}
 }
 
-// ListBuckets returns every bucket, by name.
+// ListBuckets returns every bucket, by name (ErrReadQuorum while some
+// set's bucket records cannot be read, rather than some of them).
 func (s *Store) ListBuckets(_ context.Context) ([]BucketInfo, error) {
+	if s.bucketsPartial.Load() {
+		return nil, fmt.Errorf("storage: list buckets: %w: the bucket records of a set could not be read", ErrReadQuorum)
+	}
 	s.bucketMu.RLock()
 	out := make([]BucketInfo, 0, len(s.buckets))
 	for _, r := range s.buckets {
@@ -108,6 +170,7 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 	}
 	s.bucketMu.Lock()
 	delete(s.buckets, bucket)
+	s.bucketGen++
 	s.bucketMu.Unlock()
 	return nil
 }
@@ -123,7 +186,7 @@ func (s *Store) UpdateBucketMetadata(ctx context.Context, bucket string, fn func
 	rec, ok := s.buckets[bucket]
 	s.bucketMu.RUnlock()
 	if !ok {
-		return BucketInfo{}, fmt.Errorf("%w: %s", ErrBucketNotFound, bucket)
+		return BucketInfo{}, s.noBucket(bucket)
 	}
 	md := maps.Clone(rec.Metadata)
 	if md == nil {
@@ -174,7 +237,7 @@ func (s *Store) checkBucket(bucket string) error {
 	_, ok := s.buckets[bucket]
 	s.bucketMu.RUnlock()
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrBucketNotFound, bucket)
+		return s.noBucket(bucket)
 	}
 	return nil
 }

@@ -145,7 +145,7 @@ func (s *Store) runHealer(ctx context.Context) {
 			// Shutting down: drain without healing.
 		case err != nil:
 			s.healq.done(true)
-			s.log.Warn("storage: heal failed", "bucket", it.bucket, "key", it.key, "err", err)
+			s.logHealFailure(it.bucket, it.key, err)
 		default:
 			s.healq.done(false)
 			if res.Healed() {
@@ -186,4 +186,16 @@ func recordsDisagree(raw [][]byte, errs []error) bool {
 		}
 	}
 	return false
+}
+
+// logHealFailure logs a failed heal: at error when the object's data is
+// lost (fewer good shards than a read needs), since nothing will bring it
+// back and an operator must restore it; at warn otherwise (a drive
+// silent, a passing error), which a later heal may mend.
+func (s *Store) logHealFailure(bucket, key string, err error) {
+	if errors.Is(err, ErrDataCorrupt) {
+		s.log.Error("storage: object lost: fewer good shards than a read needs", "bucket", bucket, "key", key, "err", err)
+		return
+	}
+	s.log.Warn("storage: heal failed", "bucket", bucket, "key", key, "err", err)
 }

@@ -30,7 +30,12 @@ func (s *Store) watchDrives(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if s.checkDrives(ctx) > 0 {
+		back := s.checkDrives(ctx)
+		// Before the bucket heal, which leaves alone a bucket that is
+		// held widely but not in the list.
+		s.reloadBuckets(ctx)
+		if back > 0 {
+			s.owePass()
 			if err := s.healBuckets(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("storage: heal bucket records", "err", err)
 			}

@@ -66,20 +66,40 @@ type HealStatus struct {
 	ETA time.Duration
 	// LastError is the last failure the pass met, for the operator.
 	LastError string
+	// Stopped is set when the last pass was stopped (StopHeal, or the
+	// store closing) before it walked everything: its counts cover only
+	// part of the store.
+	Stopped bool
 	// Queued is how many objects wait in the heal-on-read queue;
 	// QueueHealed, QueueFailed and QueueDropped count what became of
 	// the others (dropped ones are left to the next pass).
 	Queued                                 int
 	QueueHealed, QueueFailed, QueueDropped int64
+	// Totals count what every pass since the process started did (the
+	// Objects and Bytes fields above are the current or last pass's):
+	// counters that only grow, for metrics.
+	Totals HealTotals
+}
+
+// HealTotals are the scanner's counts summed over passes.
+type HealTotals struct {
+	ObjectsScanned, ObjectsHealed, ObjectsFailed, BytesScanned int64
 }
 
 // scanState is the scanner's side of the Store.
 type scanState struct {
-	mu      sync.Mutex
-	status  HealStatus
-	cancel  context.CancelFunc // of the running pass
-	again   bool               // a drive came back during the pass: run another
-	trigger chan passRequest   // StartHeal to the scanner goroutine
+	mu     sync.Mutex
+	status HealStatus
+	cancel context.CancelFunc // of the running pass
+	again  bool               // a drive came back during the pass: run another
+	// owed is when a drive last came back having missed writes: a pass
+	// that starts after it and walks every set without an error pays
+	// it. It is kept on the drives (scanStateKey), so a restart before
+	// then starts a pass at once instead of waiting for the schedule.
+	owed time.Time
+	// totals sum the passes' counts since start (HealStatus.Totals).
+	totals  HealTotals
+	trigger chan passRequest // StartHeal to the scanner goroutine
 	lastEnd time.Time
 	// rebuilding holds the paths of drives formatted in place of failed
 	// ones that no finished pass has filled yet, each with the number
@@ -100,7 +120,9 @@ type passRequest struct {
 }
 
 // scanStateKey holds, on every drive, the number and end time of the last
-// finished pass, so that a restart does not start a pass early.
+// finished pass, so that a restart does not start a pass early, and when
+// a pass was last owed to a drive that came back (scanState.owed), so
+// that a restart does not forget it.
 var scanStateKey = []byte{prefixLocal, 's', 'c', 'a', 'n'}
 
 // HealStatus reports the scanner's state and progress.
@@ -114,6 +136,7 @@ func (s *Store) HealStatus() HealStatus {
 	} else if s.cfg.ScanInterval > 0 {
 		st.NextPass = s.scan.lastEnd.Add(s.cfg.ScanInterval)
 	}
+	st.Totals = s.scan.totals
 	s.scan.mu.Unlock()
 	st.Queued, st.QueueHealed, st.QueueFailed, st.QueueDropped = s.healq.stats()
 	return st
@@ -198,7 +221,10 @@ func (s *Store) finishPass(err error) {
 	st.Running = false
 	st.Finished = now
 	st.ETA = 0
-	if err != nil {
+	switch {
+	case errors.Is(err, context.Canceled):
+		st.Stopped = true
+	case err != nil:
 		st.LastError = err.Error()
 	}
 	s.scan.cancel = nil
@@ -220,12 +246,34 @@ func (s *Store) finishPass(err error) {
 			}
 		}
 	}
-	if err == nil {
-		rec := newRecord()
-		rec.uint(1, uint64(st.Pass))
-		rec.int(2, now.UnixNano())
-		s.saveScanState(rec.b)
+	if err == nil && s.scan.walked && !s.scan.owed.After(st.Started) {
+		s.scan.owed = time.Time{} // paid
 	}
+	if err == nil {
+		s.saveScanState(s.scanRecord())
+	}
+}
+
+// scanRecord encodes the scanner's state for scanStateKey; s.scan.mu is
+// held.
+func (s *Store) scanRecord() []byte {
+	rec := newRecord()
+	rec.uint(1, uint64(s.scan.status.Pass))
+	rec.int(2, s.scan.lastEnd.UnixNano())
+	if !s.scan.owed.IsZero() {
+		rec.int(3, s.scan.owed.UnixNano())
+	}
+	return rec.b
+}
+
+// owePass records that a drive came back having missed writes: a pass is
+// owed to it, and stays owed across a restart until one pays it.
+func (s *Store) owePass() {
+	s.scan.mu.Lock()
+	s.scan.owed = s.cfg.Now()
+	val := s.scanRecord()
+	s.scan.mu.Unlock()
+	s.saveScanState(val)
 }
 
 // saveScanState writes the scanner's record to every drive, best effort.
@@ -244,7 +292,7 @@ func (s *Store) saveScanState(val []byte) {
 // loadScanState reads the last pass's number and end from the drives.
 func (s *Store) loadScanState(ctx context.Context) {
 	var pass uint64
-	var end int64
+	var end, owed int64
 	for _, st := range s.sets {
 		st.each(ctx, func(_ int, d Drive) error {
 			b, err := d.Get(ctx, scanStateKey)
@@ -256,20 +304,22 @@ func (s *Store) loadScanState(ctx context.Context) {
 				return err
 			}
 			var p uint64
-			var e int64
+			var e, o int64
 			if err := eachField(fields, func(tag uint64, v []byte) (err error) {
 				switch tag {
 				case 1:
 					p, err = fieldUint(v)
 				case 2:
 					e, err = fieldInt(v)
+				case 3:
+					o, err = fieldInt(v)
 				}
 				return err
 			}); err != nil {
 				return err
 			}
 			s.scan.mu.Lock()
-			pass, end = max(pass, p), max(end, e)
+			pass, end, owed = max(pass, p), max(end, e), max(owed, o)
 			s.scan.mu.Unlock()
 			return nil
 		})
@@ -279,6 +329,13 @@ func (s *Store) loadScanState(ctx context.Context) {
 	if end > 0 {
 		s.scan.lastEnd = time.Unix(0, end)
 		s.scan.status.Finished = s.scan.lastEnd
+	}
+	if owed > 0 {
+		// A drive came back before the last restart and no pass has
+		// caught it up since: the scanner starts one at once.
+		s.scan.owed = time.Unix(0, owed)
+		s.scan.again = true
+		s.log.Warn("storage: a drive that came back before the restart was not caught up yet; a heal pass starts now")
 	}
 }
 
@@ -514,14 +571,21 @@ func (s *Store) scanObjects(ctx context.Context, st *set, pc *ratePacer) error {
 		ss := &s.scan.status
 		ss.ObjectsScanned++
 		ss.BytesScanned += res.BytesChecked
+		s.scan.totals.ObjectsScanned++
+		s.scan.totals.BytesScanned += res.BytesChecked
 		switch {
 		case err != nil:
 			ss.ObjectsFailed++
+			s.scan.totals.ObjectsFailed++
 			ss.LastError = err.Error()
-			s.log.Warn("storage: heal failed", "bucket", bucket, "key", key, "err", err)
+			s.logHealFailure(bucket, key, err)
 		case res.Healed():
 			ss.ObjectsHealed++
-			s.log.Info("storage: healed", "bucket", bucket, "key", key, "records", res.RecordsHealed,
+			s.scan.totals.ObjectsHealed++
+			// Debug: a rebuild heals every object of a set, and one line
+			// each would bury the lines an operator needs (and name every
+			// key); the pass's progress and end say how many.
+			s.log.Debug("storage: healed", "bucket", bucket, "key", key, "records", res.RecordsHealed,
 				"rolled_back", res.RolledBack, "shards", res.ShardsHealed, "degraded", res.Degraded)
 		}
 		if res.Degraded && err == nil {

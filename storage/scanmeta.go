@@ -360,6 +360,7 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 		}
 		s.scan.mu.Lock()
 		s.scan.status.BytesScanned += res.BytesChecked
+		s.scan.totals.BytesScanned += res.BytesChecked
 		s.scan.mu.Unlock()
 	}
 	if err := errors.Join(errsOut...); err != nil {

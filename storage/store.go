@@ -150,6 +150,16 @@ type Store struct {
 
 	bucketMu sync.RWMutex
 	buckets  map[string]bucketRecord
+	// bucketsPartial is set while some set's bucket records could not be
+	// read (fewer drives than a read quorum answered, at start: disks
+	// not mounted yet): buckets may then exist that are not in buckets,
+	// so a name not found is unknown, not missing. The drive watcher
+	// reads them again until they are whole (reloadBuckets).
+	bucketsPartial atomic.Bool
+	// bucketGen counts the changes of buckets' membership (MakeBucket,
+	// DeleteBucket), so that a reload does not bring back a bucket
+	// deleted while it read.
+	bucketGen uint64 // under bucketMu
 
 	pool     sync.Pool // read-ahead buffers of BlockSize
 	poolOnce sync.Once
@@ -417,9 +427,9 @@ func newStore(cfg Config, sets [][]Drive, clusterID string, load *writeLoad) (*S
 			s.expect = append(s.expect, fs)
 		}
 	}
-	if err := s.loadBuckets(context.Background()); err != nil {
-		return nil, err
-	}
+	found, whole := s.readBuckets(context.Background())
+	s.buckets = found
+	s.bucketsPartial.Store(!whole)
 	s.bgCtx, s.cancel = context.WithCancel(context.Background())
 	// Drives that missed bucket records (replaced while the server was
 	// down) get them before the first request.
@@ -801,9 +811,12 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// loadBuckets reads the bucket records: a bucket exists when a read
-// quorum of every set holds it.
-func (s *Store) loadBuckets(ctx context.Context) error {
+// readBuckets reads the bucket records: a bucket exists when a read
+// quorum of every set holds it. whole is false when some set's records
+// could not be read from a read quorum of its drives: the buckets found
+// are then only some of them.
+func (s *Store) readBuckets(ctx context.Context) (found map[string]bucketRecord, whole bool) {
+	whole = true
 	counts := map[string]int{}
 	recs := map[string]bucketRecord{}
 	for _, st := range s.sets {
@@ -827,7 +840,10 @@ func (s *Store) loadBuckets(ctx context.Context) error {
 			return it.Err()
 		})
 		if err := quorumError(ErrReadQuorum, errs, s.readQuorum()); err != nil {
-			s.log.Error("storage: cannot read buckets of a set", "set", st.index, "err", err)
+			if !s.bucketsPartial.Load() {
+				s.log.Error("storage: cannot read buckets of a set; requests to buckets are refused (503) until enough of its drives answer", "set", st.index, "err", err)
+			}
+			whole = false
 		}
 		setCounts := map[string]int{}
 		for _, m := range seen {
@@ -844,12 +860,47 @@ func (s *Store) loadBuckets(ctx context.Context) error {
 			}
 		}
 	}
+	found = map[string]bucketRecord{}
 	for name, c := range counts {
 		if c == len(s.sets) {
-			s.buckets[name] = recs[name]
+			found[name] = recs[name]
 		}
 	}
-	return nil
+	return found, whole
+}
+
+// reloadBuckets reads the bucket records again while the list is
+// partial, adding the buckets found: the drives that were missing at
+// start may have come back. A bucket created or deleted meanwhile is
+// already right in memory; a change during the read makes it read again.
+func (s *Store) reloadBuckets(ctx context.Context) {
+	for range 3 {
+		if !s.bucketsPartial.Load() || ctx.Err() != nil {
+			return
+		}
+		s.bucketMu.RLock()
+		gen := s.bucketGen
+		s.bucketMu.RUnlock()
+		found, whole := s.readBuckets(ctx)
+		s.bucketMu.Lock()
+		if s.bucketGen != gen {
+			s.bucketMu.Unlock()
+			continue
+		}
+		added := 0
+		for name, rec := range found {
+			if _, ok := s.buckets[name]; !ok {
+				s.buckets[name] = rec
+				added++
+			}
+		}
+		s.bucketsPartial.Store(!whole)
+		s.bucketMu.Unlock()
+		if whole {
+			s.log.Warn("storage: bucket records read from enough drives again; buckets are served", "buckets_added", added)
+		}
+		return
+	}
 }
 
 // removeOrphans deletes data directories no metadata refers to: what a

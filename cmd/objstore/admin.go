@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,6 +108,32 @@ func cliArgs(args []string, bools ...string) (pos []string, flags map[string][]s
 	return pos, flags, nil
 }
 
+// globalFlags are the flags every admin command takes; commandFlags
+// those each command takes besides. A flag outside both is refused: a
+// typo (--expire for --expires, --policies for --policy) would
+// otherwise be ignored, and change what the command does without a word.
+var (
+	globalFlags  = []string{"url", "token", "alias", "json", "help", "h", "root-credentials"}
+	commandFlags = map[string][]string{
+		"buckets": {"confirm", "location", "quota", "setting", "refresh"},
+		"users":   {"policy"},
+		"keys":    {"expires"},
+		"tokens":  {"name", "scopes", "ttl"},
+		"heal":    {"objects-per-second", "watch"},
+		"audit":   {"from", "to", "identity", "bucket", "action", "limit", "after", "dir", "data", "kms", "no-anchor"},
+	}
+)
+
+// checkFlags refuses a flag that command does not take.
+func checkFlags(command string, flags map[string][]string) error {
+	for name := range flags {
+		if !slices.Contains(globalFlags, name) && !slices.Contains(commandFlags[command], name) {
+			return fmt.Errorf("admin: unknown flag --%s for %q (objstore admin --help)", name, command)
+		}
+	}
+	return nil
+}
+
 func flag1(f map[string][]string, name string) string {
 	if v := f[name]; len(v) > 0 {
 		return v[len(v)-1]
@@ -119,9 +146,16 @@ func (c *adminCLI) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if flag1(flags, "help") != "" || flag1(flags, "h") != "" || len(pos) == 0 {
+	if flag1(flags, "help") != "" || flag1(flags, "h") != "" {
 		fmt.Fprint(c.stdout, adminUsage)
 		return nil
+	}
+	if len(pos) == 0 {
+		fmt.Fprint(c.stderr, adminUsage)
+		return errors.New("admin: no command given")
+	}
+	if err := checkFlags(pos[0], flags); err != nil {
+		return err
 	}
 	c.json = flag1(flags, "json") == "true"
 	c.rootCreds = flag1(flags, "root-credentials")
@@ -786,7 +820,7 @@ func (c *adminCLI) watchHeal(ctx context.Context, st admin.HealStatus) error {
 			if c.interactive && !c.json {
 				fmt.Fprintln(c.stdout)
 			}
-			return nil
+			return passOutcome(st)
 		}
 		select {
 		case <-ctx.Done():
@@ -799,18 +833,39 @@ func (c *adminCLI) watchHeal(ctx context.Context, st admin.HealStatus) error {
 	}
 }
 
+// passOutcome is watchHeal's answer for a pass that ended: an error, so
+// that a script's `heal start && heal status --watch` fails, when the
+// pass was stopped, met objects it could not heal, or failed.
+func passOutcome(st admin.HealStatus) error {
+	switch {
+	case st.Stopped:
+		return fmt.Errorf("admin: heal pass %d was stopped after %d of %d objects", st.Pass, st.ObjectsScanned, st.ObjectsTotal)
+	case st.ObjectsFailed > 0:
+		return fmt.Errorf("admin: heal pass %d could not heal %d objects (objstore admin heal status: last error; the server log names them)", st.Pass, st.ObjectsFailed)
+	case st.LastError != "":
+		return fmt.Errorf("admin: heal pass %d ended with an error: %s", st.Pass, st.LastError)
+	}
+	return nil
+}
+
 func progressLine(st admin.HealStatus) string {
 	const width = 30
 	frac := 0.0
 	if st.ObjectsTotal > 0 {
 		frac = min(1, float64(st.ObjectsScanned)/float64(st.ObjectsTotal))
 	}
-	if !st.Running && st.Pass > 0 {
-		frac = 1
+	if !st.Running && st.Pass > 0 && !st.Stopped && st.LastError == "" {
+		frac = 1 // the count taken at its start may differ from what it walked
 	}
 	n := int(frac * width)
 	state := "running"
-	if !st.Running {
+	switch {
+	case st.Running:
+	case st.Stopped:
+		state = "stopped"
+	case st.ObjectsFailed > 0 || st.LastError != "":
+		state = "failed"
+	default:
 		state = "done"
 	}
 	return fmt.Sprintf("[%s%s] %3.0f%% %d/%d objects, %d healed, %d failed, ETA %s (%s)",

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/objstore/objstore/admin"
+	"github.com/objstore/objstore/server"
+)
+
+// TestAdminUnknownFlagRefused: `objstore admin` refuses a flag the
+// command does not take, naming it, with a non-zero exit: a typo must
+// not change what is made without a word (`keys add alice --expire T`
+// for --expires would mint a key that never expires, `users add bob
+// --policies readonly` a user without a policy, `heal start
+// --objects-per-sec 5` an unthrottled pass).
+func TestAdminUnknownFlagRefused(t *testing.T) {
+	data := t.TempDir()
+	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: data, DataShards: 2, ParityShards: 1, Zones: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	}()
+	user, secret := srv.Credentials()
+	env := map[string]string{"OBJSTORE_ROOT_USER": user, "OBJSTORE_ROOT_PASSWORD": secret}
+	aliases := filepath.Join(t.TempDir(), "aliases.json")
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		c := &adminCLI{stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }, aliasFile: aliases, poll: 10 * time.Millisecond}
+		err := c.run(context.Background(), args)
+		return out.String(), err
+	}
+	base := "http://" + srv.Addr()
+	out, err := run("--url", base, "--json", "tokens", "mint", "--name", "ops", "--scopes", "identity:write,status:read,heal:write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nt admin.NewToken
+	if err := json.Unmarshal([]byte(out), &nt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("alias", "set", "default", base, nt.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("users", "add", "alice", "--policy", "readonly"); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err = run("--json", "keys", "add", "alice", "--expire", "2027-01-01T00:00:00Z")
+	if err == nil {
+		var nk admin.NewAccessKey
+		json.Unmarshal([]byte(out), &nk)
+		t.Errorf("keys add --expire (typo of --expires) succeeded: key %s expires %v (never)", nk.ID, nk.Expires)
+	}
+	out, err = run("users", "add", "bob", "--policies", "readonly")
+	if err == nil {
+		t.Errorf("users add --policies (typo of --policy) succeeded:\n%s", out)
+	}
+	if _, err := run("heal", "start", "--objects-per-sec", "5"); err == nil {
+		t.Errorf("heal start --objects-per-sec (typo of --objects-per-second) succeeded: the pass runs unthrottled")
+	} else if !strings.Contains(err.Error(), "objects-per-sec") {
+		t.Errorf("the error does not name the flag: %v", err)
+	}
+}
+
+// TestHealWatchReportsFailure: `heal status --watch`, the README's way
+// to follow a heal ("heal start && heal status --watch"), must not end
+// with exit status 0 and a full bar reading "100% ... (done)" for a
+// pass stopped after a few objects, nor for one that met objects beyond
+// repair (data lost for good): a script checking the exit status, or an
+// operator reading the bar, would be told all is well.
+func TestHealWatchReportsFailure(t *testing.T) {
+	data := t.TempDir()
+	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: data, DataShards: 2, ParityShards: 1, Zones: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	}()
+	user, secret := srv.Credentials()
+	env := map[string]string{"OBJSTORE_ROOT_USER": user, "OBJSTORE_ROOT_PASSWORD": secret}
+	aliases := filepath.Join(t.TempDir(), "aliases.json")
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		c := &adminCLI{stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }, aliasFile: aliases, poll: 10 * time.Millisecond}
+		err := c.run(context.Background(), args)
+		return out.String(), err
+	}
+	base := "http://" + srv.Addr()
+	out, err := run("--url", base, "--json", "tokens", "mint", "--name", "ops", "--scopes", "status:read,heal:write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nt admin.NewToken
+	if err := json.Unmarshal([]byte(out), &nt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("alias", "set", "default", base, nt.Secret); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := minio.New(srv.Addr(), &minio.Options{Creds: credentials.NewStaticV4(user, secret, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MakeBucket(ctx, "bkt", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		body := bytes.Repeat([]byte(k), 1<<20)
+		if _, err := c.PutObject(ctx, "bkt", k, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{DisableMultipart: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A pass stopped after its first objects.
+	if _, err := run("heal", "start", "--objects-per-second", "1"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := run("heal", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	out, err = run("heal", "status", "--watch")
+	if err == nil && strings.Contains(out, "100%") {
+		t.Errorf("a stopped pass is shown complete, exit 0:\n%s", out)
+	}
+
+	// Two of three drives lose every shard file: 2+1 cannot rebuild.
+	for _, d := range []string{"drive1", "drive2"} {
+		dirs, _ := filepath.Glob(filepath.Join(data, d, "data", "*", "*"))
+		for _, x := range dirs {
+			os.RemoveAll(x)
+		}
+	}
+	if _, err := run("heal", "start"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run("heal", "status", "--watch")
+	if err == nil {
+		t.Errorf("a pass that found objects beyond repair exits 0:\n%s", out)
+	}
+}
