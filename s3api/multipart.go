@@ -163,13 +163,13 @@ func (h *Handler) uploadPart(rq *request) error {
 	// and the body is touched only once the request passed every check.
 	in.hashBody(body, size, &h.bodyBlocks)
 	defer in.close()
-	stored, storedSize, err := enc.encrypt(in.hr, pn, size)
+	stored, storedSize, finish, err := enc.encryptPart(in.hr, pn, size, enc.finish(in.finish))
 	if err != nil {
 		return err
 	}
 	part, err := h.store.PutObjectPart(rq.ctx, rq.bucket, rq.key, uploadID, pn, stored, storage.PutOptions{
 		Size:   storedSize,
-		Finish: enc.finish(in.finish),
+		Finish: finish,
 	})
 	if err != nil {
 		return fmt.Errorf("s3api: upload part %d of %q: %w", pn, rq.key, err)
@@ -262,14 +262,14 @@ func (h *Handler) uploadPartCopy(rq *request) error {
 	pr, wait := streamRange(rq.ctx, rd, offset, length)
 	in := copyIngest(pr, nil, false, uploadAlgorithm(up.Metadata), false)
 	in.encryptedWith(enc)
-	stored, storedSize, err := enc.encrypt(in.hr, pn, length)
+	stored, storedSize, finish, err := enc.encryptPart(in.hr, pn, length, enc.finish(in.finish))
 	if err != nil {
 		wait()
 		return err
 	}
 	part, err := h.store.PutObjectPart(rq.ctx, rq.bucket, rq.key, uploadID, pn, stored, storage.PutOptions{
 		Size:   storedSize,
-		Finish: enc.finish(in.finish),
+		Finish: finish,
 	})
 	werr := wait()
 	if err != nil {

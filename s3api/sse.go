@@ -44,6 +44,7 @@ const (
 	mdSSECheck     = "x-objstore-sse-c-check"    // base64 sse.ClientKeyCheck
 	mdSSEMeta      = "x-objstore-sse-meta"       // base64 sse.SealMetadata of the client metadata
 	mdSSEPart      = "x-objstore-sse-part"       // part number of a one-part multipart object
+	mdSSESalt      = "x-objstore-sse-salt"       // base64 sse.NewSalt of a part's stream (or a one-part object's)
 )
 
 // SSE request headers.
@@ -447,12 +448,48 @@ func (h *Handler) kmsKeyARN(id kms.KeyID) string {
 }
 
 // encrypt returns body encrypted as stream part (0 for a whole object),
-// and the stored size for a plaintext size (-1 stays unknown).
+// and the stored size for a plaintext size (-1 stays unknown). A part of
+// a multipart upload (encryptPart) has a salt; a whole object, whose key
+// is its own, has none.
 func (e *objectEncryption) encrypt(body io.Reader, part int, size int64) (io.Reader, int64, error) {
+	return e.encryptSalted(body, part, nil, size)
+}
+
+// encryptPart encrypts one upload of part number part: under a fresh
+// salt, since the upload's object key and the part number alone would
+// seal a part uploaded again under the same key and nonces. finish is the
+// part's Finish; the returned one adds the salt to the part's metadata.
+func (e *objectEncryption) encryptPart(body io.Reader, part int, size int64, finish func() (string, map[string]string, error)) (io.Reader, int64, func() (string, map[string]string, error), error) {
+	if e == nil {
+		return body, size, finish, nil
+	}
+	salt, err := sse.NewSalt()
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("s3api: encrypt: %w", err)
+	}
+	r, n, err := e.encryptSalted(body, part, salt, size)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	salted := func() (string, map[string]string, error) {
+		etag, extra, err := finish()
+		if err != nil {
+			return "", nil, err
+		}
+		if extra == nil {
+			extra = map[string]string{}
+		}
+		extra[mdSSESalt] = base64.StdEncoding.EncodeToString(salt)
+		return etag, extra, nil
+	}
+	return r, n, salted, nil
+}
+
+func (e *objectEncryption) encryptSalted(body io.Reader, part int, salt []byte, size int64) (io.Reader, int64, error) {
 	if e == nil {
 		return body, size, nil
 	}
-	r, err := sse.EncryptReader(body, e.key, part)
+	r, err := sse.EncryptSaltedReader(body, e.key, part, salt)
 	if err != nil {
 		return nil, 0, fmt.Errorf("s3api: encrypt: %w", err)
 	}
@@ -530,7 +567,7 @@ func (p *plainReader) WriteRange(ctx context.Context, w io.Writer, offset, lengt
 	// not touch w once the handler has returned. It is idempotent.
 	defer pl.Close()
 	for _, ps := range spans {
-		dw, err := pl.DecryptWriter(p.enc.key, ps.Number, ps.Span)
+		dw, err := pl.DecryptSaltedWriter(p.enc.key, ps.Number, ps.Salt, ps.Span)
 		if err != nil {
 			return fmt.Errorf("s3api: decrypt part %d: %w", ps.Number, err)
 		}
@@ -569,7 +606,11 @@ func (h *Handler) decrypt(rq *request, info storage.ObjectInfo, rd storage.Objec
 		p.info.Size = 0
 		for _, op := range info.Parts {
 			n := plainSize(op.Size)
-			p.parts = append(p.parts, sse.Part{Number: op.Number, Size: n})
+			salt, err := streamSalt(op.Metadata)
+			if err != nil {
+				return nil, err
+			}
+			p.parts = append(p.parts, sse.Part{Number: op.Number, Size: n, Salt: salt})
 			p.info.Parts = append(p.info.Parts, storage.ObjectPart{Number: op.Number, Size: n, ETag: op.ETag, Metadata: op.Metadata})
 			p.info.Size += n
 		}
@@ -580,10 +621,28 @@ func (h *Handler) decrypt(rq *request, info storage.ObjectInfo, rd storage.Objec
 				return nil, fmt.Errorf("s3api: part number: %w", storage.ErrDataCorrupt)
 			}
 		}
+		salt, err := streamSalt(info.Metadata)
+		if err != nil {
+			return nil, err
+		}
 		p.info.Size = plainSize(info.Size)
-		p.parts = []sse.Part{{Number: number, Size: p.info.Size}}
+		p.parts = []sse.Part{{Number: number, Size: p.info.Size, Salt: salt}}
 	}
 	return p, nil
+}
+
+// streamSalt is the salt recorded for a stream in md (mdSSESalt): nil for
+// a single PUT's, and for parts stored before salts existed.
+func streamSalt(md map[string]string) ([]byte, error) {
+	v := md[mdSSESalt]
+	if v == "" {
+		return nil, nil
+	}
+	salt, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(salt) != sse.SaltSize {
+		return nil, fmt.Errorf("s3api: stream salt: %w", storage.ErrDataCorrupt)
+	}
+	return salt, nil
 }
 
 // kmsKeyIDOf is the master key recorded in an envelope.

@@ -55,7 +55,11 @@ func encryptedCompletion(chosen []storage.PartInfo, f func([]storage.PartInfo) (
 		extra = map[string]string{}
 	}
 	if len(chosen) == 1 {
+		// Stored as one stream: its number and salt go to the object.
 		extra[mdSSEPart] = strconv.Itoa(chosen[0].Number)
+		if salt := chosen[0].Metadata[mdSSESalt]; salt != "" {
+			extra[mdSSESalt] = salt
+		}
 	}
 	return extra, nil
 }

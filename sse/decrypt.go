@@ -35,12 +35,18 @@ var errClosed = errors.New("sse: write to closed DecryptWriter")
 // disagrees with Range(span.Offset, span.Length, span.Size) is refused with
 // ErrInvalidArgument. The writer is not safe for concurrent use.
 func DecryptWriter(w io.Writer, key ObjectKey, part int, span Span) (io.WriteCloser, error) {
-	return newDecryptWriter(&sink{w: w}, nil, key, part, span)
+	return newDecryptWriter(&sink{w: w}, nil, key, part, nil, span)
+}
+
+// DecryptSaltedWriter is DecryptWriter for a stream sealed with a salt
+// (EncryptSaltedReader).
+func DecryptSaltedWriter(w io.Writer, key ObjectKey, part int, salt []byte, span Span) (io.WriteCloser, error) {
+	return newDecryptWriter(&sink{w: w}, nil, key, part, salt, span)
 }
 
 // newDecryptWriter returns a writer feeding s: its own sink when pl is
 // nil, pl's otherwise.
-func newDecryptWriter(s *sink, pl *DecryptPipeline, key ObjectKey, part int, span Span) (*decryptWriter, error) {
+func newDecryptWriter(s *sink, pl *DecryptPipeline, key ObjectKey, part int, salt []byte, span Span) (*decryptWriter, error) {
 	want, err := Range(span.Offset, span.Length, span.Size)
 	if err != nil {
 		return nil, err
@@ -48,7 +54,7 @@ func newDecryptWriter(s *sink, pl *DecryptPipeline, key ObjectKey, part int, spa
 	if want != span {
 		return nil, fmt.Errorf("%w: span %+v does not match Range(%d, %d, %d)", ErrInvalidArgument, span, span.Offset, span.Length, span.Size)
 	}
-	pk, err := partKey(key, part)
+	pk, err := partKey(key, part, salt)
 	if err != nil {
 		return nil, err
 	}

@@ -30,9 +30,11 @@
 //	  ├─ HKDF-SHA256(object key, salt, "objstore sse v1 metadata") ──▶ metadata key
 //	  │
 //	  │ HKDF-Expand-SHA256(object key,
-//	  │                    "objstore sse v1 stream" || cipher || part number, 4 bytes BE)
+//	  │                    "objstore sse v1 stream" || cipher || part number, 4 bytes BE
+//	  │                    [|| salt, 16 random bytes per upload of a part])
 //	  ▼
-//	part key, 256 bits, one per stream (part 0: a single PUT; 1..10000: parts)
+//	part key, 256 bits, one per stream (part 0: a single PUT; 1..10000: parts,
+//	  │       each upload of a part with its own salt, NewSalt)
 //	  │
 //	  │ nonce = last flag || 0 0 0 || sequence number, 8 bytes BE
 //	  ▼

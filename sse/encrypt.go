@@ -39,7 +39,14 @@ const maxEmptyReads = 100
 // short by its source must not look complete. The reader is not safe for
 // concurrent use.
 func EncryptReader(r io.Reader, key ObjectKey, part int) (io.Reader, error) {
-	pk, err := partKey(key, part)
+	return EncryptSaltedReader(r, key, part, nil)
+}
+
+// EncryptSaltedReader is EncryptReader for a stream with a salt
+// (NewSalt), as every upload of a multipart part has; the same salt opens
+// it (DecryptSaltedWriter).
+func EncryptSaltedReader(r io.Reader, key ObjectKey, part int, salt []byte) (io.Reader, error) {
+	pk, err := partKey(key, part, salt)
 	if err != nil {
 		return nil, err
 	}

@@ -145,27 +145,53 @@ const (
 	labelCheck    = "objstore sse v1 client key check"
 )
 
+// SaltSize is the length of a stream salt (NewSalt).
+const SaltSize = 16
+
+// NewSalt returns a fresh random stream salt. Every upload of a multipart
+// part takes one: the part number alone derives the same key, and the
+// nonces count from zero, each time a part number is uploaded again (a
+// retry, or new content under the same number), and two streams sealed
+// under one key and nonces give away the XOR of their plaintexts (and,
+// under AES-GCM, the means to forge packages).
+func NewSalt() ([]byte, error) {
+	salt := make([]byte, SaltSize)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("sse: salt: %w", err)
+	}
+	return salt, nil
+}
+
 // partKey derives the key of stream `part` (0 for a single PUT, the part
-// number for a multipart part):
+// number for a multipart part), with salt nil or SaltSize random bytes:
 //
 //	HKDF-Expand-SHA256(PRK = object key,
-//	                   info = "objstore sse v1 stream" || cipher (1 byte) || part (4 bytes BE))
+//	                   info = "objstore sse v1 stream" || cipher (1 byte) || part (4 bytes BE) [|| salt])
+//
+// A single PUT's object key is fresh for its one stream and needs no
+// salt; a multipart part's stream does (NewSalt). Parts stored before
+// salts existed have none.
 //
 // The extract step is skipped because the object key is already 256
 // uniformly random bits (RFC 5869, section 3.3); it halves the per-stream
 // set-up cost, which matters for small objects.
-func partKey(k ObjectKey, part int) ([]byte, error) {
+func partKey(k ObjectKey, part int, salt []byte) ([]byte, error) {
 	if err := k.check(); err != nil {
 		return nil, err
 	}
 	if part < 0 || int64(part) > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: part number %d", ErrInvalidArgument, part)
 	}
-	var info [len(labelStream) + 5]byte
+	if salt != nil && len(salt) != SaltSize {
+		return nil, fmt.Errorf("%w: a salt of %d bytes (want %d)", ErrInvalidArgument, len(salt), SaltSize)
+	}
+	var info [len(labelStream) + 5 + SaltSize]byte
 	n := copy(info[:], labelStream)
 	info[n] = byte(k.cipher)
 	binary.BigEndian.PutUint32(info[n+1:], uint32(part))
-	pk, err := hkdf.Expand(sha256.New, k.key[:], string(info[:]), KeySize)
+	n += 5
+	n += copy(info[n:], salt)
+	pk, err := hkdf.Expand(sha256.New, k.key[:], string(info[:n]), KeySize)
 	if err != nil {
 		return nil, fmt.Errorf("sse: derive part key: %w", err)
 	}

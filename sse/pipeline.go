@@ -105,6 +105,12 @@ func NewDecryptPipeline(w io.Writer) *DecryptPipeline {
 // function DecryptWriter does. The previous stream must have been closed;
 // after one failed, this returns its error.
 func (p *DecryptPipeline) DecryptWriter(key ObjectKey, part int, span Span) (io.WriteCloser, error) {
+	return p.DecryptSaltedWriter(key, part, nil, span)
+}
+
+// DecryptSaltedWriter is DecryptWriter for a stream sealed with a salt
+// (EncryptSaltedReader; nil for none).
+func (p *DecryptPipeline) DecryptSaltedWriter(key ObjectKey, part int, salt []byte, span Span) (io.WriteCloser, error) {
 	switch {
 	case p.s.stopped:
 		return nil, errPipelineClosed
@@ -116,7 +122,7 @@ func (p *DecryptPipeline) DecryptWriter(key ObjectKey, part int, span Span) (io.
 	if err := p.s.failure(); err != nil {
 		return nil, err
 	}
-	d, err := newDecryptWriter(&p.s, p, key, part, span)
+	d, err := newDecryptWriter(&p.s, p, key, part, salt, span)
 	if err != nil {
 		return nil, err
 	}

@@ -312,7 +312,7 @@ type multipartFixture struct {
 
 func newMultipartFixture(t *testing.T, rng *rand.Rand) multipartFixture {
 	f := multipartFixture{key: randomKey(t, rng, PreferredCipher()),
-		parts: []Part{{1, 20*P + 3}, {2, 0}, {3, 3 * P}, {5, 17 * P}, {6, 1}, {9, 40*P - 5}}}
+		parts: []Part{{Number: 1, Size: 20*P + 3}, {Number: 2, Size: 0}, {Number: 3, Size: 3 * P}, {Number: 5, Size: 17 * P}, {Number: 6, Size: 1}, {Number: 9, Size: 40*P - 5}}}
 	for _, p := range f.parts {
 		pt := randomBytes(rng, int(p.Size))
 		f.plain = append(f.plain, pt...)

@@ -118,15 +118,18 @@ func (s Span) packageCount() int64 {
 // was uploaded under.
 type Part struct {
 	Number int
-	Size   int64 // plaintext bytes
+	Size   int64  // plaintext bytes
+	Salt   []byte // the stream's salt (EncryptSaltedReader); nil for none
 }
 
 // PartSpan is the piece of an object range that falls into one part.
 type PartSpan struct {
 	// Index is the part's position in the list given to ObjectRange.
 	Index int
-	// Number is the part number, for DecryptWriter.
+	// Number is the part number and Salt its stream's salt, for
+	// DecryptSaltedWriter.
 	Number int
+	Salt   []byte
 	// Base is the ciphertext offset at which the part's stream starts
 	// within the object: the sum of the ciphertext sizes of the parts
 	// before it. The bytes to read are Base+Span.CipherOffset onwards.
@@ -160,7 +163,7 @@ func ObjectRange(parts []Part, offset, length int64) ([]PartSpan, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, PartSpan{Index: i, Number: p.Number, Base: base, Span: s})
+			out = append(out, PartSpan{Index: i, Number: p.Number, Salt: p.Salt, Base: base, Span: s})
 		}
 		start = end
 		base += CiphertextSize(p.Size)

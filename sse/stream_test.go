@@ -170,7 +170,7 @@ func TestRange(t *testing.T) {
 func TestObjectRange(t *testing.T) {
 	rng := newRand(t)
 	key := randomKey(t, rng, PreferredCipher())
-	parts := []Part{{1, P + 5}, {2, 0}, {4, 2 * P}, {7, 1}, {9, P - 3}}
+	parts := []Part{{Number: 1, Size: P + 5}, {Number: 2, Size: 0}, {Number: 4, Size: 2 * P}, {Number: 7, Size: 1}, {Number: 9, Size: P - 3}}
 	var plain, stored []byte
 	for _, p := range parts {
 		pt := pattern(p.Size)
@@ -220,14 +220,14 @@ func TestObjectRange(t *testing.T) {
 	if _, err := ObjectRange(parts, 0, size+1); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("range past the end: %v", err)
 	}
-	if _, err := ObjectRange([]Part{{1, -1}}, 0, 0); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := ObjectRange([]Part{{Number: 1, Size: -1}}, 0, 0); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("negative part size: %v", err)
 	}
-	if _, err := ObjectRange([]Part{{1, MaxSize}, {2, MaxSize}}, 0, 0); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := ObjectRange([]Part{{Number: 1, Size: MaxSize}, {Number: 2, Size: MaxSize}}, 0, 0); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("oversized object: %v", err)
 	}
 	// An empty object is read whole: every part's final package is checked.
-	spans, err := ObjectRange([]Part{{1, 0}, {2, 0}}, 0, 0)
+	spans, err := ObjectRange([]Part{{Number: 1, Size: 0}, {Number: 2, Size: 0}}, 0, 0)
 	if err != nil || len(spans) != 2 || spans[1].Base != tagSize || spans[1].CipherLength != tagSize {
 		t.Fatalf("empty object: %+v, %v", spans, err)
 	}
