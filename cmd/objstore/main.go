@@ -161,10 +161,15 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	return srv.Close(shutdownCtx)
 }
+
+// shutdownGrace is how long requests in flight get to finish after
+// SIGINT or SIGTERM before they are cut (a client sees its connection
+// close; nothing partial becomes visible, and the exit status is 0).
+const shutdownGrace = 30 * time.Second
 
 // startServer starts the server, or gives up when ctx ends first (an
 // operator's SIGTERM or Ctrl-C): opening the drives waits on their disks,
