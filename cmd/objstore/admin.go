@@ -262,8 +262,8 @@ func (c *adminCLI) aliasCmd(args []string) error {
 	}
 	switch {
 	case len(args) >= 3 && args[0] == "set" && len(args) <= 4:
-		if _, err := url.Parse(args[2]); err != nil {
-			return fmt.Errorf("admin: alias URL: %w", err)
+		if u, err := url.Parse(args[2]); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("admin: alias URL %q: want http://host:port or https://host:port", args[2])
 		}
 		a := alias{URL: args[2]}
 		if len(args) == 4 {

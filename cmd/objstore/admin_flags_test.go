@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,5 +157,29 @@ func TestHealWatchReportsFailure(t *testing.T) {
 	out, err = run("heal", "status", "--watch")
 	if err == nil {
 		t.Errorf("a pass that found objects beyond repair exits 0:\n%s", out)
+	}
+}
+
+// TestAliasURLChecked: an alias must name an http or https URL with a
+// host; anything else would only fail later, at the first command, far
+// from the typo.
+func TestAliasURLChecked(t *testing.T) {
+	aliases := filepath.Join(t.TempDir(), "aliases.json")
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"http://127.0.0.1:9000", true},
+		{"https://objstore.example:443", true},
+		{"notaurl", false},
+		{"127.0.0.1:9000", false},
+		{"ftp://host", false},
+		{"http://", false},
+	} {
+		c := &adminCLI{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, aliasFile: aliases}
+		err := c.run(context.Background(), []string{"alias", "set", "a", tc.url, "tok"})
+		if (err == nil) != tc.ok {
+			t.Errorf("alias set a %q: %v, want ok=%v", tc.url, err, tc.ok)
+		}
 	}
 }
