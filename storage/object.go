@@ -387,6 +387,20 @@ func (v *versionRecord) info(bucket, key string) ObjectInfo {
 	return oi
 }
 
+// lookupRereads bounds the reads again of a lookup whose records settle
+// on no version while drives hold one (lookup).
+const lookupRereads = 3
+
+// anyHeld reports whether some drive answered with a record.
+func anyHeld(raw [][]byte, errs []error) bool {
+	for p := range raw {
+		if errs[p] == nil && raw[p] != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // lookup reads the version of bucket/key that opts selects.
 func (s *Store) lookup(ctx context.Context, bucket, key string, opts GetOptions) (*set, versionRecord, error) {
 	if err := s.checkBucket(bucket); err != nil {
@@ -396,11 +410,23 @@ func (s *Store) lookup(ctx context.Context, bucket, key string, opts GetOptions)
 		return nil, versionRecord{}, err
 	}
 	st := s.setFor(bucket, key)
-	raw, errs := st.readAll(ctx, objectKey(bucket, key))
+	okey := objectKey(bucket, key)
+	raw, errs := st.readAll(ctx, okey)
+	rec, err := s.resolve(raw, errs)
+	// Records that settle on no version while some drive holds one may
+	// be a read that spans overwrites: the drives answering late give a
+	// version two writes newer than those answering first, and no
+	// version has a read quorum although the key existed throughout.
+	// Reading again sees the writes done; a key whose records still
+	// disagree (a write that did not finish, a drive that missed a
+	// delete) is not found after the last read, and healed.
+	for try := 0; try < lookupRereads && errors.Is(err, ErrObjectNotFound) && anyHeld(raw, errs); try++ {
+		raw, errs = st.readAll(ctx, okey)
+		rec, err = s.resolve(raw, errs)
+	}
 	if recordsDisagree(raw, errs) {
 		s.queueHeal(bucket, key, false)
 	}
-	rec, err := s.resolve(raw, errs)
 	if err != nil {
 		if errors.Is(err, ErrObjectNotFound) {
 			return nil, versionRecord{}, fmt.Errorf("%w: %s/%s", ErrObjectNotFound, bucket, key)

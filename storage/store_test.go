@@ -65,6 +65,17 @@ func put(t testing.TB, s *Store, bucket, key string, body []byte) ObjectInfo {
 	return oi
 }
 
+// tryPut stores body as b/key with an MD5 ETag and the precondition
+// pre (nil: none), and returns the write's error rather than failing.
+func tryPut(ctx context.Context, s *Store, key string, body []byte, pre func(*ObjectInfo) error) (ObjectInfo, error) {
+	return s.PutObject(ctx, "b", key, bytes.NewReader(body), PutOptions{
+		Size:         int64(len(body)),
+		Metadata:     map[string]string{"content-type": "application/octet-stream"},
+		Finish:       func() (string, map[string]string, error) { return md5hex(body), nil, nil },
+		Precondition: pre,
+	})
+}
+
 func get(t testing.TB, s *Store, bucket, key string, off, n int64) ([]byte, error) {
 	t.Helper()
 	r, err := s.OpenObject(context.Background(), bucket, key, GetOptions{})
