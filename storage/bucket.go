@@ -14,7 +14,7 @@ import (
 // MakeBucket creates a bucket. The record goes to every drive of every
 // set; it succeeds once each set reached its write quorum.
 func (s *Store) MakeBucket(ctx context.Context, bucket, location string) error {
-	unlock := s.lock(bucket, "")
+	unlock := s.lockBucketRecord(bucket)
 	defer unlock()
 	s.bucketMu.RLock()
 	_, exists := s.buckets[bucket]
@@ -139,7 +139,12 @@ func (s *Store) ListBuckets(_ context.Context) ([]BucketInfo, error) {
 // DeleteBucket removes an empty bucket and aborts its unfinished
 // multipart uploads.
 func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
-	unlock := s.lock(bucket, "")
+	unlockRec := s.lockBucketRecord(bucket)
+	defer unlockRec()
+	// No object or upload is created in the bucket from here on: one
+	// committing now is waited for, and listed below; one that has not
+	// checked the bucket yet finds it gone.
+	unlock := s.lockBucket(bucket)
 	defer unlock()
 	if _, err := s.BucketInfo(ctx, bucket); err != nil {
 		return err
@@ -180,7 +185,7 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 // to every drive with the write quorum. An error from fn aborts the
 // update and is returned as is.
 func (s *Store) UpdateBucketMetadata(ctx context.Context, bucket string, fn func(md map[string]string) error) (BucketInfo, error) {
-	unlock := s.lock(bucket, "")
+	unlock := s.lockBucketRecord(bucket)
 	defer unlock()
 	s.bucketMu.RLock()
 	rec, ok := s.buckets[bucket]

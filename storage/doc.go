@@ -31,6 +31,20 @@
 // the same pebble batch as the record, so a small PUT costs k+m batch
 // commits that pebble's group commit shares between concurrent writers.
 //
+// # Locks
+//
+// Writes of one object key (its record, its uploads' records) commit
+// under the key's commit lock, a stripe of 256 mutexes by bucket and key
+// (Store.lock); heals settle records under the same lock. A bucket has
+// two locks of its own, striped by name: its record's (MakeBucket,
+// DeleteBucket, UpdateBucketMetadata, the heal of bucket records) and a
+// read-write lock that the writes creating something in the bucket (an
+// object version's commit, an upload's creation or completion) hold
+// shared around their check of the bucket and their commit, and that
+// DeleteBucket holds exclusively, so a bucket it found empty is deleted
+// empty. The order is record lock, bucket lock, commit lock; none is
+// taken under a later one.
+//
 // # Metadata
 //
 // Each drive's pebble database holds the key space described in keys.go;

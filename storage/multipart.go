@@ -52,11 +52,17 @@ func WellFormedUploadID(id string) bool {
 }
 
 // NewMultipartUpload starts an upload and returns its id.
+//
+// It holds the bucket's lock shared, so that a DeleteBucket either waits
+// for it and aborts the upload, or has deleted the bucket before it
+// looks.
 func (s *Store) NewMultipartUpload(ctx context.Context, bucket, key string, md map[string]string) (string, error) {
-	if err := s.checkBucket(bucket); err != nil {
+	if err := checkKey(key); err != nil {
 		return "", err
 	}
-	if err := checkKey(key); err != nil {
+	unshare := s.shareBucket(bucket)
+	defer unshare()
+	if err := s.checkBucket(bucket); err != nil {
 		return "", err
 	}
 	st := s.setFor(bucket, key)

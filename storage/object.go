@@ -70,17 +70,25 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 func partFile(n int) string { return fmt.Sprintf("part.%d", n) }
 
 // commitVersion makes v the current version of bucket/key: under the
-// key's lock it checks the precondition against what a read quorum holds,
-// then rewrites each drive's record (replacing the null version while
+// bucket's shared lock and the key's lock it checks the precondition
+// against what a read quorum holds and that the bucket exists, then
+// rewrites each drive's record (replacing the null version while
 // versioning is off) together with its inline shard and extraOps, all in
 // one synced batch per drive. Drives whose shard did not become durable
 // get no record: for them the version does not exist. Below the write
 // quorum it restores what each drive held and fails.
 func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, v versionRecord, w written, extraOps []drive.Op, precondition func(*ObjectInfo) error) error {
+	// The bucket's lock, shared until the quorum: a DeleteBucket waits
+	// for the commit and then lists the object it made, or the commit
+	// finds the bucket gone.
+	unshare := s.shareBucket(bucket)
 	unlock := s.lock(bucket, key)
 	defer func() {
 		if unlock != nil {
 			unlock()
+		}
+		if unshare != nil {
+			unshare()
 		}
 	}()
 	okey := objectKey(bucket, key)
@@ -158,6 +166,8 @@ func (s *Store) commitVersion(ctx context.Context, st *set, bucket, key string, 
 		s.restore(context.WithoutCancel(ctx), st, okey, raw, round.errs, v)
 		return err
 	}
+	unshare()
+	unshare = nil
 	keyUnlock := unlock
 	unlock = nil
 	s.afterRound(round, func(final []error) {

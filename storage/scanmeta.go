@@ -56,7 +56,7 @@ func (s *Store) healBuckets(ctx context.Context) error {
 
 // healBucket settles one bucket's records under the bucket's lock.
 func (s *Store) healBucket(ctx context.Context, name string) error {
-	unlock := s.lock(name, "")
+	unlock := s.lockBucketRecord(name)
 	defer unlock()
 	s.bucketMu.RLock()
 	rec, known := s.buckets[name]

@@ -141,6 +141,14 @@ type Store struct {
 	sets []*set
 
 	locks [lockStripes]sync.Mutex // per-key commit locks, striped (lockStripe)
+	// bucketRecLocks make the writes of one bucket's record (create,
+	// delete, settings, heal) run one after another; bucketLocks keep
+	// the writes that create something in a bucket (shared) from
+	// overlapping its deletion (exclusive). Both are striped by bucket
+	// name (bucketStripe) and taken in that order, before any commit
+	// lock, never under one.
+	bucketRecLocks [lockStripes]sync.Mutex
+	bucketLocks    [lockStripes]sync.RWMutex
 	// healLocks make the heals of one key (the queue's, a pass's, an
 	// admin's) run one after another, end to end, striped like locks.
 	healLocks [lockStripes]chan struct{}
@@ -559,6 +567,45 @@ func (s *Store) lock(bucket, key string) func() {
 	mu := &s.locks[lockStripe(bucket, key)]
 	mu.Lock()
 	return mu.Unlock
+}
+
+// bucketStripe is the stripe of a bucket's lock.
+func bucketStripe(bucket string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(bucket))
+	return h.Sum32() % lockStripes
+}
+
+// lockBucketRecord takes the lock of a bucket's record, for its writers
+// (MakeBucket, DeleteBucket, UpdateBucketMetadata, healBucket). It does
+// not wait for the writes in the bucket: a heal pass settles bucket
+// records while objects are being written.
+func (s *Store) lockBucketRecord(bucket string) func() {
+	mu := &s.bucketRecLocks[bucketStripe(bucket)]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// lockBucket takes a bucket's lock exclusively, under its record's lock,
+// for DeleteBucket: no object or upload is being created in the bucket
+// meanwhile, so a bucket found empty is deleted empty. Commit locks may
+// be taken under it (DeleteBucket's aborts), a bucket lock not: the
+// stripes are not reentrant, and an RWMutex with a writer waiting lets no
+// new reader in.
+func (s *Store) lockBucket(bucket string) func() {
+	mu := &s.bucketLocks[bucketStripe(bucket)]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// shareBucket takes a bucket's lock shared, for a write that creates
+// something in the bucket (an object's version, an upload), around its
+// check that the bucket exists and its commit. It comes before the
+// object's commit lock.
+func (s *Store) shareBucket(bucket string) func() {
+	mu := &s.bucketLocks[bucketStripe(bucket)]
+	mu.RLock()
+	return mu.RUnlock
 }
 
 // healLock takes the heal lock of one object key, or returns ctx's error.
