@@ -43,7 +43,9 @@
 // shared around their check of the bucket and their commit, and that
 // DeleteBucket holds exclusively, so a bucket it found empty is deleted
 // empty. The order is record lock, bucket lock, commit lock; none is
-// taken under a later one.
+// taken under a later one. An upload's creation writes its record
+// outside the commit lock but is marked as being created under it, and
+// a heal leaves an upload so marked alone.
 //
 // # Metadata
 //

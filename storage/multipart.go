@@ -55,7 +55,13 @@ func WellFormedUploadID(id string) bool {
 //
 // It holds the bucket's lock shared, so that a DeleteBucket either waits
 // for it and aborts the upload, or has deleted the bucket before it
-// looks.
+// looks. While its record is on some drives only, a heal must not take
+// it for a creation that did not finish and delete it: the upload is
+// marked as being created (s.creating) for as long as its writes run,
+// the mark set and cleared under the object's commit lock, under which
+// the heal reads the records and decides. The writes themselves run
+// without that lock, so a heal pass need not wait for a drive slow to
+// sync an upload record.
 func (s *Store) NewMultipartUpload(ctx context.Context, bucket, key string, md map[string]string) (string, error) {
 	if err := checkKey(key); err != nil {
 		return "", err
@@ -68,6 +74,8 @@ func (s *Store) NewMultipartUpload(ctx context.Context, bucket, key string, md m
 	st := s.setFor(bucket, key)
 	started := s.cfg.Now().UnixNano()
 	rec := uploadRecord{Key: key, UploadID: newUploadID(started), Initiated: started, Metadata: md}
+	s.markCreating(bucket, key, rec.UploadID, true)
+	defer s.markCreating(bucket, key, rec.UploadID, false)
 	ukey := uploadKey(bucket, key, rec.UploadID)
 	ops := []drive.Op{{Key: ukey, Value: rec.encode()}}
 	errs := st.each(ctx, func(_ int, d Drive) error { return d.Apply(ctx, ops) })
@@ -78,6 +86,31 @@ func (s *Store) NewMultipartUpload(ctx context.Context, bucket, key string, md m
 		return "", fmt.Errorf("storage: new upload %s/%s: %w", bucket, key, err)
 	}
 	return rec.UploadID, nil
+}
+
+// markCreating marks (on) or unmarks the upload uploadID of bucket/key
+// as being created, under the object's commit lock.
+func (s *Store) markCreating(bucket, key, uploadID string, on bool) {
+	unlock := s.lock(bucket, key)
+	defer unlock()
+	s.creatingMu.Lock()
+	defer s.creatingMu.Unlock()
+	if !on {
+		delete(s.creating, uploadID)
+		return
+	}
+	if s.creating == nil {
+		s.creating = map[string]bool{}
+	}
+	s.creating[uploadID] = true
+}
+
+// isCreating reports whether uploadID is being created; its caller holds
+// the object's commit lock, so the answer holds until it lets go.
+func (s *Store) isCreating(uploadID string) bool {
+	s.creatingMu.Lock()
+	defer s.creatingMu.Unlock()
+	return s.creating[uploadID]
 }
 
 // readUpload returns the upload record a read quorum holds.

@@ -209,6 +209,16 @@ func (s *Store) healUpload(ctx context.Context, st *set, bucket, key, uploadID s
 		s.scan.mu.Unlock()
 	}()
 	n := len(ups)
+	if s.isCreating(uploadID) {
+		// Its records are still being written: neither an unfinished
+		// creation to roll back nor one to copy yet. No drive is whole
+		// for it in this pass.
+		unlock()
+		for p := range ups {
+			short.leftShort(p)
+		}
+		return nil
+	}
 	q, wq := s.readQuorum(), s.writeQuorum()
 	unknown := n - countNil(errs)
 	if n-unknown < q {

@@ -149,6 +149,11 @@ type Store struct {
 	// lock, never under one.
 	bucketRecLocks [lockStripes]sync.Mutex
 	bucketLocks    [lockStripes]sync.RWMutex
+	// creating holds the ids of the uploads whose creation is writing
+	// its records (NewMultipartUpload), changed under the object's
+	// commit lock: a heal leaves them alone.
+	creatingMu sync.Mutex
+	creating   map[string]bool
 	// healLocks make the heals of one key (the queue's, a pass's, an
 	// admin's) run one after another, end to end, striped like locks.
 	healLocks [lockStripes]chan struct{}
