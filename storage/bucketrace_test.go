@@ -44,14 +44,14 @@ func (g *applyGate) Apply(ctx context.Context, ops []drive.Op) error {
 }
 
 // TestDeleteBucketDeadlocksOnUploadInItsStripe checks that DeleteBucket
-// of a bucket holding an upload whose key's commit lock is the stripe
-// the bucket's own lock used to share returns. DeleteBucket holds the
-// bucket's lock and aborts the bucket's uploads, each abort taking the
-// commit lock of (bucket, key); the commit locks are 256 stripes of
-// sync.Mutex, which is not reentrant, so a bucket lock that were the
-// commit lock of (bucket, "") would make DeleteBucket wait for itself for
-// ever, and keep the stripe locked for every later write of every key
-// in it, in any bucket.
+// returns when the bucket holds an upload whose key's commit lock is the
+// stripe of (bucket, ""). DeleteBucket holds the bucket's lock and
+// aborts the bucket's uploads, each abort taking the commit lock of
+// (bucket, key). The commit locks are 256 stripes of sync.Mutex, which
+// is not reentrant: were the bucket's lock the commit lock of
+// (bucket, ""), DeleteBucket would wait for itself for ever, and keep
+// the stripe locked for every later write of every key in it, in any
+// bucket.
 func TestDeleteBucketDeadlocksOnUploadInItsStripe(t *testing.T) {
 	s, _ := testStore(t)
 	ctx := context.Background()
