@@ -25,42 +25,12 @@ import (
 // --policies readonly` a user without a policy, `heal start
 // --objects-per-sec 5` an unthrottled pass).
 func TestAdminUnknownFlagRefused(t *testing.T) {
-	data := t.TempDir()
-	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: data, DataShards: 2, ParityShards: 1, Zones: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-	}()
-	user, secret := srv.Credentials()
-	env := map[string]string{"OBJSTORE_ROOT_USER": user, "OBJSTORE_ROOT_PASSWORD": secret}
-	aliases := filepath.Join(t.TempDir(), "aliases.json")
-	run := func(args ...string) (string, error) {
-		var out, errOut bytes.Buffer
-		c := &adminCLI{stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }, aliasFile: aliases, poll: 10 * time.Millisecond}
-		err := c.run(context.Background(), args)
-		return out.String(), err
-	}
-	base := "http://" + srv.Addr()
-	out, err := run("--url", base, "--json", "tokens", "mint", "--name", "ops", "--scopes", "identity:write,status:read,heal:write")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nt admin.NewToken
-	if err := json.Unmarshal([]byte(out), &nt); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run("alias", "set", "default", base, nt.Secret); err != nil {
-		t.Fatal(err)
-	}
+	_, _, run := opsCLI(t, "identity:write,status:read,heal:write")
 	if _, err := run("users", "add", "alice", "--policy", "readonly"); err != nil {
 		t.Fatal(err)
 	}
 
-	out, err = run("--json", "keys", "add", "alice", "--expire", "2027-01-01T00:00:00Z")
+	out, err := run("--json", "keys", "add", "alice", "--expire", "2027-01-01T00:00:00Z")
 	if err == nil {
 		var nk admin.NewAccessKey
 		json.Unmarshal([]byte(out), &nk)
@@ -84,37 +54,8 @@ func TestAdminUnknownFlagRefused(t *testing.T) {
 // repair (data lost for good): a script checking the exit status, or an
 // operator reading the bar, would be told all is well.
 func TestHealWatchReportsFailure(t *testing.T) {
-	data := t.TempDir()
-	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: data, DataShards: 2, ParityShards: 1, Zones: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-	}()
+	srv, data, run := opsCLI(t, "status:read,heal:write")
 	user, secret := srv.Credentials()
-	env := map[string]string{"OBJSTORE_ROOT_USER": user, "OBJSTORE_ROOT_PASSWORD": secret}
-	aliases := filepath.Join(t.TempDir(), "aliases.json")
-	run := func(args ...string) (string, error) {
-		var out, errOut bytes.Buffer
-		c := &adminCLI{stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }, aliasFile: aliases, poll: 10 * time.Millisecond}
-		err := c.run(context.Background(), args)
-		return out.String(), err
-	}
-	base := "http://" + srv.Addr()
-	out, err := run("--url", base, "--json", "tokens", "mint", "--name", "ops", "--scopes", "status:read,heal:write")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nt admin.NewToken
-	if err := json.Unmarshal([]byte(out), &nt); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run("alias", "set", "default", base, nt.Secret); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	c, err := minio.New(srv.Addr(), &minio.Options{Creds: credentials.NewStaticV4(user, secret, "")})
 	if err != nil {
@@ -139,7 +80,7 @@ func TestHealWatchReportsFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
-	out, err = run("heal", "status", "--watch")
+	out, err := run("heal", "status", "--watch")
 	if err == nil && strings.Contains(out, "100%") {
 		t.Errorf("a stopped pass is shown complete, exit 0:\n%s", out)
 	}
@@ -182,4 +123,43 @@ func TestAliasURLChecked(t *testing.T) {
 			t.Errorf("alias set a %q: %v, want ok=%v", tc.url, err, tc.ok)
 		}
 	}
+}
+
+// opsCLI starts a 2+1 server in a temporary folder and returns it, its
+// data folder, and a runner of `objstore admin` in-process whose default
+// alias holds a token minted with scopes.
+func opsCLI(t *testing.T, scopes string) (*server.Server, string, func(args ...string) (string, error)) {
+	t.Helper()
+	data := t.TempDir()
+	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: data, DataShards: 2, ParityShards: 1, Zones: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	})
+	user, secret := srv.Credentials()
+	env := map[string]string{"OBJSTORE_ROOT_USER": user, "OBJSTORE_ROOT_PASSWORD": secret}
+	aliases := filepath.Join(t.TempDir(), "aliases.json")
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		c := &adminCLI{stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }, aliasFile: aliases, poll: 10 * time.Millisecond}
+		err := c.run(context.Background(), args)
+		return out.String(), err
+	}
+	base := "http://" + srv.Addr()
+	out, err := run("--url", base, "--json", "tokens", "mint", "--name", "ops", "--scopes", scopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nt admin.NewToken
+	if err := json.Unmarshal([]byte(out), &nt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("alias", "set", "default", base, nt.Secret); err != nil {
+		t.Fatal(err)
+	}
+	return srv, data, run
 }
