@@ -98,19 +98,21 @@ func (s *Store) applyAll(ctx context.Context, ops []drive.Op) error {
 func (s *Store) BucketInfo(_ context.Context, bucket string) (BucketInfo, error) {
 	s.bucketMu.RLock()
 	rec, ok := s.buckets[bucket]
+	partial := s.bucketsPartial.Load()
 	s.bucketMu.RUnlock()
 	if !ok {
-		return BucketInfo{}, s.noBucket(bucket)
+		return BucketInfo{}, noBucket(bucket, partial)
 	}
 	return bucketInfo(rec), nil
 }
 
 // noBucket is the error for a bucket not in the list: ErrBucketNotFound,
-// or, while the list is partial (bucketsPartial), ErrReadQuorum, since
+// or, while the list is partial (bucketsPartial, read under bucketMu with
+// the list, as reloadBuckets changes both under it), ErrReadQuorum, since
 // the bucket may exist on drives that have not answered: a client told
 // NoSuchBucket would create it again.
-func (s *Store) noBucket(bucket string) error {
-	if s.bucketsPartial.Load() {
+func noBucket(bucket string, partial bool) error {
+	if partial {
 		return fmt.Errorf("storage: bucket %s: %w: the bucket records of a set could not be read", bucket, ErrReadQuorum)
 	}
 	return fmt.Errorf("%w: %s", ErrBucketNotFound, bucket)
@@ -189,9 +191,10 @@ func (s *Store) UpdateBucketMetadata(ctx context.Context, bucket string, fn func
 	defer unlock()
 	s.bucketMu.RLock()
 	rec, ok := s.buckets[bucket]
+	partial := s.bucketsPartial.Load()
 	s.bucketMu.RUnlock()
 	if !ok {
-		return BucketInfo{}, s.noBucket(bucket)
+		return BucketInfo{}, noBucket(bucket, partial)
 	}
 	md := maps.Clone(rec.Metadata)
 	if md == nil {
@@ -240,9 +243,10 @@ func (s *Store) PurgeBucketMetadata(ctx context.Context, bucket string) error {
 func (s *Store) checkBucket(bucket string) error {
 	s.bucketMu.RLock()
 	_, ok := s.buckets[bucket]
+	partial := s.bucketsPartial.Load()
 	s.bucketMu.RUnlock()
 	if !ok {
-		return s.noBucket(bucket)
+		return noBucket(bucket, partial)
 	}
 	return nil
 }

@@ -73,9 +73,9 @@ func TestReadSpanningTwoOverwritesNotFound(t *testing.T) {
 			done <- result{nil, err}
 			return
 		}
-		defer r.Close()
 		var buf bytes.Buffer
 		err = r.WriteRange(ctx, &buf, 0, r.Info().Size)
+		r.Close() // before the result: the test closes the store once it has it
 		done <- result{buf.Bytes(), err}
 	}()
 	for range 6 {
