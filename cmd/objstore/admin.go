@@ -50,6 +50,21 @@ DATA/root-credentials.json. Credentials are sent only to https:// URLs
 or to http:// on 127.0.0.0/8 and ::1 (addresses, not the name localhost).
 `
 
+// commandUsage is adminUsage cut to one command's lines, for `objstore
+// admin COMMAND --help`; all of it for a command it does not name.
+func commandUsage(command string) string {
+	var lines []string
+	for l := range strings.SplitSeq(adminUsage, "\n") {
+		if strings.HasPrefix(l, "  "+command+" ") || strings.TrimSpace(l) == command {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return adminUsage
+	}
+	return "Usage: objstore admin [--alias NAME] [--json] " + command + " ...\n\n" + strings.Join(lines, "\n") + "\n"
+}
+
 // adminCLI is one invocation of `objstore admin`; its fields make it
 // runnable in-process by tests.
 type adminCLI struct {
@@ -147,7 +162,11 @@ func (c *adminCLI) run(ctx context.Context, args []string) error {
 		return err
 	}
 	if flag1(flags, "help") != "" || flag1(flags, "h") != "" {
-		fmt.Fprint(c.stdout, adminUsage)
+		if len(pos) > 0 {
+			fmt.Fprint(c.stdout, commandUsage(pos[0]))
+		} else {
+			fmt.Fprint(c.stdout, adminUsage)
+		}
 		return nil
 	}
 	if len(pos) == 0 {

@@ -163,3 +163,30 @@ func opsCLI(t *testing.T, scopes string) (*server.Server, string, func(args ...s
 	}
 	return srv, data, run
 }
+
+// TestAdminCommandHelp: `objstore admin COMMAND --help` shows that
+// command's lines of the usage, not all of it; an unknown command gets
+// the whole usage.
+func TestAdminCommandHelp(t *testing.T) {
+	help := func(args ...string) string {
+		var out bytes.Buffer
+		c := &adminCLI{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }}
+		if err := c.run(context.Background(), args); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out.String()
+	}
+	got := help("heal", "--help")
+	if !strings.Contains(got, "heal start [--objects-per-second N]") || strings.Contains(got, "buckets ls") {
+		t.Errorf("heal --help:\n%s", got)
+	}
+	if got := help("cluster", "-h"); !strings.Contains(got, "cluster | zones") {
+		t.Errorf("cluster -h:\n%s", got)
+	}
+	if got := help("nosuch", "--help"); got != adminUsage {
+		t.Errorf("nosuch --help:\n%s", got)
+	}
+	if got := help("--help"); got != adminUsage {
+		t.Errorf("--help:\n%s", got)
+	}
+}
