@@ -125,10 +125,40 @@ func TestAliasURLChecked(t *testing.T) {
 	}
 }
 
-// opsCLI starts a 2+1 server in a temporary folder and returns it, its
-// data folder, and a runner of `objstore admin` in-process whose default
-// alias holds a token minted with scopes.
+// opsCLI is adminTestServer whose runner's default alias holds a token
+// minted with scopes.
 func opsCLI(t *testing.T, scopes string) (*server.Server, string, func(args ...string) (string, error)) {
+	t.Helper()
+	e := adminTestServer(t)
+	srv, data, run := e.srv, e.data, e.run
+	base := "http://" + srv.Addr()
+	out, err := run("--url", base, "--json", "tokens", "mint", "--name", "ops", "--scopes", scopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nt admin.NewToken
+	if err := json.Unmarshal([]byte(out), &nt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("alias", "set", "default", base, nt.Secret); err != nil {
+		t.Fatal(err)
+	}
+	return srv, data, run
+}
+
+// adminTestEnv is a server for admin CLI tests: its data folder, and a
+// runner of `objstore admin` in-process with the root credentials in its
+// environment and the alias file aliases of its own.
+type adminTestEnv struct {
+	srv     *server.Server
+	data    string
+	aliases string
+	run     func(args ...string) (string, error)
+}
+
+// adminTestServer starts a 2+1 server in a temporary folder, stopped at
+// the test's end.
+func adminTestServer(t *testing.T) adminTestEnv {
 	t.Helper()
 	data := t.TempDir()
 	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: data, DataShards: 2, ParityShards: 1, Zones: 1})
@@ -149,19 +179,7 @@ func opsCLI(t *testing.T, scopes string) (*server.Server, string, func(args ...s
 		err := c.run(context.Background(), args)
 		return out.String(), err
 	}
-	base := "http://" + srv.Addr()
-	out, err := run("--url", base, "--json", "tokens", "mint", "--name", "ops", "--scopes", scopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nt admin.NewToken
-	if err := json.Unmarshal([]byte(out), &nt); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run("alias", "set", "default", base, nt.Secret); err != nil {
-		t.Fatal(err)
-	}
-	return srv, data, run
+	return adminTestEnv{srv: srv, data: data, aliases: aliases, run: run}
 }
 
 // TestAdminCommandHelp: `objstore admin COMMAND --help` shows that

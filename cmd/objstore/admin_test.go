@@ -14,30 +14,12 @@ import (
 	"time"
 
 	"github.com/objstore/objstore/admin"
-	"github.com/objstore/objstore/server"
 )
 
 // TestAdminCLI runs `objstore admin` in-process against a server.
 func TestAdminCLI(t *testing.T) {
-	data := t.TempDir()
-	srv, err := server.Start(context.Background(), server.Config{Address: "127.0.0.1:0", DataDir: data, DataShards: 2, ParityShards: 1, Zones: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-	}()
-	user, secret := srv.Credentials()
-	env := map[string]string{"OBJSTORE_ROOT_USER": user, "OBJSTORE_ROOT_PASSWORD": secret}
-	aliases := filepath.Join(t.TempDir(), "aliases.json")
-	run := func(args ...string) (string, error) {
-		var out, errOut bytes.Buffer
-		c := &adminCLI{stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }, aliasFile: aliases, poll: 10 * time.Millisecond}
-		err := c.run(context.Background(), args)
-		return out.String(), err
-	}
+	e := adminTestServer(t)
+	srv, data, aliases, run := e.srv, e.data, e.aliases, e.run
 	must := func(args ...string) string {
 		t.Helper()
 		out, err := run(args...)
@@ -149,7 +131,7 @@ func TestAdminCLI(t *testing.T) {
 
 	// A revoked token is refused with its code.
 	must("tokens", "revoke", nt.ID)
-	_, err = run("users", "ls")
+	_, err := run("users", "ls")
 	var ae *admin.Error
 	if !errors.As(err, &ae) || ae.Code != "TokenRevoked" {
 		t.Fatalf("revoked token: %v", err)
